@@ -1,0 +1,2 @@
+/** autodiff/: tensors, the reverse-mode tape, ops, custom primitives, gradcheck and optimisers. */
+export {};

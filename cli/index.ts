@@ -1,0 +1,2 @@
+/** cli/: the `thb` command-line program and its subcommands. */
+export { buildProgram, main } from "./thb.js";

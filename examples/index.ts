@@ -1,0 +1,2 @@
+/** examples/: small runnable programs using the public API. */
+export {};

@@ -1,0 +1,2 @@
+/** hierarchy/: THB spaces — levels, domains, active functions, truncation, refinement, compile() to a flat plan. */
+export {};

@@ -1,0 +1,3 @@
+/** io/: file formats (meshes, point clouds, images, JSON, G+Smo XML) and whole-or-nothing file writing. */
+export * from "./atomicWrite.js";
+export * from "./mesh.js";

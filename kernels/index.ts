@@ -1,0 +1,2 @@
+/** kernels/: the Backend interface with cpu (reference, f64) and webgpu (WGSL) implementations. */
+export * from "./webgpu/device.js";

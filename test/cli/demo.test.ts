@@ -1,0 +1,38 @@
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runDemo, sampleSurface } from "../../cli/demo.js";
+
+describe("thb demo", () => {
+  it("writes the sample surface as OBJ whose vertices are the surface evaluated on the 97×97 grid", () => {
+    const dir = mkdtempSync(join(tmpdir(), "thb-demo-"));
+    const lines: string[] = [];
+    const written = runDemo(dir, (l) => lines.push(l));
+    expect(written.map((p) => p.slice(dir.length + 1)).sort()).toEqual([
+      "cylinder-patch.obj",
+      "surface.json",
+      "surface.obj",
+    ]);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    expect(lines.join("\n")).toContain(join(dir, "surface.obj"));
+    const obj = readFileSync(join(dir, "surface.obj"), "utf8").split("\n");
+    const vertices = obj.filter((l) => l.startsWith("v ")).map((l) => l.slice(2).split(" ").map(Number));
+    expect(vertices.length).toBe(97 * 97);
+    expect(obj.filter((l) => l.startsWith("f ")).length).toBe(2 * 96 * 96);
+    const surface = sampleSurface();
+    const expected = surface.evaluate([0.5, 0.25]);
+    const v = vertices[24 * 97 + 48]; // u = 48/96, v = 24/96
+    for (let c = 0; c < 3; c++) expect(Math.abs(v[c] - expected[c])).toBeLessThan(1e-7);
+  });
+
+  it("the cylinder patch vertices lie on the unit cylinder (exact rational arcs)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "thb-demo-"));
+    runDemo(dir, () => {});
+    const obj = readFileSync(join(dir, "cylinder-patch.obj"), "utf8").split("\n");
+    for (const line of obj.filter((l) => l.startsWith("v "))) {
+      const [x, y] = line.slice(2).split(" ").map(Number);
+      expect(Math.abs(Math.hypot(x, y) - 1)).toBeLessThan(1e-8);
+    }
+  });
+});
