@@ -1,0 +1,192 @@
+/**
+ * compile(): a THB space as flat typed arrays — the only thing the CPU evaluator and the GPU kernels read.
+ *
+ * Layout (d parametric directions, B = (p_0+1)…(p_{d-1}+1) local B-splines per element, nE elements,
+ * nF functions, L levels; "first direction fastest" everywhere):
+ *
+ *   degrees                Int32Array d
+ *   knots                  Float64Array   all level knot vectors, level-major then direction
+ *   knotStart              Int32Array L·d+1  knots of level l, direction k: knots[knotStart[l·d+k] …]
+ *   elementLevel           Int32Array nE      elements ordered by level, then by cell key
+ *   elementCell            Int32Array nE·d    cell index on its level
+ *   elementSpan            Int32Array nE·d    knot span index in its level's knot vector
+ *   elementBox             Float64Array nE·2d lo_0 … lo_{d-1}, hi_0 … hi_{d-1}
+ *   rootCells              Int32Array d       level-0 cells per direction
+ *   rootBreaks             Float64Array       level-0 cell boundaries, direction after direction
+ *   rootBreakStart         Int32Array d+1
+ *   treeNodes              Int32Array         first Π rootCells entries: the level-0 cells (first
+ *                                             direction fastest). Entry v ≥ 0: element id. v < 0: the cell
+ *                                             is refined and its 2^d children are entries −v … −v+2^d−1,
+ *                                             child bit k set = upper half along direction k (x ≥ midpoint).
+ *   extractionStart        Int32Array nE+1    element e's functions: extractionFunctions[start[e] … start[e+1])
+ *   extractionFunctions    Int32Array nnz     global function ids, ascending per element
+ *   extractionCoefficients Float64Array nnz·B row r (function extractionFunctions[r]) at r·B: its
+ *                                             coefficients in the element's local level-l B-splines
+ *   functionLevel          Int32Array nF
+ *   functionIndex          Int32Array nF·d    tensor index on its level
+ *   levelOffsets           Int32Array L+1     first global id of each level
+ *
+ * Locating x: find the level-0 cell by binary search in rootBreaks (the right end of the domain belongs to
+ * the last cell), then while the node is negative descend into the child on x's side of each midpoint
+ * 0.5·(lo+hi) — exactly how dyadic refinement makes the next level's knots — at most L steps.
+ */
+import { ExtractionWorkspace, extractElement } from "./extraction.js";
+import type { THBSpace } from "./thbSpace.js";
+
+/** The compiled, flat form of a THB space. */
+export interface EvaluationPlan {
+  readonly dimension: number;
+  readonly degrees: Int32Array;
+  readonly localSize: number;
+  readonly levelCount: number;
+  readonly functionCount: number;
+  readonly elementCount: number;
+  readonly truncated: boolean;
+  readonly knots: Float64Array;
+  readonly knotStart: Int32Array;
+  readonly elementLevel: Int32Array;
+  readonly elementCell: Int32Array;
+  readonly elementSpan: Int32Array;
+  readonly elementBox: Float64Array;
+  readonly rootCells: Int32Array;
+  readonly rootBreaks: Float64Array;
+  readonly rootBreakStart: Int32Array;
+  readonly treeNodes: Int32Array;
+  readonly extractionStart: Int32Array;
+  readonly extractionFunctions: Int32Array;
+  readonly extractionCoefficients: Float64Array;
+  readonly functionLevel: Int32Array;
+  readonly functionIndex: Int32Array;
+  readonly levelOffsets: Int32Array;
+}
+
+/** Compiles a space into its evaluation plan. */
+export function compile(space: THBSpace): EvaluationPlan {
+  const d = space.dimension;
+  const B = space.localSize;
+  const L = space.levelCount;
+  const elements = space.elements;
+  const nE = elements.length;
+
+  const knotParts: Float64Array[] = [];
+  const knotStart = new Int32Array(L * d + 1);
+  let knotTotal = 0;
+  for (let l = 0; l < L; l++) {
+    for (let k = 0; k < d; k++) {
+      const U = space.level(l, k).knots;
+      knotStart[l * d + k] = knotTotal;
+      knotParts.push(U);
+      knotTotal += U.length;
+    }
+  }
+  knotStart[L * d] = knotTotal;
+  const knots = new Float64Array(knotTotal);
+  knotParts.forEach((U, i) => knots.set(U, knotStart[i]));
+
+  const elementLevel = new Int32Array(nE);
+  const elementCell = new Int32Array(nE * d);
+  const elementSpan = new Int32Array(nE * d);
+  const elementBox = new Float64Array(nE * 2 * d);
+  const elementId = new Map<string, number>();
+  const cell = [0, 0, 0];
+  elements.forEach((e, id) => {
+    elementLevel[id] = e.level;
+    space.tree.decode(e.level, e.key, cell);
+    for (let k = 0; k < d; k++) {
+      const lv = space.level(e.level, k);
+      elementCell[id * d + k] = cell[k];
+      elementSpan[id * d + k] = lv.spanOfCell[cell[k]];
+      elementBox[id * 2 * d + k] = lv.breaks[cell[k]];
+      elementBox[id * 2 * d + d + k] = lv.breaks[cell[k] + 1];
+    }
+    elementId.set(`${e.level}:${e.key}`, id);
+  });
+
+  // point-location tree, breadth-first: roots, then child blocks as refined cells are met
+  const rootCells = Int32Array.from(space.tree.baseCells);
+  const rootBreakStart = new Int32Array(d + 1);
+  for (let k = 0; k < d; k++) rootBreakStart[k + 1] = rootBreakStart[k] + rootCells[k] + 1;
+  const rootBreaks = new Float64Array(rootBreakStart[d]);
+  for (let k = 0; k < d; k++) rootBreaks.set(space.level(0, k).breaks, rootBreakStart[k]);
+  const nodes: number[] = [];
+  const queue: { level: number; key: number; node: number }[] = [];
+  const roots = rootCells.reduce((a, b) => a * b, 1);
+  for (let key = 0; key < roots; key++) {
+    nodes.push(0);
+    queue.push({ level: 0, key, node: key });
+  }
+  const children: number[] = [];
+  for (let head = 0; head < queue.length; head++) {
+    const { level, key, node } = queue[head];
+    if (space.tree.refined[level].has(key)) {
+      const start = nodes.length;
+      nodes[node] = -start;
+      space.tree.childKeys(level, key, children);
+      for (let bits = 0; bits < 1 << d; bits++) {
+        nodes.push(0);
+        queue.push({ level: level + 1, key: children[bits], node: start + bits });
+      }
+    } else {
+      nodes[node] = elementId.get(`${level}:${key}`)!;
+    }
+  }
+
+  const work = new ExtractionWorkspace(space);
+  const extractionStart = new Int32Array(nE + 1);
+  const functionParts: Int32Array[] = [];
+  const coefficientParts: Float64Array[] = [];
+  for (let e = 0; e < nE; e++) {
+    const { functions, coefficients } = extractElement(elements[e], work);
+    functionParts.push(functions);
+    coefficientParts.push(coefficients);
+    extractionStart[e + 1] = extractionStart[e] + functions.length;
+  }
+  const nnz = extractionStart[nE];
+  const extractionFunctions = new Int32Array(nnz);
+  const extractionCoefficients = new Float64Array(nnz * B);
+  for (let e = 0; e < nE; e++) {
+    extractionFunctions.set(functionParts[e], extractionStart[e]);
+    extractionCoefficients.set(coefficientParts[e], extractionStart[e] * B);
+  }
+
+  const nF = space.size;
+  const functionLevel = new Int32Array(nF);
+  const functionIndex = new Int32Array(nF * d);
+  const levelOffsets = space.levelOffsets;
+  const index = [0, 0, 0];
+  for (let l = 0; l < L; l++) {
+    const active = space.activeFunctions(l);
+    for (let i = 0; i < active.length; i++) {
+      const id = levelOffsets[l] + i;
+      functionLevel[id] = l;
+      space.tensorIndex(l, active[i], index);
+      for (let k = 0; k < d; k++) functionIndex[id * d + k] = index[k];
+    }
+  }
+
+  return {
+    dimension: d,
+    degrees: Int32Array.from(space.degrees),
+    localSize: B,
+    levelCount: L,
+    functionCount: nF,
+    elementCount: nE,
+    truncated: space.truncated,
+    knots,
+    knotStart,
+    elementLevel,
+    elementCell,
+    elementSpan,
+    elementBox,
+    rootCells,
+    rootBreaks,
+    rootBreakStart,
+    treeNodes: Int32Array.from(nodes),
+    extractionStart,
+    extractionFunctions,
+    extractionCoefficients,
+    functionLevel,
+    functionIndex,
+    levelOffsets,
+  };
+}

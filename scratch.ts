@@ -1,0 +1,14 @@
+import { THBSpace } from "./hierarchy/thbSpace.js";
+import { refineBoxes } from "./hierarchy/refinement.js";
+import { compile } from "./hierarchy/plan.js";
+import { evaluateBasis } from "./hierarchy/planEvaluate.js";
+import { uniformKnotVector } from "./splines/knotVector.js";
+const U = uniformKnotVector(2, 4);
+const s0 = THBSpace.create({ degrees: [2, 2], knots: [U, U] });
+const s1 = refineBoxes(s0, [[1, 2, 0, 8, 4]]);
+console.log(s1.sizePerLevel, s1.size);
+const plan = compile(s1);
+const r = evaluateBasis(plan, [0.95, 0.05], 0)[0];
+console.log(Array.from(r.functions), Array.from(r.values).map((v) => v.toFixed(4)));
+const s2 = refineBoxes(s1, [[2, 2, 4, 6, 10]]);
+console.log(s2.sizePerLevel, s2.size);
