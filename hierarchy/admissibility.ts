@@ -24,7 +24,11 @@ export function validateAdmissibilityClass(m: number): void {
 }
 
 /** The level-k cells of the support extension S(Q, k), as a box [lo, hi) per direction. */
-export function supportExtension(space: THBSpace, element: ElementRef, k: number): { lo: number[]; hi: number[] } {
+export function supportExtension(
+  space: THBSpace,
+  element: ElementRef,
+  k: number,
+): { lo: number[]; hi: number[] } {
   const d = space.dimension;
   const cell = [0, 0, 0];
   space.tree.decode(element.level, element.key, cell);
@@ -41,7 +45,13 @@ export function supportExtension(space: THBSpace, element: ElementRef, k: number
 }
 
 /** Active elements of level ≤ `maxLevel` meeting the level-k cell box [lo, hi). */
-function coarseElementsMeeting(tree: CellTree, k: number, lo: number[], hi: number[], maxLevel: number): ElementRef[] {
+function coarseElementsMeeting(
+  tree: CellTree,
+  k: number,
+  lo: number[],
+  hi: number[],
+  maxLevel: number,
+): ElementRef[] {
   const found = new Map<string, ElementRef>();
   const cell = [0, 0, 0];
   for (cell[2] = lo[2]; cell[2] < hi[2]; cell[2]++) {
@@ -88,7 +98,10 @@ export function refineAdmissibly(space: THBSpace, element: ElementRef, m: number
  * The largest number of successive levels acting on an element, over `elements` (default: all), computed
  * from the extraction — independent of how the mesh was refined.
  */
-export function levelsActingPerElement(space: THBSpace, elements: readonly ElementRef[] = space.elements): number {
+export function levelsActingPerElement(
+  space: THBSpace,
+  elements: readonly ElementRef[] = space.elements,
+): number {
   const work = new ExtractionWorkspace(space);
   let worst = 0;
   for (const e of elements) {

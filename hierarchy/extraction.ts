@@ -54,7 +54,7 @@ export function extractElement(element: ElementRef, work: ExtractionWorkspace): 
   const ancestor = [0, 0, 0];
   const previousSpan = [0, 0, 0];
   const span = [0, 0, 0];
-  const blocks: Float64Array[] = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+  const blocks: Float64Array[] = [];
   const tmpA = new Float64Array(B);
   const tmpB = new Float64Array(B);
 
@@ -64,16 +64,7 @@ export function extractElement(element: ElementRef, work: ExtractionWorkspace): 
       span[dir] = space.level(k, dir).spanOfCell[ancestor[dir]];
     }
     if (k > 0) {
-      // 1D local refinement blocks: rows = level-k functions on the ancestor, cols = level-(k-1) ones
-      for (let dir = 0; dir < d; dir++) {
-        const T = space.directions[dir].refinement(k);
-        const p = degrees[dir];
-        const block = new Float64Array(q[dir] * q[dir]);
-        for (let j = 0; j <= p; j++) {
-          for (let i = 0; i <= p; i++) block[j * q[dir] + i] = T.get(span[dir] - p + j, previousSpan[dir] - p + i);
-        }
-        blocks[dir] = block;
-      }
+      localRefinementBlocks(space, k, span, previousSpan, blocks);
       const kept: number[] = [];
       const keptRows: Float64Array[] = [];
       // truncation mask of this level's local functions
@@ -117,8 +108,31 @@ export function extractElement(element: ElementRef, work: ExtractionWorkspace): 
   return { functions, coefficients };
 }
 
+/**
+ * The 1D local refinement blocks between levels k−1 and k: blocks[dir][j·q + i] = T_k[span_k − p + j,
+ * previousSpan − p + i], rows the level-k B-splines on a cell, columns the level-(k−1) ones on its parent.
+ */
+export function localRefinementBlocks(
+  space: THBSpace,
+  k: number,
+  span: readonly number[],
+  previousSpan: readonly number[],
+  blocks: Float64Array[],
+): void {
+  for (let dir = 0; dir < space.dimension; dir++) {
+    const T = space.directions[dir].refinement(k);
+    const p = space.degrees[dir];
+    const q = p + 1;
+    const block = new Float64Array(q * q);
+    for (let j = 0; j <= p; j++) {
+      for (let i = 0; i <= p; i++) block[j * q + i] = T.get(span[dir] - p + j, previousSpan[dir] - p + i);
+    }
+    blocks[dir] = block;
+  }
+}
+
 /** Applies the Kronecker product of per-direction blocks (q×q each) to a local coefficient tensor. */
-function refineLocal(
+export function refineLocal(
   coarse: Float64Array,
   blocks: Float64Array[],
   q: number[],

@@ -5,8 +5,8 @@
  */
 import { dyadicRefine } from "../splines/knotVector.js";
 import { refinementMatrix } from "../splines/refinement.js";
-import type { SparseMatrix } from "../splines/sparseMatrix.js";
 import { SpanLocator } from "../splines/spanLocator.js";
+import type { SparseMatrix } from "../splines/sparseMatrix.js";
 
 /** One level of one direction. Cell c covers [breaks[c], breaks[c+1]]. */
 export interface DirectionLevel {

@@ -178,7 +178,12 @@ export function evaluateBasis(plan: EvaluationPlan, params: ArrayLike<number>, o
 }
 
 /** Local control points P_e = E_eᵀ C_e for every element, `out  #elements by B by dim`. */
-export function localControl(plan: EvaluationPlan, control: ArrayLike<number>, dim: number, out?: Float64Array): Float64Array {
+export function localControl(
+  plan: EvaluationPlan,
+  control: ArrayLike<number>,
+  dim: number,
+  out?: Float64Array,
+): Float64Array {
   const B = plan.localSize;
   const target = out ?? new Float64Array(plan.elementCount * B * dim);
   target.fill(0, 0, plan.elementCount * B * dim);

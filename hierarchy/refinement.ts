@@ -2,7 +2,12 @@
  * Refinement and coarsening requests on THB spaces. Every request is validated whole before anything
  * changes, and applied to a copy: the input space is never modified, so a rejected request leaves no trace.
  */
-import { NO_ADMISSIBILITY, refineAdmissibly, supportExtension, validateAdmissibilityClass } from "./admissibility.js";
+import {
+  NO_ADMISSIBILITY,
+  refineAdmissibly,
+  supportExtension,
+  validateAdmissibilityClass,
+} from "./admissibility.js";
 import { HierarchyError } from "./errors.js";
 import { ExtractionWorkspace, extractElement } from "./extraction.js";
 import { cellOfParameter } from "./levelGrid.js";
@@ -33,14 +38,18 @@ export function refineBoxes(space: THBSpace, boxes: readonly Box[]): THBSpace {
   if (!Array.isArray(boxes)) throw new HierarchyError("boxes must be an array of [level, lo…, hi…] arrays");
   boxes.forEach((box, b) => {
     if (!Array.isArray(box) || box.length !== 1 + 2 * d) {
-      throw new HierarchyError(`boxes[${b}] must be [level, ${d} lows, ${d} highs] (${1 + 2 * d} integers), got ${JSON.stringify(box)}`);
+      throw new HierarchyError(
+        `boxes[${b}] must be [level, ${d} lows, ${d} highs] (${1 + 2 * d} integers), got ${JSON.stringify(box)}`,
+      );
     }
     for (const [i, x] of box.entries()) {
       if (!Number.isInteger(x)) throw new HierarchyError(`boxes[${b}][${i}] must be an integer, got ${x}`);
     }
     const level = box[0];
     if (level < 0 || level >= space.maxLevels) {
-      throw new HierarchyError(`boxes[${b}]: level ${level} is outside 0 … ${space.maxLevels - 1} (maxLevels ${space.maxLevels})`);
+      throw new HierarchyError(
+        `boxes[${b}]: level ${level} is outside 0 … ${space.maxLevels - 1} (maxLevels ${space.maxLevels})`,
+      );
     }
     for (let k = 0; k < d; k++) {
       const lo = box[1 + k];
@@ -80,7 +89,9 @@ function resolveElements(space: THBSpace, requests: readonly ElementRequest[]): 
   const d = space.dimension;
   return requests.map((r, i) => {
     if (r == null || !Number.isInteger(r.level) || !Array.isArray(r.cell) || r.cell.length !== d) {
-      throw new HierarchyError(`elements[${i}] must be { level, cell: [${d} integers] }, got ${JSON.stringify(r)}`);
+      throw new HierarchyError(
+        `elements[${i}] must be { level, cell: [${d} integers] }, got ${JSON.stringify(r)}`,
+      );
     }
     if (r.level < 0 || r.level >= space.maxLevels) {
       throw new HierarchyError(`elements[${i}]: level ${r.level} is outside 0 … ${space.maxLevels - 1}`);
@@ -95,17 +106,25 @@ function resolveElements(space: THBSpace, requests: readonly ElementRequest[]): 
     }
     const key = space.tree.key(r.level, r.cell);
     if (!space.tree.isActive(r.level, key)) {
-      throw new HierarchyError(`elements[${i}] (level ${r.level}, cell [${r.cell.join(", ")}]) is not an active element`);
+      throw new HierarchyError(
+        `elements[${i}] (level ${r.level}, cell [${r.cell.join(", ")}]) is not an active element`,
+      );
     }
     if (r.level + 1 >= space.maxLevels) {
-      throw new HierarchyError(`elements[${i}] is on the finest allowed level ${r.level} (maxLevels ${space.maxLevels})`);
+      throw new HierarchyError(
+        `elements[${i}] is on the finest allowed level ${r.level} (maxLevels ${space.maxLevels})`,
+      );
     }
     return { level: r.level, key };
   });
 }
 
 /** Refines active elements (each halved in every direction), grading the mesh to class m. */
-export function refineElements(space: THBSpace, requests: readonly ElementRequest[], options: RefineOptions = {}): THBSpace {
+export function refineElements(
+  space: THBSpace,
+  requests: readonly ElementRequest[],
+  options: RefineOptions = {},
+): THBSpace {
   const m = options.admissibility ?? 2;
   validateAdmissibilityClass(m);
   const elements = resolveElements(space, requests);
@@ -148,7 +167,9 @@ export function refineAtPoints(
   validateAdmissibilityClass(m);
   const d = space.dimension;
   if (!Number.isInteger(targetLevel) || targetLevel < 0 || targetLevel >= space.maxLevels) {
-    throw new HierarchyError(`targetLevel must be an integer in 0 … ${space.maxLevels - 1}, got ${targetLevel}`);
+    throw new HierarchyError(
+      `targetLevel must be an integer in 0 … ${space.maxLevels - 1}, got ${targetLevel}`,
+    );
   }
   if (points == null || points.length % d !== 0) {
     throw new HierarchyError(`points must hold #points × ${d} numbers, got length ${points?.length}`);

@@ -66,7 +66,9 @@ export class THBSpace {
   static create(options: THBSpaceOptions): THBSpace {
     const { degrees, knots } = options;
     if (!Array.isArray(degrees) || (degrees.length !== 2 && degrees.length !== 3)) {
-      throw new HierarchyError(`degrees must list 2 or 3 degrees (one per direction), got ${JSON.stringify(degrees)}`);
+      throw new HierarchyError(
+        `degrees must list 2 or 3 degrees (one per direction), got ${JSON.stringify(degrees)}`,
+      );
     }
     for (const [k, p] of degrees.entries()) {
       if (!Number.isInteger(p) || p < 1 || p > 5) {
@@ -89,7 +91,12 @@ export class THBSpace {
   }
 
   /** Internal: a space over existing level data with a given tree. */
-  constructor(degrees: readonly number[], truncated: boolean, directions: readonly DirectionLevels[], tree: CellTree) {
+  constructor(
+    degrees: readonly number[],
+    truncated: boolean,
+    directions: readonly DirectionLevels[],
+    tree: CellTree,
+  ) {
     this.dimension = degrees.length;
     this.degrees = degrees.slice();
     this.truncated = truncated;
@@ -257,7 +264,12 @@ export class THBSpace {
   }
 
   /** Calls f with the flat index of each of the (p+1)^d level-l B-splines non-zero on a cell. */
-  forEachLocalFunction(l: number, cell: ArrayLike<number>, scratch: number[], f: (flat: number, local: number) => void): void {
+  forEachLocalFunction(
+    l: number,
+    cell: ArrayLike<number>,
+    scratch: number[],
+    f: (flat: number, local: number) => void,
+  ): void {
     const d = this.dimension;
     const first = [0, 0, 0];
     const q = [1, 1, 1];

@@ -97,4 +97,37 @@ export class SparseMatrix {
     }
     return new SparseMatrix(rows, cols, rowStart, Int32Array.from(columns), Float64Array.from(values));
   }
+
+  /** Builds a CSR matrix from (row, column, value) triplets, summing duplicates. */
+  static fromTriplets(
+    rows: number,
+    cols: number,
+    rowIndex: ArrayLike<number>,
+    colIndex: ArrayLike<number>,
+    values: ArrayLike<number>,
+  ): SparseMatrix {
+    const count = values.length;
+    const order = new Int32Array(count);
+    for (let i = 0; i < count; i++) order[i] = i;
+    order.sort((a, b) => rowIndex[a] - rowIndex[b] || colIndex[a] - colIndex[b]);
+    const rowStart = new Int32Array(rows + 1);
+    const columns: number[] = [];
+    const merged: number[] = [];
+    let lastRow = -1;
+    let lastCol = -1;
+    for (const i of order) {
+      const r = rowIndex[i];
+      const c = colIndex[i];
+      if (r === lastRow && c === lastCol) merged[merged.length - 1] += values[i];
+      else {
+        columns.push(c);
+        merged.push(values[i]);
+        rowStart[r + 1]++;
+        lastRow = r;
+        lastCol = c;
+      }
+    }
+    for (let r = 0; r < rows; r++) rowStart[r + 1] += rowStart[r];
+    return new SparseMatrix(rows, cols, rowStart, Int32Array.from(columns), Float64Array.from(merged));
+  }
 }
