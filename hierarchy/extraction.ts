@@ -104,7 +104,9 @@ export function extractElement(element: ElementRef, work: ExtractionWorkspace): 
   const order = ids.map((_, i) => i).sort((a, b) => ids[a] - ids[b]);
   const functions = Int32Array.from(order.map((i) => ids[i]));
   const coefficients = new Float64Array(functions.length * B);
-  order.forEach((i, r) => coefficients.set(rows[i], r * B));
+  order.forEach((i, r) => {
+    coefficients.set(rows[i], r * B);
+  });
   return { functions, coefficients };
 }
 

@@ -81,7 +81,9 @@ export function compile(space: THBSpace): EvaluationPlan {
   }
   knotStart[L * d] = knotTotal;
   const knots = new Float64Array(knotTotal);
-  knotParts.forEach((U, i) => knots.set(U, knotStart[i]));
+  knotParts.forEach((U, i) => {
+    knots.set(U, knotStart[i]);
+  });
 
   const elementLevel = new Int32Array(nE);
   const elementCell = new Int32Array(nE * d);

@@ -208,7 +208,9 @@ function checkParameters(space: THBSpace, params: ArrayLike<number>): void {
 /** Map "level:key" → element id of a compiled plan. */
 function elementIds(plan: EvaluationPlan, space: THBSpace): Map<string, number> {
   const ids = new Map<string, number>();
-  space.elements.forEach((e, i) => ids.set(`${e.level}:${e.key}`, i));
+  space.elements.forEach((e, i) => {
+    ids.set(`${e.level}:${e.key}`, i);
+  });
   if (ids.size !== plan.elementCount) throw new Error("plan and space disagree on the element count");
   return ids;
 }

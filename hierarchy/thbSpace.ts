@@ -256,7 +256,9 @@ export class THBSpace {
       for (const flat of candidates) if (this.supportInDomain(l, flat)) active.push(flat);
       active.sort((a, b) => a - b);
       const idOf = new Map<number, number>();
-      active.forEach((flat, i) => idOf.set(flat, offset + i));
+      active.forEach((flat, i) => {
+        idOf.set(flat, offset + i);
+      });
       table.push({ indices: Float64Array.from(active), offset, idOf });
       offset += active.length;
     }
