@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `thb` command: demo, and later basis probes, fitting and registration. */
 import { Command } from "commander";
+import { runBasis } from "./basis.js";
 import { runDemo } from "./demo.js";
 
 /** Builds the command-line program (exported for tests). */
@@ -16,6 +17,14 @@ export function buildProgram(): Command {
     .option("--out <dir>", "output folder", "demo-out")
     .action((options: { out: string }) => {
       runDemo(options.out);
+    });
+  program
+    .command("basis")
+    .description("print the non-zero THB functions (values, first and second derivatives) at points, as JSON")
+    .argument("<spec>", "SPEC.json: { degree, knots, truncated, boxes }")
+    .requiredOption("--points <file>", "POINTS.json: an array of parameter tuples")
+    .action((spec: string, options: { points: string }) => {
+      runBasis(spec, options.points, (text) => process.stdout.write(text));
     });
   return program;
 }

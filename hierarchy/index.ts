@@ -7,5 +7,7 @@ export * from "./levelGrid.js";
 export * from "./plan.js";
 export * from "./planEvaluate.js";
 export * from "./refinement.js";
+export * from "./serialization.js";
+export * from "./surfaceEvaluate.js";
 export * from "./thbField.js";
 export * from "./thbSpace.js";

@@ -27,6 +27,7 @@ import {
   refineBoxes,
   refineElements,
 } from "./refinement.js";
+import { evaluateSurfaceField } from "./surfaceEvaluate.js";
 import type { THBSpace } from "./thbSpace.js";
 
 /** A function from the parametric domain to R^dim in a THB space. */
@@ -81,6 +82,8 @@ export class THBField {
     if (out !== undefined && out.length < length) {
       throw new ArgumentError(`out must hold at least ${length} numbers, got ${out.length}`);
     }
+    if (d === 2 && order === 0)
+      return evaluateSurfaceField(this.plan, this.localControl, this.dim, params, out);
     return evaluateLocalField(this.plan, this.localControl, this.dim, params, order, out);
   }
 

@@ -1,0 +1,402 @@
+/**
+ * The forward hot path for two-parameter plans: field values at scattered points.
+ *
+ * A per-plan CPU cache (built once, kept in a WeakMap) holds what the plan implies but does not store:
+ * bucketed locators for the level-0 cells, dense tables for the first levels of the location tree, and per
+ * level the reciprocal knot differences of A2.2, so the basis is evaluated without a division. Bicubic plans
+ * take an unrolled path. Control comes as local blocks (`local  #elements by B by dim`).
+ */
+import { basisFunctionsPrecomputed } from "../splines/basis.js";
+import { SpanLocator } from "../splines/spanLocator.js";
+import type { EvaluationPlan } from "./plan.js";
+
+/** Derived per-plan data for fast CPU evaluation. */
+export interface SurfacePlanCache {
+  /** Level-0 cell lookup per direction: a degree-0 span locator over the cell boundaries. */
+  readonly rootLocators: SpanLocator[];
+  /** 1 / width of each level-0 cell, per direction. */
+  readonly rootInverseWidth: Float64Array[];
+  /**
+   * Level-0 cells flattened to a dense 2^D × 2^D table of the nodes D levels down (D ≤ 4, the subtree's
+   * depth when smaller; a leaf is a 1-entry table), so most points find their element with one lookup and
+   * no branch: rootDepth[c] = D, denseStart[c] = offset of the table in denseNodes.
+   */
+  readonly rootDepth: Int32Array;
+  readonly denseStart: Int32Array;
+  readonly denseNodes: Int32Array;
+  /**
+   * Per level and direction (index 2l + k): the level's knots and the reciprocal knot differences of A2.2
+   * per span (SpanLocator.inverseDifferences); small 1D tables that stay in cache.
+   */
+  readonly levelKnots: Float64Array[];
+  readonly levelInverses: Float64Array[];
+}
+
+const caches = new WeakMap<EvaluationPlan, SurfacePlanCache>();
+
+/** The cache of a two-parameter plan, built on first use. */
+export function surfacePlanCache(plan: EvaluationPlan): SurfacePlanCache {
+  let cache = caches.get(plan);
+  if (cache) return cache;
+  const levelKnots: Float64Array[] = [];
+  const levelInverses: Float64Array[] = [];
+  for (let l = 0; l < plan.levelCount; l++) {
+    for (let k = 0; k < 2; k++) {
+      const U = plan.knots.slice(plan.knotStart[2 * l + k], plan.knotStart[2 * l + k + 1]);
+      levelKnots.push(U);
+      levelInverses.push(new SpanLocator(U, plan.degrees[k]).inverseDifferences);
+    }
+  }
+  const rootLocators: SpanLocator[] = [];
+  const rootInverseWidth: Float64Array[] = [];
+  for (let k = 0; k < 2; k++) {
+    const breaks = plan.rootBreaks.slice(plan.rootBreakStart[k], plan.rootBreakStart[k + 1]);
+    rootLocators.push(new SpanLocator(breaks, 0));
+    rootInverseWidth.push(
+      Float64Array.from({ length: breaks.length - 1 }, (_, c) => 1 / (breaks[c + 1] - breaks[c])),
+    );
+  }
+  const { rootDepth, denseStart, denseNodes } = flattenRoots(plan);
+  cache = {
+    rootLocators,
+    rootInverseWidth,
+    rootDepth,
+    denseStart,
+    denseNodes,
+    levelKnots,
+    levelInverses,
+  };
+  caches.set(plan, cache);
+  return cache;
+}
+
+/** Deepest subtree level flattened into the dense root tables (4^4 = 256 entries per refined root). */
+const MAX_DENSE_DEPTH = 4;
+
+/** Builds the dense per-root tables described in SurfacePlanCache. */
+function flattenRoots(plan: EvaluationPlan): {
+  rootDepth: Int32Array;
+  denseStart: Int32Array;
+  denseNodes: Int32Array;
+} {
+  const nodes = plan.treeNodes;
+  const roots = plan.rootCells[0] * plan.rootCells[1];
+  const depthOf = (node: number): number => {
+    if (node >= 0) return 0;
+    let deepest = 0;
+    for (let b = 0; b < 4; b++) deepest = Math.max(deepest, depthOf(nodes[-node + b]));
+    return 1 + deepest;
+  };
+  const rootDepth = new Int32Array(roots);
+  const denseStart = new Int32Array(roots);
+  const dense: number[] = [];
+  for (let c = 0; c < roots; c++) {
+    const D = Math.min(MAX_DENSE_DEPTH, depthOf(nodes[c]));
+    rootDepth[c] = D;
+    denseStart[c] = dense.length;
+    const side = 1 << D;
+    for (let j = 0; j < side; j++) {
+      for (let i = 0; i < side; i++) {
+        let node = nodes[c];
+        for (let level = D - 1; level >= 0 && node < 0; level--) {
+          node = nodes[-node + (((i >> level) & 1) | (((j >> level) & 1) << 1))];
+        }
+        dense.push(node);
+      }
+    }
+  }
+  return { rootDepth, denseStart, denseNodes: Int32Array.from(dense) };
+}
+
+/** Fixed-point resolution of a point's position inside its level-0 cell: 2^30 sub-cells per direction. */
+const DEPTH_BITS = 30;
+const DEPTH_SCALE = 2 ** DEPTH_BITS;
+
+/**
+ * Element containing (u, v): bucketed level-0 lookup, then the tree descent of plan.ts. Dyadic refinement
+ * splits a level-0 cell uniformly, so the child taken at depth j is bit (30 − j) of the point's fixed-point
+ * position in its level-0 cell: the descent needs no comparisons (points exactly on a boundary may land
+ * on either side by rounding; fields are continuous there).
+ */
+export function locateSurfacePoint(
+  plan: EvaluationPlan,
+  cache: SurfacePlanCache,
+  u: number,
+  v: number,
+): number {
+  const c0 = cache.rootLocators[0].find(u);
+  const c1 = cache.rootLocators[1].find(v);
+  const root = c0 + plan.rootCells[0] * c1;
+  const depth = cache.rootDepth[root];
+  const breaks = plan.rootBreaks;
+  const t0 = (u - breaks[c0]) * cache.rootInverseWidth[0][c0];
+  const t1 = (v - breaks[plan.rootBreakStart[1] + c1]) * cache.rootInverseWidth[1][c1];
+  const x0 = Math.min(Math.max((t0 * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
+  const x1 = Math.min(Math.max((t1 * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
+  let shift = DEPTH_BITS - depth;
+  let node = cache.denseNodes[cache.denseStart[root] + (x0 >> shift) + ((x1 >> shift) << depth)];
+  shift--;
+  while (node < 0) {
+    node = plan.treeNodes[-node + (((x0 >> shift) & 1) | (((x1 >> shift) & 1) << 1))];
+    shift--;
+  }
+  return node;
+}
+
+/** Field values at `params  #points by 2`; `out  #points by dim`. */
+export function evaluateSurfaceField(
+  plan: EvaluationPlan,
+  local: Float64Array,
+  dim: number,
+  params: ArrayLike<number>,
+  out?: Float64Array,
+): Float64Array {
+  const count = params.length / 2;
+  const target = out ?? new Float64Array(count * dim);
+  const cache = surfacePlanCache(plan);
+  if (plan.degrees[0] === 3 && plan.degrees[1] === 3)
+    return bicubicValues(plan, cache, local, dim, params, target);
+  const p = plan.degrees[0];
+  const q = plan.degrees[1];
+  const B = plan.localSize;
+  const { levelKnots, levelInverses } = cache;
+  const Nu = new Float64Array(p + 1);
+  const Nv = new Float64Array(q + 1);
+  const left = new Float64Array(Math.max(p, q) + 1);
+  const right = new Float64Array(Math.max(p, q) + 1);
+  for (let i = 0; i < count; i++) {
+    const u = params[2 * i];
+    const v = params[2 * i + 1];
+    const e = locateSurfacePoint(plan, cache, u, v);
+    const l = plan.elementLevel[e];
+    basisFunctionsPrecomputed(
+      levelKnots[2 * l],
+      p,
+      plan.elementSpan[2 * e],
+      u,
+      levelInverses[2 * l],
+      Nu,
+      left,
+      right,
+    );
+    basisFunctionsPrecomputed(
+      levelKnots[2 * l + 1],
+      q,
+      plan.elementSpan[2 * e + 1],
+      v,
+      levelInverses[2 * l + 1],
+      Nv,
+      left,
+      right,
+    );
+    const base = e * B * dim;
+    for (let c = 0; c < dim; c++) {
+      let sum = 0;
+      let row = base + c;
+      for (let j = 0; j <= q; j++) {
+        let inner = 0;
+        for (let k = 0; k <= p; k++, row += dim) inner += Nu[k] * local[row];
+        sum += Nv[j] * inner;
+      }
+      target[i * dim + c] = sum;
+    }
+  }
+  return target;
+}
+
+/**
+ * Per-level control grids. On an active level-l element every THB function is, restricted there, a fixed
+ * level-l spline (truncation only drops finer B-splines that vanish on it), so P_e[j] depends on the
+ * level-l B-spline j only, not on e: the local blocks of all level-l elements are windows of one level-l
+ * tensor grid. Stored over the bounding box of the level's elements, that grid is as compact as a tensor
+ * spline's control net and keeps evaluation cache-friendly. Levels whose box would exceed 4× the rows of
+ * their elements' blocks keep per-element blocks (rowStride 0 marks them).
+ */
+interface LevelGrids {
+  /** Per level: grid `#rows by dim` (first direction fastest), or the per-element blocks. */
+  data: Float64Array[];
+  /** Per level: first function index per direction covered by the grid. */
+  origin0: Int32Array;
+  origin1: Int32Array;
+  /** Per level: functions per grid row (0: per-element blocks). */
+  width: Int32Array;
+}
+
+function buildLevelGrids(plan: EvaluationPlan, local: Float64Array, dim: number): LevelGrids {
+  const L = plan.levelCount;
+  const p = plan.degrees[0];
+  const q = plan.degrees[1];
+  const B = plan.localSize;
+  const lo0 = new Int32Array(L).fill(2 ** 30);
+  const lo1 = new Int32Array(L).fill(2 ** 30);
+  const hi0 = new Int32Array(L);
+  const hi1 = new Int32Array(L);
+  const count = new Int32Array(L);
+  for (let e = 0; e < plan.elementCount; e++) {
+    const l = plan.elementLevel[e];
+    const f0 = plan.elementSpan[2 * e] - p;
+    const f1 = plan.elementSpan[2 * e + 1] - q;
+    lo0[l] = Math.min(lo0[l], f0);
+    lo1[l] = Math.min(lo1[l], f1);
+    hi0[l] = Math.max(hi0[l], f0 + p + 1);
+    hi1[l] = Math.max(hi1[l], f1 + q + 1);
+    count[l]++;
+  }
+  const data: Float64Array[] = [];
+  const width = new Int32Array(L);
+  for (let l = 0; l < L; l++) {
+    const area = Math.max(0, hi0[l] - lo0[l]) * Math.max(0, hi1[l] - lo1[l]);
+    width[l] = count[l] > 0 && area <= 4 * count[l] * B ? hi0[l] - lo0[l] : 0;
+    data.push(new Float64Array(width[l] > 0 ? area * dim : 0));
+  }
+  for (let e = 0; e < plan.elementCount; e++) {
+    const l = plan.elementLevel[e];
+    if (width[l] === 0) continue;
+    const f0 = plan.elementSpan[2 * e] - p - lo0[l];
+    const f1 = plan.elementSpan[2 * e + 1] - q - lo1[l];
+    const grid = data[l];
+    for (let j = 0; j <= q; j++) {
+      for (let i = 0; i <= p; i++) {
+        const src = (e * B + j * (p + 1) + i) * dim;
+        const dst = ((f1 + j) * width[l] + f0 + i) * dim;
+        for (let c = 0; c < dim; c++) grid[dst + c] = local[src + c];
+      }
+    }
+  }
+  return { data, origin0: lo0, origin1: lo1, width };
+}
+
+/** Bicubic plans: A2.2 unrolled for p = 3 from the element's knot windows. */
+function bicubicValues(
+  plan: EvaluationPlan,
+  cache: SurfacePlanCache,
+  local: Float64Array,
+  dim: number,
+  params: ArrayLike<number>,
+  target: Float64Array,
+): Float64Array {
+  const { levelKnots, levelInverses } = cache;
+  const count = params.length / 2;
+  const grids = buildLevelGrids(plan, local, dim);
+  // locateSurfacePoint inlined with its tables in locals: this loop is the benchmark's hot path
+  const [locU, locV] = cache.rootLocators;
+  const [B0, B1] = [locU.knots, locV.knots];
+  const [lowU, highU, lastU, scaleU, startU] = [
+    locU.lower,
+    locU.upper,
+    locU.lastSpan,
+    locU.bucketScale,
+    locU.bucketStart,
+  ];
+  const [lowV, highV, lastV, scaleV, startV] = [
+    locV.lower,
+    locV.upper,
+    locV.lastSpan,
+    locV.bucketScale,
+    locV.bucketStart,
+  ];
+  const [invW0, invW1] = cache.rootInverseWidth;
+  const { rootDepth, denseStart, denseNodes } = cache;
+  const nodes = plan.treeNodes;
+  const rootCells0 = plan.rootCells[0];
+  for (let i = 0; i < count; i++) {
+    const u = params[2 * i];
+    const v = params[2 * i + 1];
+    let cellU = u >= highU ? lastU : u <= lowU ? 0 : startU[((u - lowU) * scaleU) | 0];
+    while (u >= B0[cellU + 1] && cellU < lastU) cellU++;
+    while (u < B0[cellU] && cellU > 0) cellU--;
+    let cellV = v >= highV ? lastV : v <= lowV ? 0 : startV[((v - lowV) * scaleV) | 0];
+    while (v >= B1[cellV + 1] && cellV < lastV) cellV++;
+    while (v < B1[cellV] && cellV > 0) cellV--;
+    const root = cellU + rootCells0 * cellV;
+    const depth = rootDepth[root];
+    const x0 = Math.min(Math.max(((u - B0[cellU]) * invW0[cellU] * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
+    const x1 = Math.min(Math.max(((v - B1[cellV]) * invW1[cellV] * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
+    let shift = DEPTH_BITS - depth;
+    let e = denseNodes[denseStart[root] + (x0 >> shift) + ((x1 >> shift) << depth)];
+    while (e < 0) {
+      shift--;
+      e = nodes[-e + (((x0 >> shift) & 1) | (((x1 >> shift) & 1) << 1))];
+    }
+    const level = plan.elementLevel[e];
+    const su = plan.elementSpan[2 * e];
+    const sv = plan.elementSpan[2 * e + 1];
+    let W = levelKnots[2 * level];
+    let I = levelInverses[2 * level];
+    let b = su * 6;
+    const l1 = u - W[su];
+    const r1 = W[su + 1] - u;
+    const l2 = u - W[su - 1];
+    const r2 = W[su + 2] - u;
+    const l3 = u - W[su - 2];
+    const r3 = W[su + 3] - u;
+    let t = I[b];
+    let a0 = r1 * t;
+    let a1 = l1 * t;
+    t = a0 * I[b + 1];
+    let s = l2 * t;
+    a0 = r1 * t;
+    t = a1 * I[b + 2];
+    a1 = s + r2 * t;
+    let a2 = l1 * t;
+    t = a0 * I[b + 3];
+    s = l3 * t;
+    a0 = r1 * t;
+    t = a1 * I[b + 4];
+    a1 = s + r2 * t;
+    s = l2 * t;
+    t = a2 * I[b + 5];
+    a2 = s + r3 * t;
+    const a3 = l1 * t;
+    W = levelKnots[2 * level + 1];
+    I = levelInverses[2 * level + 1];
+    b = sv * 6;
+    const m1 = v - W[sv];
+    const q1 = W[sv + 1] - v;
+    const m2 = v - W[sv - 1];
+    const q2 = W[sv + 2] - v;
+    const m3 = v - W[sv - 2];
+    const q3 = W[sv + 3] - v;
+    t = I[b];
+    let c0 = q1 * t;
+    let c1 = m1 * t;
+    t = c0 * I[b + 1];
+    s = m2 * t;
+    c0 = q1 * t;
+    t = c1 * I[b + 2];
+    c1 = s + q2 * t;
+    let c2 = m1 * t;
+    t = c0 * I[b + 3];
+    s = m3 * t;
+    c0 = q1 * t;
+    t = c1 * I[b + 4];
+    c1 = s + q2 * t;
+    s = m2 * t;
+    t = c2 * I[b + 5];
+    c2 = s + q3 * t;
+    const c3 = m1 * t;
+    // the element's 4×4 block: a window of its level's grid, or its own block
+    const rowWidth = grids.width[level];
+    let source = local;
+    let base = e * 16 * dim;
+    let d4 = 4 * dim;
+    if (rowWidth > 0) {
+      source = grids.data[level];
+      base = ((sv - 3 - grids.origin1[level]) * rowWidth + su - 3 - grids.origin0[level]) * dim;
+      d4 = rowWidth * dim;
+    }
+    for (let c = 0; c < dim; c++) {
+      let r = base + c;
+      let x =
+        c0 * (a0 * source[r] + a1 * source[r + dim] + a2 * source[r + 2 * dim] + a3 * source[r + 3 * dim]);
+      r += d4;
+      x += c1 * (a0 * source[r] + a1 * source[r + dim] + a2 * source[r + 2 * dim] + a3 * source[r + 3 * dim]);
+      r += d4;
+      x += c2 * (a0 * source[r] + a1 * source[r + dim] + a2 * source[r + 2 * dim] + a3 * source[r + 3 * dim]);
+      r += d4;
+      x += c3 * (a0 * source[r] + a1 * source[r + dim] + a2 * source[r + 2 * dim] + a3 * source[r + 3 * dim]);
+      target[i * dim + c] = x;
+    }
+  }
+  return target;
+}
