@@ -41,7 +41,7 @@ export function basisProbe(
   const plan = compile(space);
   const blocks = 1 + d + (d * (d + 1)) / 2;
   const answers = evaluateBasis(plan, flat, 2).map((pb, i) => ({
-    x: points[i],
+    x: points[i] as number[],
     functions: Array.from(pb.functions, (id, a) => {
       const v = pb.values.subarray(a * blocks, (a + 1) * blocks);
       return {

@@ -17,22 +17,21 @@ const spec = {
 
 describe("thb basis", () => {
   it("answers the documented JSON shape with values that sum to one and the published values", () => {
-    // biome-ignore lint/suspicious/noExplicitAny: JSON answer
     const answer = basisProbe(spec, [
       [0.95, 0.05],
       [1, 1],
       [0, 0.5],
-    ]) as any;
+    ]);
     expect(answer.sizePerLevel).toEqual([30, 24]);
     expect(answer.size).toBe(54);
     const first = answer.points[0];
     expect(first.x).toEqual([0.95, 0.05]);
-    expect(first.functions.map((f: { value: number }) => Number(f.value.toFixed(4)))).toEqual([
+    expect(first.functions.map((f) => Number(f.value.toFixed(4)))).toEqual([
       0.0288, 0.2016, 0.1296, 0.0448, 0.3136, 0.2016, 0.0064, 0.0448, 0.0288,
     ]);
     expect(first.functions[0]).toMatchObject({ level: 1, index: [7, 0] });
     for (const p of answer.points) {
-      const sum = p.functions.reduce((a: number, f: { value: number }) => a + f.value, 0);
+      const sum = p.functions.reduce((a: number, f) => a + f.value, 0);
       expect(sum).toBeCloseTo(1, 13);
       for (const f of p.functions) {
         expect(f.d1.length).toBe(2);
@@ -40,7 +39,7 @@ describe("thb basis", () => {
       }
     }
     // the end of the domain belongs to the last span: at (1, 1) only the corner function is non-zero
-    const corner = answer.points[1].functions.filter((f: { value: number }) => f.value > 0);
+    const corner = answer.points[1].functions.filter((f) => f.value > 0);
     expect(corner).toEqual([expect.objectContaining({ level: 0, index: [5, 5], value: 1 })]);
   });
 
