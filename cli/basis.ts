@@ -8,12 +8,28 @@ import { evaluateBasis } from "../hierarchy/planEvaluate.js";
 import { checkHierarchyDescription, spaceFromDescription } from "../hierarchy/serialization.js";
 import { InputError, readJson } from "./readInput.js";
 
+/** One non-zero function at a point, as the probe prints it. */
+export interface ProbeFunction {
+  level: number;
+  index: number[];
+  value: number;
+  d1: number[];
+  d2: number[];
+}
+
+/** The probe's JSON answer. */
+export interface ProbeAnswer {
+  sizePerLevel: number[];
+  size: number;
+  points: { x: number[]; functions: ProbeFunction[] }[];
+}
+
 /** The probe's JSON answer for a spec and points (both already parsed); `where` names their files. */
 export function basisProbe(
   spec: unknown,
   points: unknown,
   where = { spec: "SPEC", points: "POINTS" },
-): object {
+): ProbeAnswer {
   const space = spaceFromDescription(checkHierarchyDescription(spec, where.spec), where.spec);
   const d = space.dimension;
   if (!Array.isArray(points))
