@@ -1,0 +1,78 @@
+/**
+ * gradcheck: compares reverse-mode gradients with central finite differences in f64 along random
+ * directions. For a non-scalar f the check projects the output on a random cotangent first.
+ */
+import { dot } from "./api.js";
+import { valueAndGrad } from "./grad.js";
+import { Tensor } from "./tensor.js";
+
+/** Options of gradcheck. */
+export interface GradcheckOptions {
+  /** Finite-difference step (default 1e-6). */
+  eps?: number;
+  /** Number of random directions (default 3). */
+  directions?: number;
+  /** Allowed relative error (default 1e-6). */
+  tolerance?: number;
+  /** Seed of the random directions. */
+  seed?: number;
+}
+
+/** Result: the worst relative error |fd − ad| / max(1, |fd|, |ad|) over directions. */
+export interface GradcheckResult {
+  maxError: number;
+  passed: boolean;
+}
+
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+
+/** Checks the gradient of f at `inputs` (every input is perturbed along each random direction). */
+export function gradcheck(
+  f: (inputs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  options: GradcheckOptions = {},
+): GradcheckResult {
+  const eps = options.eps ?? 1e-6;
+  const tolerance = options.tolerance ?? 1e-6;
+  const rand = random(options.seed ?? 12345);
+  const x = inputs.map((t) => new Tensor(Float64Array.from(t.values), t.shape));
+  const probe = f(x);
+  const w = new Tensor(
+    Float64Array.from({ length: probe.size }, () => rand()),
+    probe.shape,
+  );
+  const scalarF = (xs: Tensor[]) => (probe.size === 1 ? f(xs) : dot(f(xs), w));
+  const { grad } = valueAndGrad(scalarF, x);
+  let maxError = 0;
+  for (let d = 0; d < (options.directions ?? 3); d++) {
+    const v = x.map((t) => Float64Array.from({ length: t.size }, () => rand()));
+    let analytic = 0;
+    grad.forEach((g, i) => {
+      for (let k = 0; k < g.size; k++) analytic += g.values[k] * v[i][k];
+    });
+    const shifted = (sign: number) =>
+      scalarF(
+        x.map(
+          (t, i) =>
+            new Tensor(
+              Float64Array.from(t.values, (val, k) => val + sign * eps * v[i][k]),
+              t.shape,
+            ),
+        ),
+      ).item();
+    const numeric = (shifted(1) - shifted(-1)) / (2 * eps);
+    maxError = Math.max(
+      maxError,
+      Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric), Math.abs(analytic)),
+    );
+  }
+  return { maxError, passed: maxError <= tolerance };
+}

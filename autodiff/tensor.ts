@@ -1,0 +1,161 @@
+/**
+ * Tensors: an n-d array of f32 or f64 values, row-major, plus the recorded operation that produced it.
+ * A tensor is immutable once made; ops make new tensors. `node` links it into the graph that reverse mode
+ * walks backwards (a tape of array operations, never one node per scalar).
+ */
+
+/** Element types. WebGPU has no f64: GPU work is f32, reference work f64. */
+export type DType = "f32" | "f64";
+
+/** Storage of a tensor's values. */
+export type Values = Float32Array | Float64Array;
+
+/** A recorded operation: its inputs and how to pull a cotangent of the output back to each of them. */
+export interface Node {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  /** Cotangent of the output ↦ one cotangent per input (undefined: no gradient flows to that input). */
+  readonly vjp: (cotangent: Tensor) => (Tensor | undefined)[];
+}
+
+/** Throws when a shape is not a list of non-negative integers. */
+function checkShape(shape: readonly number[]): void {
+  for (const n of shape) {
+    if (!Number.isInteger(n) || n < 0)
+      throw new RangeError(`shape entries must be non-negative integers, got [${shape}]`);
+  }
+}
+
+/** Number of elements of a shape. */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}
+
+let nextId = 1;
+
+/** An immutable n-d array with an optional place in the autodiff graph. */
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly values: Values;
+  /** The op that made this tensor, when it depends on a traced input. */
+  readonly node: Node | undefined;
+
+  constructor(values: Values, shape: readonly number[], node?: Node) {
+    checkShape(shape);
+    if (values.length !== sizeOf(shape)) {
+      throw new RangeError(
+        `values hold ${values.length} numbers but shape [${shape}] needs ${sizeOf(shape)}`,
+      );
+    }
+    this.values = values;
+    this.shape = shape.slice();
+    this.dtype = values instanceof Float32Array ? "f32" : "f64";
+    this.node = node;
+    currentScope?.add(this);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.values.length;
+  }
+
+  /** Number of axes. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new RangeError(`item() needs a one-element tensor, shape is [${this.shape}]`);
+    return this.values[0];
+  }
+
+  /** A copy of the values (CPU storage: synchronous). */
+  toArray(): Values {
+    return this.values.slice();
+  }
+
+  /** The values, asynchronously: the same call for CPU and GPU storage. */
+  async read(): Promise<Values> {
+    return this.toArray();
+  }
+
+  /** True when the tensor depends on a traced input. */
+  get traced(): boolean {
+    return this.node !== undefined;
+  }
+}
+
+/** A tensor from values (copied) and a shape (default: 1-D). f64 unless the values are a Float32Array. */
+export function tensor(values: ArrayLike<number>, shape?: readonly number[], dtype?: DType): Tensor {
+  const type = dtype ?? (values instanceof Float32Array ? "f32" : "f64");
+  const data = type === "f32" ? Float32Array.from(values) : Float64Array.from(values);
+  return new Tensor(data, shape ?? [data.length]);
+}
+
+/** A scalar tensor. */
+export function scalar(value: number, dtype: DType = "f64"): Tensor {
+  return tensor([value], [], dtype);
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[], dtype: DType = "f64"): Tensor {
+  const n = sizeOf(shape);
+  return new Tensor(dtype === "f32" ? new Float32Array(n) : new Float64Array(n), shape);
+}
+
+/** Allocates values of a dtype. */
+export function allocate(dtype: DType, n: number): Values {
+  return dtype === "f32" ? new Float32Array(n) : new Float64Array(n);
+}
+
+// ---- explicit memory scopes -------------------------------------------------------------------------
+
+/** Storage that must be released explicitly (GPU buffers); CPU values are left to the garbage collector. */
+export interface Releasable {
+  release(): void;
+}
+
+let currentScope: Set<Tensor> | undefined;
+const releasers = new WeakMap<Tensor, Releasable>();
+
+/** Attaches explicitly released storage (a GPU buffer) to a tensor, for scopes to free. */
+export function attachStorage(t: Tensor, storage: Releasable): void {
+  releasers.set(t, storage);
+}
+
+/**
+ * Runs fn and releases the storage of every tensor made inside it, except those in its result (a tensor,
+ * an array or an object of tensors). GPU buffers never wait for the garbage collector.
+ */
+export function scope<T>(fn: () => T): T {
+  const outer = currentScope;
+  const made = new Set<Tensor>();
+  currentScope = made;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    currentScope = outer;
+  }
+  const kept = new Set<Tensor>();
+  const collect = (x: unknown): void => {
+    if (x instanceof Tensor) kept.add(x);
+    else if (Array.isArray(x)) x.forEach(collect);
+    else if (x && typeof x === "object") Object.values(x).forEach(collect);
+  };
+  collect(result);
+  for (const t of made) {
+    if (kept.has(t)) {
+      outer?.add(t);
+      continue;
+    }
+    releasers.get(t)?.release();
+    releasers.delete(t);
+  }
+  return result;
+}
