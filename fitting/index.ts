@@ -1,2 +1,2 @@
 /** fitting/: objectives and drivers for surface fitting and image registration with adaptive refinement. */
-export {};
+export * from "./thbPrimitive.js";

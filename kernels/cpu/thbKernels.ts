@@ -1,0 +1,165 @@
+/**
+ * The CPU (f64) THB kernels, forward and backward, reading only the compiled plan.
+ * Shapes: `control  #functions by dim`, `params  #points by d`, `cotangent  #points by dim`,
+ * `local  #elements by B by dim`, element gradients `#elements by B by dim`.
+ *
+ * Backward to coefficients follows DESIGN.md: a per-element reduction G_e = Σ_{x∈e} b(x) ⊗ ∂L/∂S(x), then
+ * ∂L/∂C = Σ_e E_e G_e — sequential and deterministic on the CPU. Backward to parameters contracts the
+ * cotangent with the field's first derivatives.
+ */
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import {
+  evaluateLocalField,
+  LocalBasisScratch,
+  localControl,
+  localTensorBasis,
+  locatePoint,
+} from "../../hierarchy/planEvaluate.js";
+import {
+  evaluateSurfaceField,
+  locateSurfacePoint,
+  surfacePlanCache,
+} from "../../hierarchy/surfaceEvaluate.js";
+import { basisFunctionsPrecomputed } from "../../splines/basis.js";
+
+/** Forward: local control blocks, then values (order 0) or values and derivatives up to `order`. */
+export function thbForwardCpu(
+  plan: EvaluationPlan,
+  control: ArrayLike<number>,
+  dim: number,
+  params: ArrayLike<number>,
+  order: number,
+): { values: Float64Array; local: Float64Array } {
+  const local = localControl(plan, control, dim);
+  const values =
+    plan.dimension === 2 && order === 0
+      ? evaluateSurfaceField(plan, local, dim, params)
+      : evaluateLocalField(plan, local, dim, params, order);
+  return { values, local };
+}
+
+/** Per-element reduction G_e[j] = Σ_{x∈e} b_j(x) g(x); `out  #elements by B by dim`. */
+export function elementGradientsCpu(
+  plan: EvaluationPlan,
+  params: ArrayLike<number>,
+  cotangent: ArrayLike<number>,
+  dim: number,
+  out = new Float64Array(plan.elementCount * plan.localSize * dim),
+): Float64Array {
+  const d = plan.dimension;
+  const B = plan.localSize;
+  const count = params.length / d;
+  out.fill(0);
+  if (d === 2) {
+    const cache = surfacePlanCache(plan);
+    const p = plan.degrees[0];
+    const q = plan.degrees[1];
+    const Nu = new Float64Array(p + 1);
+    const Nv = new Float64Array(q + 1);
+    const left = new Float64Array(Math.max(p, q) + 1);
+    const right = new Float64Array(Math.max(p, q) + 1);
+    for (let i = 0; i < count; i++) {
+      const u = params[2 * i];
+      const v = params[2 * i + 1];
+      const e = locateSurfacePoint(plan, cache, u, v);
+      const l = plan.elementLevel[e];
+      basisFunctionsPrecomputed(
+        cache.levelKnots[2 * l],
+        p,
+        plan.elementSpan[2 * e],
+        u,
+        cache.levelInverses[2 * l],
+        Nu,
+        left,
+        right,
+      );
+      basisFunctionsPrecomputed(
+        cache.levelKnots[2 * l + 1],
+        q,
+        plan.elementSpan[2 * e + 1],
+        v,
+        cache.levelInverses[2 * l + 1],
+        Nv,
+        left,
+        right,
+      );
+      let row = e * B * dim;
+      for (let j = 0; j <= q; j++) {
+        for (let k = 0; k <= p; k++, row += dim) {
+          const w = Nu[k] * Nv[j];
+          for (let c = 0; c < dim; c++) out[row + c] += w * cotangent[i * dim + c];
+        }
+      }
+    }
+    return out;
+  }
+  const scratch = new LocalBasisScratch(plan, 0);
+  for (let i = 0; i < count; i++) {
+    const e = locatePoint(plan, params, i * d);
+    localTensorBasis(plan, e, params, i * d, scratch);
+    for (let j = 0; j < B; j++) {
+      const w = scratch.values[j];
+      const row = (e * B + j) * dim;
+      for (let c = 0; c < dim; c++) out[row + c] += w * cotangent[i * dim + c];
+    }
+  }
+  return out;
+}
+
+/** Transposed extraction: ∂C[a] = Σ_e E_e[a, ·] G_e, `out  #functions by dim`. */
+export function gatherFunctionGradientsCpu(
+  plan: EvaluationPlan,
+  elementGradients: Float64Array,
+  dim: number,
+  out = new Float64Array(plan.functionCount * dim),
+): Float64Array {
+  const B = plan.localSize;
+  const E = plan.extractionCoefficients;
+  out.fill(0);
+  for (let e = 0; e < plan.elementCount; e++) {
+    const base = e * B * dim;
+    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
+      const a = plan.extractionFunctions[r] * dim;
+      const row = r * B;
+      for (let j = 0; j < B; j++) {
+        const coefficient = E[row + j];
+        if (coefficient === 0) continue;
+        for (let c = 0; c < dim; c++) out[a + c] += coefficient * elementGradients[base + j * dim + c];
+      }
+    }
+  }
+  return out;
+}
+
+/** Backward to control coefficients: both steps. */
+export function thbBackwardControlCpu(
+  plan: EvaluationPlan,
+  params: ArrayLike<number>,
+  cotangent: ArrayLike<number>,
+  dim: number,
+): Float64Array {
+  return gatherFunctionGradientsCpu(plan, elementGradientsCpu(plan, params, cotangent, dim), dim);
+}
+
+/** Backward to parameters: ∂L/∂x_k = Σ_c g_c ∂S_c/∂x_k, `out  #points by d`. */
+export function thbBackwardParamsCpu(
+  plan: EvaluationPlan,
+  local: Float64Array,
+  dim: number,
+  params: ArrayLike<number>,
+  cotangent: ArrayLike<number>,
+): Float64Array {
+  const d = plan.dimension;
+  const count = params.length / d;
+  const D = evaluateLocalField(plan, local, dim, params, 1);
+  const blocks = 1 + d;
+  const out = new Float64Array(count * d);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < d; k++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += cotangent[i * dim + c] * D[(i * blocks + 1 + k) * dim + c];
+      out[i * d + k] = s;
+    }
+  }
+  return out;
+}
