@@ -1,0 +1,205 @@
+/**
+ * `npm run bench:gpu`: THB kernels on the CPU and on WebGPU — parity first, then a throughput table.
+ * One script so that a lent GPU runs it in a few minutes. Sizes reach 10 M points on a real GPU
+ * (1 M on a software adapter); effective GB/s counts the unavoidable traffic per point (parameters in,
+ * values out, cotangents in), and the bandwidth fraction compares it with a measured buffer copy.
+ */
+import { compile } from "../hierarchy/plan.js";
+import { localControl } from "../hierarchy/planEvaluate.js";
+import { refineBoxes } from "../hierarchy/refinement.js";
+import { evaluateSurfaceField } from "../hierarchy/surfaceEvaluate.js";
+import { THBSpace } from "../hierarchy/thbSpace.js";
+import {
+  elementGradientsCpu,
+  gatherFunctionGradientsCpu,
+  thbBackwardControlCpu,
+} from "../kernels/cpu/thbKernels.js";
+import { requestWebGPU } from "../kernels/webgpu/device.js";
+import { readFloat32, upload } from "../kernels/webgpu/gpuBuffers.js";
+import { GpuContext, GpuPlan, gpuBackwardControl, gpuEvaluate } from "../kernels/webgpu/thbGpu.js";
+import { uniformKnotVector } from "../splines/knotVector.js";
+import { seededRandom } from "../test/helpers/random.js";
+import { median, medianSeconds, printTable, si } from "./harness.js";
+
+const webgpu = await requestWebGPU();
+if (!webgpu) {
+  console.error("bench:gpu: no WebGPU adapter (see README: WebGPU). Nothing measured.");
+  process.exit(1);
+}
+const { device } = webgpu;
+const info = webgpu.adapterInfo;
+console.log(
+  `adapter: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" / ")}${webgpu.isSoftware ? " (software)" : ""}`,
+);
+const context = new GpuContext(device);
+const maxPoints = Number(process.env.THB_BENCH_POINTS ?? (webgpu.isSoftware ? 1_000_000 : 10_000_000));
+
+// the hierarchy benchmark's surface: bicubic, three levels, about 9,300 functions
+const U = uniformKnotVector(3, 40);
+const space = refineBoxes(THBSpace.create({ degrees: [3, 3], knots: [U, U] }), [
+  [1, 8, 8, 72, 72],
+  [2, 40, 40, 120, 120],
+]);
+const plan = compile(space);
+const gpu = new GpuPlan(context, plan);
+const dim = 3;
+const rand = seededRandom(3);
+const control = Float64Array.from({ length: space.size * dim }, () => rand());
+const local = localControl(plan, control, dim);
+
+// ---- parity ------------------------------------------------------------------------------------------
+{
+  const n = 100_000;
+  const params = Float64Array.from({ length: 2 * n }, () => rand());
+  const cotangent = Float64Array.from({ length: n * dim }, () => rand() - 0.5);
+  const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let diff = 0;
+    let scale = 1e-30;
+    for (let i = 0; i < b.length; i++) {
+      diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(b[i]));
+    }
+    return diff / scale;
+  };
+  const forward = relative(
+    await gpuEvaluate(gpu, control, dim, params),
+    evaluateSurfaceField(plan, local, dim, params),
+  );
+  const backward = relative(
+    await gpuBackwardControl(gpu, params, cotangent, dim),
+    thbBackwardControlCpu(plan, params, cotangent, dim),
+  );
+  console.log(
+    `parity at ${n} points (max |gpu − cpu| / max |cpu|): forward ${forward.toExponential(2)}, backward ${backward.toExponential(2)}`,
+  );
+  if (!(forward < 1e-5 && backward < 1e-5)) {
+    console.error("bench:gpu: parity failed, not timing a wrong kernel");
+    process.exit(1);
+  }
+}
+
+// ---- measured device bandwidth (buffer copy, bytes read + written) ---------------------------------------
+async function timeGpu(run: () => void, repeats: number): Promise<number> {
+  run();
+  await device.queue.onSubmittedWorkDone();
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    run();
+    await device.queue.onSubmittedWorkDone();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return median(times);
+}
+const copyBytes = webgpu.isSoftware ? 64 << 20 : 1 << 30;
+const copySource = device.createBuffer({
+  size: copyBytes,
+  usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.STORAGE,
+});
+const copyTarget = device.createBuffer({
+  size: copyBytes,
+  usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE,
+});
+const copyTime = await timeGpu(() => {
+  const encoder = device.createCommandEncoder();
+  for (let r = 0; r < 4; r++) encoder.copyBufferToBuffer(copySource, 0, copyTarget, 0, copyBytes);
+  device.queue.submit([encoder.finish()]);
+}, 5);
+const bandwidth = (8 * copyBytes) / copyTime; // 4 copies, each reading and writing copyBytes
+copySource.destroy();
+copyTarget.destroy();
+console.log(`measured copy bandwidth: ${si(bandwidth)}B/s`);
+
+// ---- throughput ------------------------------------------------------------------------------------------
+const rows: string[][] = [];
+const add = (op: string, backend: string, points: number, seconds: number, bytesPerPoint: number) => {
+  const gbs = (points * bytesPerPoint) / seconds;
+  rows.push([
+    op,
+    backend,
+    si(points),
+    `${(seconds * 1e3).toFixed(2)} ms`,
+    si(points / seconds),
+    `${(gbs / 1e9).toFixed(1)}`,
+    backend === "webgpu" ? `${((100 * gbs) / bandwidth).toFixed(1)} %` : "",
+  ]);
+};
+const sizes = [1_000_000, maxPoints].filter((n, i, a) => a.indexOf(n) === i);
+const forwardBytes = 8 + 4 * dim;
+const backwardBytes = 8 + 4 * dim + 4;
+const ratios: string[] = [];
+{
+  // CPU at 1 M points (f64 reference)
+  const n = 1_000_000;
+  const params = Float64Array.from({ length: 2 * n }, () => rand());
+  const cotangent = Float64Array.from({ length: n * dim }, () => rand() - 0.5);
+  const out = new Float64Array(n * dim);
+  const fwd = medianSeconds(() => evaluateSurfaceField(plan, local, dim, params, out), 3);
+  add("THB forward, scattered", "cpu", n, fwd, forwardBytes);
+  const bwd = medianSeconds(
+    () => gatherFunctionGradientsCpu(plan, elementGradientsCpu(plan, params, cotangent, dim), dim),
+    3,
+  );
+  add("THB backward to coefficients", "cpu", n, bwd, backwardBytes);
+  ratios.push(`cpu backward ÷ forward at 1 M: ${(bwd / fwd).toFixed(2)}`);
+}
+for (const n of sizes) {
+  const params = Float32Array.from({ length: 2 * n }, () => rand());
+  const cotangent = Float32Array.from({ length: n * dim }, () => rand() - 0.5);
+  const paramsBuffer = upload(device, context.pool, params);
+  const cotangentBuffer = upload(device, context.pool, cotangent);
+  const controlBuffer = upload(device, context.pool, Float32Array.from(control));
+  const localBuffer = gpu.localControl(controlBuffer, dim);
+  const repeats = 5;
+  const fwd = await timeGpu(
+    () => context.pool.release(gpu.forward(localBuffer, paramsBuffer, n, dim)),
+    repeats,
+  );
+  add("THB forward, scattered", "webgpu", n, fwd, forwardBytes);
+  const t0 = performance.now();
+  const order = gpu.sortPoints(params);
+  const sortSeconds = (performance.now() - t0) / 1000;
+  const bwd = await timeGpu(() => {
+    const G = gpu.elementGradients(paramsBuffer, cotangentBuffer, order, dim);
+    context.pool.release(gpu.gatherFunctions(G, dim));
+    context.pool.release(G);
+  }, repeats);
+  add("THB backward to coefficients", "webgpu", n, bwd, backwardBytes);
+  const bwdParams = await timeGpu(
+    () => context.pool.release(gpu.backwardParams(localBuffer, paramsBuffer, cotangentBuffer, n, dim)),
+    repeats,
+  );
+  add("THB backward to parameters", "webgpu", n, bwdParams, 8 + 4 * dim + 8);
+  ratios.push(
+    `webgpu at ${si(n)}: backward (coefficients) ÷ forward ${(bwd / fwd).toFixed(2)}; one-time sort by element on the CPU ${(sortSeconds * 1e3).toFixed(0)} ms`,
+  );
+  // grid of about n points
+  const side = Math.round(Math.sqrt(n));
+  const grid = await timeGpu(
+    () =>
+      context.pool.release(
+        gpu.gridForward(localBuffer, dim, [0, 0], [1 / (side - 1), 1 / (side - 1)], [side, side]),
+      ),
+    repeats,
+  );
+  add("THB forward, regular grid", "webgpu", side * side, grid, 4 * dim);
+  // check the last grid run reads back sensibly (finite values)
+  const probe = await readFloat32(
+    device,
+    gpu.forward(localBuffer, paramsBuffer, Math.min(n, 1000), dim),
+    Math.min(n, 1000) * dim,
+  );
+  if (!probe.every(Number.isFinite)) throw new Error("non-finite GPU output");
+  for (const b of [paramsBuffer, cotangentBuffer, controlBuffer, localBuffer, order.pointStart, order.order])
+    context.pool.release(b);
+}
+printTable(
+  `THB kernels: bicubic, ${plan.levelCount} levels, ${space.size} functions, ${plan.elementCount} elements, dim ${dim} (medians)`,
+  ["operation", "backend", "points", "time", "points/s", "GB/s", "of copy bandwidth"],
+  rows,
+);
+for (const r of ratios) console.log(r);
+console.log("image warp + SSD gradient kernels: not implemented yet (see the README's status)");
+gpu.release();
+context.pool.destroy();
+device.destroy();

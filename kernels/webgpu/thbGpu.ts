@@ -1,0 +1,446 @@
+/**
+ * The WebGPU THB kernels over an uploaded plan: local control, forward at scattered points (values, or
+ * values and first derivatives), the deterministic two-step backward to coefficients, backward to
+ * parameters, and forward on a regular grid. All f32. The plan is uploaded once per refinement;
+ * pipelines are cached per shader variant (D, degrees, DIM, order).
+ */
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { locatePoints } from "../../hierarchy/planEvaluate.js";
+import { BufferPool, readFloat32, upload } from "./gpuBuffers.js";
+import {
+  backwardParamsShader,
+  elementReduceShader,
+  forwardShader,
+  gatherFunctionsShader,
+  gridForwardShader,
+  localControlShader,
+  META_FIELDS,
+  type Variant,
+} from "./wgsl.js";
+
+/** Device, pipelines and buffers shared by every plan on one device. */
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.pool = new BufferPool(device);
+  }
+
+  /**
+   * A compute pipeline for WGSL `code`, compiled once per key. The layout is explicit (binding 0 the
+   * uniform, then `storageBindings` storage buffers, the last one written), because "auto" layouts drop
+   * bindings a variant happens not to use.
+   */
+  pipeline(key: string, code: () => string, storageBindings: number): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: code() });
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: 4, buffer: { type: "uniform" } }];
+      for (let b = 1; b <= storageBindings; b++) {
+        entries.push({
+          binding: b,
+          visibility: 4,
+          buffer: { type: b === storageBindings ? "storage" : "read-only-storage" },
+        });
+      }
+      const layout = this.device.createPipelineLayout({
+        bindGroupLayouts: [this.device.createBindGroupLayout({ entries })],
+      });
+      p = this.device.createComputePipeline({ layout, compute: { module, entryPoint: "main" } });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Encodes one dispatch: `meta` fills the Meta uniform (rowStride set here), `buffers` bind from 1 on.
+   * `items` threads of 64 (perThread) or `items` workgroups (one per element).
+   */
+  dispatch(
+    encoder: GPUCommandEncoder,
+    pipeline: GPUComputePipeline,
+    meta: Uint32Array,
+    buffers: GPUBuffer[],
+    items: number,
+    perThread: boolean,
+  ): GPUBuffer {
+    const groups = perThread ? Math.ceil(items / 64) : items;
+    const wx = Math.max(1, Math.min(groups, 65535));
+    const wy = Math.max(1, Math.ceil(groups / wx));
+    meta[META_FIELDS.indexOf("rowStride")] = perThread ? wx * 64 : wx;
+    const uniform = this.pool.acquire(64, 0x40 | 0x08); // UNIFORM | COPY_DST
+    this.device.queue.writeBuffer(uniform, 0, meta.buffer as ArrayBuffer, meta.byteOffset, meta.byteLength);
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(wx, wy);
+    pass.end();
+    return uniform;
+  }
+}
+
+/** Points sorted by element once, for the per-element reduction. */
+export interface PointOrder {
+  pointStart: GPUBuffer;
+  order: GPUBuffer;
+  count: number;
+}
+
+/** A plan on the GPU. */
+export class GpuPlan {
+  readonly context: GpuContext;
+  readonly plan: EvaluationPlan;
+  private readonly baseMeta: Uint32Array;
+  private readonly buffers: Record<string, GPUBuffer>;
+
+  constructor(context: GpuContext, plan: EvaluationPlan) {
+    this.context = context;
+    this.plan = plan;
+    const d = plan.dimension;
+    const { device, pool } = context;
+    const ints: number[] = [];
+    const offsets: Record<string, number> = {};
+    const pack = (name: string, data: ArrayLike<number>) => {
+      offsets[name] = ints.length;
+      for (let i = 0; i < data.length; i++) ints.push(data[i]);
+    };
+    pack("knotStart", plan.knotStart);
+    pack("elementLevel", plan.elementLevel);
+    pack("elementSpan", plan.elementSpan);
+    pack("treeNodes", plan.treeNodes);
+    pack("rootCells", plan.rootCells);
+    const floats = new Float32Array(plan.knots.length + plan.rootBreaks.length);
+    floats.set(plan.knots);
+    floats.set(plan.rootBreaks, plan.knots.length);
+    // the transposed extraction: for each function, its extraction rows in ascending order
+    const rows = plan.extractionFunctions.length;
+    const functionRowStart = new Int32Array(plan.functionCount + 1);
+    for (let r = 0; r < rows; r++) functionRowStart[plan.extractionFunctions[r] + 1]++;
+    for (let a = 0; a < plan.functionCount; a++) functionRowStart[a + 1] += functionRowStart[a];
+    const cursor = functionRowStart.slice(0, plan.functionCount);
+    const functionRows = new Int32Array(rows);
+    const rowElement = new Int32Array(rows);
+    for (let e = 0; e < plan.elementCount; e++) {
+      for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
+        rowElement[r] = e;
+        functionRows[cursor[plan.extractionFunctions[r]]++] = r;
+      }
+    }
+    this.buffers = {
+      planInts: upload(device, pool, Int32Array.from(ints)),
+      planFloats: upload(device, pool, floats),
+      extractionStart: upload(device, pool, plan.extractionStart),
+      extractionFunctions: upload(device, pool, plan.extractionFunctions),
+      coefficients: upload(device, pool, Float32Array.from(plan.extractionCoefficients)),
+      functionRowStart: upload(device, pool, functionRowStart),
+      functionRows: upload(device, pool, functionRows),
+      rowElement: upload(device, pool, rowElement),
+      elementBox: upload(device, pool, Float32Array.from(plan.elementBox)),
+    };
+    const meta = new Uint32Array(16);
+    const set = (name: (typeof META_FIELDS)[number], value: number) => {
+      meta[META_FIELDS.indexOf(name)] = value;
+    };
+    set("knotStart", offsets.knotStart);
+    set("elementLevel", offsets.elementLevel);
+    set("elementSpan", offsets.elementSpan);
+    set("treeNodes", offsets.treeNodes);
+    set("rootCells", offsets.rootCells);
+    for (let k = 0; k < 3; k++) {
+      set(`rootBreaks${k}` as "rootBreaks0", plan.knots.length + (k < d ? plan.rootBreakStart[k] : 0));
+    }
+    set("elementCount", plan.elementCount);
+    set("functionCount", plan.functionCount);
+    this.baseMeta = meta;
+  }
+
+  private variant(dim: number): Variant {
+    return { d: this.plan.dimension, degrees: Array.from(this.plan.degrees), dim };
+  }
+
+  private key(kind: string, dim: number, order = 0): string {
+    return `${kind}:${this.plan.dimension}:${Array.from(this.plan.degrees).join(",")}:${dim}:${order}`;
+  }
+
+  private meta(count: number, extra: number[] = []): Uint32Array {
+    const meta = this.baseMeta.slice();
+    meta[META_FIELDS.indexOf("count")] = count;
+    extra.forEach((x, i) => {
+      meta[META_FIELDS.indexOf("extra0") + i] = x;
+    });
+    return meta;
+  }
+
+  private run(encode: (encoder: GPUCommandEncoder, uniforms: GPUBuffer[]) => void): void {
+    const encoder = this.context.device.createCommandEncoder();
+    const uniforms: GPUBuffer[] = [];
+    encode(encoder, uniforms);
+    this.context.device.queue.submit([encoder.finish()]);
+    for (const u of uniforms) this.context.pool.release(u);
+  }
+
+  /** Local control blocks P_e = E_eᵀ C from `control  #functions by dim` (a GPU buffer). */
+  localControl(control: GPUBuffer, dim: number): GPUBuffer {
+    const { plan, context } = this;
+    const out = context.pool.acquire(plan.elementCount * plan.localSize * dim * 4, 0x80 | 0x08 | 0x04);
+    const pipeline = context.pipeline(this.key("local", dim), () => localControlShader(this.variant(dim)), 7);
+    const b = this.buffers;
+    this.run((encoder, uniforms) => {
+      uniforms.push(
+        context.dispatch(
+          encoder,
+          pipeline,
+          this.meta(0),
+          [b.planInts, b.planFloats, b.extractionStart, b.extractionFunctions, b.coefficients, control, out],
+          plan.elementCount * plan.localSize,
+          true,
+        ),
+      );
+    });
+    return out;
+  }
+
+  /** Forward at `count` scattered points: `#points by (order ? 1+D : 1) by dim`. */
+  forward(local: GPUBuffer, params: GPUBuffer, count: number, dim: number, order: 0 | 1 = 0): GPUBuffer {
+    const { plan, context } = this;
+    const blocks = order === 0 ? 1 : 1 + plan.dimension;
+    const out = context.pool.acquire(count * blocks * dim * 4, 0x80 | 0x08 | 0x04);
+    const pipeline = context.pipeline(
+      this.key("forward", dim, order),
+      () => forwardShader(this.variant(dim), order),
+      5,
+    );
+    const b = this.buffers;
+    this.run((encoder, uniforms) => {
+      uniforms.push(
+        context.dispatch(
+          encoder,
+          pipeline,
+          this.meta(count),
+          [b.planInts, b.planFloats, params, local, out],
+          count,
+          true,
+        ),
+      );
+    });
+    return out;
+  }
+
+  /** Sorts points by element once (CPU location in f64), for elementGradients. */
+  sortPoints(params: ArrayLike<number>): PointOrder {
+    const { plan, context } = this;
+    const elements = locatePoints(plan, params);
+    const count = elements.length;
+    const pointStart = new Int32Array(plan.elementCount + 1);
+    for (let i = 0; i < count; i++) pointStart[elements[i] + 1]++;
+    for (let e = 0; e < plan.elementCount; e++) pointStart[e + 1] += pointStart[e];
+    const cursor = pointStart.slice(0, plan.elementCount);
+    const order = new Int32Array(count);
+    for (let i = 0; i < count; i++) order[cursor[elements[i]]++] = i;
+    return {
+      pointStart: upload(context.device, context.pool, pointStart),
+      order: upload(context.device, context.pool, order),
+      count,
+    };
+  }
+
+  /** Per-element reduction G_e = Σ b(x) ⊗ g(x): `#elements by B by dim`. */
+  elementGradients(params: GPUBuffer, cotangent: GPUBuffer, order: PointOrder, dim: number): GPUBuffer {
+    const { plan, context } = this;
+    const out = context.pool.acquire(plan.elementCount * plan.localSize * dim * 4, 0x80 | 0x08 | 0x04);
+    const pipeline = context.pipeline(
+      this.key("reduce", dim),
+      () => elementReduceShader(this.variant(dim)),
+      7,
+    );
+    const b = this.buffers;
+    this.run((encoder, uniforms) => {
+      uniforms.push(
+        context.dispatch(
+          encoder,
+          pipeline,
+          this.meta(order.count),
+          [b.planInts, b.planFloats, params, cotangent, order.pointStart, order.order, out],
+          plan.elementCount,
+          false,
+        ),
+      );
+    });
+    return out;
+  }
+
+  /** Transposed extraction: ∂C = Σ_e E_e G_e, `#functions by dim`. */
+  gatherFunctions(elementGradients: GPUBuffer, dim: number): GPUBuffer {
+    const { plan, context } = this;
+    const out = context.pool.acquire(plan.functionCount * dim * 4, 0x80 | 0x08 | 0x04);
+    const pipeline = context.pipeline(
+      this.key("gather", dim),
+      () => gatherFunctionsShader(this.variant(dim)),
+      8,
+    );
+    const b = this.buffers;
+    this.run((encoder, uniforms) => {
+      uniforms.push(
+        context.dispatch(
+          encoder,
+          pipeline,
+          this.meta(0),
+          [
+            b.planInts,
+            b.planFloats,
+            b.functionRowStart,
+            b.functionRows,
+            b.rowElement,
+            b.coefficients,
+            elementGradients,
+            out,
+          ],
+          plan.functionCount,
+          true,
+        ),
+      );
+    });
+    return out;
+  }
+
+  /** Backward to parameters, `#points by D`. */
+  backwardParams(
+    local: GPUBuffer,
+    params: GPUBuffer,
+    cotangent: GPUBuffer,
+    count: number,
+    dim: number,
+  ): GPUBuffer {
+    const { plan, context } = this;
+    const out = context.pool.acquire(count * plan.dimension * 4, 0x80 | 0x08 | 0x04);
+    const pipeline = context.pipeline(
+      this.key("backwardParams", dim),
+      () => backwardParamsShader(this.variant(dim)),
+      6,
+    );
+    const b = this.buffers;
+    this.run((encoder, uniforms) => {
+      uniforms.push(
+        context.dispatch(
+          encoder,
+          pipeline,
+          this.meta(count),
+          [b.planInts, b.planFloats, params, local, cotangent, out],
+          count,
+          true,
+        ),
+      );
+    });
+    return out;
+  }
+
+  /**
+   * Forward on the regular grid origin_k + spacing_k · i_k, i_k < counts[k] (first direction fastest),
+   * which must lie inside the domain: `#grid points by dim`.
+   */
+  gridForward(
+    local: GPUBuffer,
+    dim: number,
+    origin: number[],
+    spacing: number[],
+    counts: number[],
+  ): GPUBuffer {
+    const { plan, context } = this;
+    const d = plan.dimension;
+    const total = counts.reduce((a, n) => a * n, 1);
+    const out = context.pool.acquire(total * dim * 4, 0x80 | 0x08 | 0x04);
+    const gridFloats = new Float32Array(3 * d);
+    for (let k = 0; k < d; k++) {
+      gridFloats[2 * k] = origin[k];
+      gridFloats[2 * k + 1] = spacing[k];
+      gridFloats[2 * d + k] = plan.rootBreaks[plan.rootBreakStart[k + 1] - 1];
+    }
+    const gridBuffer = upload(context.device, context.pool, gridFloats);
+    const pipeline = context.pipeline(this.key("grid", dim), () => gridForwardShader(this.variant(dim)), 6);
+    const b = this.buffers;
+    this.run((encoder, uniforms) => {
+      uniforms.push(
+        context.dispatch(
+          encoder,
+          pipeline,
+          this.meta(total, [counts[0], counts[1] ?? 1, counts[2] ?? 1]),
+          [b.planInts, b.planFloats, local, gridBuffer, b.elementBox, out],
+          plan.elementCount,
+          false,
+        ),
+      );
+    });
+    context.pool.release(gridBuffer);
+    return out;
+  }
+
+  /** Returns the plan's buffers to the pool. */
+  release(): void {
+    for (const buffer of Object.values(this.buffers)) this.context.pool.release(buffer);
+  }
+}
+
+/** Convenience: values (and derivatives) at points, from control on the CPU, read back. */
+export async function gpuEvaluate(
+  gpu: GpuPlan,
+  control: ArrayLike<number>,
+  dim: number,
+  params: ArrayLike<number>,
+  order: 0 | 1 = 0,
+): Promise<Float32Array> {
+  const { device, pool } = gpu.context;
+  const count = params.length / gpu.plan.dimension;
+  const controlBuffer = upload(device, pool, Float32Array.from(control));
+  const paramsBuffer = upload(device, pool, Float32Array.from(params));
+  const local = gpu.localControl(controlBuffer, dim);
+  const out = gpu.forward(local, paramsBuffer, count, dim, order);
+  const blocks = order === 0 ? 1 : 1 + gpu.plan.dimension;
+  const values = await readFloat32(device, out, count * blocks * dim);
+  for (const b of [controlBuffer, paramsBuffer, local, out]) pool.release(b);
+  return values;
+}
+
+/** Convenience: gradient with respect to the control coefficients for a cotangent `#points by dim`. */
+export async function gpuBackwardControl(
+  gpu: GpuPlan,
+  params: ArrayLike<number>,
+  cotangent: ArrayLike<number>,
+  dim: number,
+): Promise<Float32Array> {
+  const { device, pool } = gpu.context;
+  const order = gpu.sortPoints(params);
+  const paramsBuffer = upload(device, pool, Float32Array.from(params));
+  const cotangentBuffer = upload(device, pool, Float32Array.from(cotangent));
+  const G = gpu.elementGradients(paramsBuffer, cotangentBuffer, order, dim);
+  const out = gpu.gatherFunctions(G, dim);
+  const values = await readFloat32(device, out, gpu.plan.functionCount * dim);
+  for (const b of [order.pointStart, order.order, paramsBuffer, cotangentBuffer, G, out]) pool.release(b);
+  return values;
+}
+
+/** Convenience: gradient with respect to the parameters. */
+export async function gpuBackwardParams(
+  gpu: GpuPlan,
+  control: ArrayLike<number>,
+  dim: number,
+  params: ArrayLike<number>,
+  cotangent: ArrayLike<number>,
+): Promise<Float32Array> {
+  const { device, pool } = gpu.context;
+  const count = params.length / gpu.plan.dimension;
+  const controlBuffer = upload(device, pool, Float32Array.from(control));
+  const paramsBuffer = upload(device, pool, Float32Array.from(params));
+  const cotangentBuffer = upload(device, pool, Float32Array.from(cotangent));
+  const local = gpu.localControl(controlBuffer, dim);
+  const out = gpu.backwardParams(local, paramsBuffer, cotangentBuffer, count, dim);
+  const values = await readFloat32(device, out, count * gpu.plan.dimension);
+  for (const b of [controlBuffer, paramsBuffer, cotangentBuffer, local, out]) pool.release(b);
+  return values;
+}

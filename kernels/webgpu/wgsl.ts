@@ -1,0 +1,433 @@
+/**
+ * WGSL sources of the THB kernels, generated per variant: parametric dimension D, degrees P_k, output
+ * dimension DIM and derivative order are compile-time constants, so loops have constant bounds.
+ *
+ * Shared bindings (see thbGpu.ts for the buffers):
+ *   0 uniform Meta     counts and offsets into the packed plan buffers
+ *   1 planInts         [knotStart | elementLevel | elementSpan | treeNodes | rootCells]   (i32)
+ *   2 planFloats       [knots | rootBreaks]                                               (f32)
+ * Per kernel, further storage buffers follow (params, local control, cotangents, outputs, …).
+ */
+
+/** A kernel variant. */
+export interface Variant {
+  d: number;
+  degrees: readonly number[];
+  dim: number;
+}
+
+/** The Meta uniform: every field a u32, in this order. */
+export const META_FIELDS = [
+  "count",
+  "rowStride",
+  "knotStart",
+  "elementLevel",
+  "elementSpan",
+  "treeNodes",
+  "rootCells",
+  "rootBreaks0",
+  "rootBreaks1",
+  "rootBreaks2",
+  "elementCount",
+  "functionCount",
+  "extra0",
+  "extra1",
+  "extra2",
+  "extra3",
+] as const;
+
+const metaStruct = `struct Meta { ${META_FIELDS.map((f) => `${f}: u32`).join(", ")} };`;
+
+/** Common declarations: Meta, plan buffers, 1D basis functions per direction, point location. */
+function prelude(v: Variant): string {
+  const { d, degrees } = v;
+  const basisFns = degrees
+    .map(
+      (p, k) => `
+// A2.2 (The NURBS Book) in f32 for direction ${k}, degree ${p}; knots at planFloats[base + …]
+fn basis${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
+  var N: array<f32, ${p + 1}>;
+  var left: array<f32, ${p + 1}>;
+  var right: array<f32, ${p + 1}>;
+  N[0] = 1.0;
+  for (var j = 1; j <= ${p}; j++) {
+    left[j] = u - planFloats[base + span + 1 - j];
+    right[j] = planFloats[base + span + j] - u;
+    var saved = 0.0;
+    for (var r = 0; r < j; r++) {
+      let temp = N[r] / (right[r + 1] + left[j - r]);
+      N[r] = saved + right[r + 1] * temp;
+      saved = left[j - r] * temp;
+    }
+    N[j] = saved;
+  }
+  return N;
+}
+// first derivatives from the degree-${p - 1} functions: N'_{i,p} = p (N_{i,p-1}/(U_{i+p}−U_i) − N_{i+1,p-1}/(U_{i+p+1}−U_{i+1}))
+fn basisDerivative${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
+  var low: array<f32, ${p + 1}>;
+  var left: array<f32, ${p + 1}>;
+  var right: array<f32, ${p + 1}>;
+  low[0] = 1.0;
+  for (var j = 1; j < ${p}; j++) {
+    left[j] = u - planFloats[base + span + 1 - j];
+    right[j] = planFloats[base + span + j] - u;
+    var saved = 0.0;
+    for (var r = 0; r < j; r++) {
+      let temp = low[r] / (right[r + 1] + left[j - r]);
+      low[r] = saved + right[r + 1] * temp;
+      saved = left[j - r] * temp;
+    }
+    low[j] = saved;
+  }
+  var D: array<f32, ${p + 1}>;
+  for (var j = 0; j <= ${p}; j++) {
+    var value = 0.0;
+    if (j > 0) {
+      let den = planFloats[base + span + j] - planFloats[base + span - ${p} + j];
+      if (den > 0.0) { value += low[j - 1] / den; }
+    }
+    if (j < ${p}) {
+      let den = planFloats[base + span + j + 1] - planFloats[base + span - ${p} + j + 1];
+      if (den > 0.0) { value -= low[j] / den; }
+    }
+    D[j] = ${p}.0 * value;
+  }
+  return D;
+}`,
+    )
+    .join("\n");
+  return `${metaStruct}
+@group(0) @binding(0) var<uniform> info: Meta;
+@group(0) @binding(1) var<storage, read> planInts: array<i32>;
+@group(0) @binding(2) var<storage, read> planFloats: array<f32>;
+
+const D = ${d};
+const DIM = ${v.dim};
+const B = ${degrees.reduce((a, p) => a * (p + 1), 1)};
+
+fn pointIndex(gid: vec3u) -> u32 { return gid.x + gid.y * info.rowStride; }
+
+fn rootBreakBase(k: i32) -> i32 {
+  if (k == 0) { return i32(info.rootBreaks0); }
+  if (k == 1) { return i32(info.rootBreaks1); }
+  return i32(info.rootBreaks2);
+}
+
+// Element containing x: binary search of the level-0 cell per direction, then descent by midpoints.
+fn locate(x: array<f32, ${d}>) -> i32 {
+  var lo: array<f32, ${d}>;
+  var hi: array<f32, ${d}>;
+  var root = 0;
+  var stride = 1;
+  for (var k = 0; k < D; k++) {
+    let cells = planInts[i32(info.rootCells) + k];
+    let base = rootBreakBase(k);
+    var a = 0;
+    var b = cells;
+    while (b - a > 1) {
+      let mid = (a + b) / 2;
+      if (x[k] < planFloats[base + mid]) { b = mid; } else { a = mid; }
+    }
+    root += a * stride;
+    stride *= cells;
+    lo[k] = planFloats[base + a];
+    hi[k] = planFloats[base + a + 1];
+  }
+  var node = planInts[i32(info.treeNodes) + root];
+  while (node < 0) {
+    var bits = 0;
+    for (var k = 0; k < D; k++) {
+      let mid = 0.5 * (lo[k] + hi[k]);
+      if (x[k] >= mid) { bits |= 1 << u32(k); lo[k] = mid; } else { hi[k] = mid; }
+    }
+    node = planInts[i32(info.treeNodes) - node + bits];
+  }
+  return node;
+}
+
+fn knotBase(level: i32, k: i32) -> i32 { return planInts[i32(info.knotStart) + level * D + k]; }
+fn elementSpanOf(e: i32, k: i32) -> i32 { return planInts[i32(info.elementSpan) + e * D + k]; }
+fn elementLevelOf(e: i32) -> i32 { return planInts[i32(info.elementLevel) + e]; }
+${basisFns}
+`;
+}
+
+/** Local tensor index j of (j0, j1, j2), first direction fastest. */
+function tensorLoops(v: Variant, body: string): string {
+  const q = v.degrees.map((p) => p + 1);
+  if (v.d === 2) {
+    return `for (var j1 = 0; j1 < ${q[1]}; j1++) { for (var j0 = 0; j0 < ${q[0]}; j0++) { let j = j0 + ${q[0]} * j1; ${body} } }`;
+  }
+  return `for (var j2 = 0; j2 < ${q[2]}; j2++) { for (var j1 = 0; j1 < ${q[1]}; j1++) { for (var j0 = 0; j0 < ${q[0]}; j0++) { let j = j0 + ${q[0]} * (j1 + ${q[1]} * j2); ${body} } } }`;
+}
+
+/** Basis of every direction at x on element e: N0, N1(, N2) and, with derivatives, D0, D1(, D2). */
+function basesAt(v: Variant, derivatives: boolean): string {
+  const lines: string[] = ["let level = elementLevelOf(e);"];
+  for (let k = 0; k < v.d; k++) {
+    lines.push(`let N${k} = basis${k}(knotBase(level, ${k}), elementSpanOf(e, ${k}), x[${k}]);`);
+    if (derivatives)
+      lines.push(`let D${k} = basisDerivative${k}(knotBase(level, ${k}), elementSpanOf(e, ${k}), x[${k}]);`);
+  }
+  return lines.join("\n    ");
+}
+
+/** Product of the 1D factors for local function (j0, j1, j2); `which[k]` picks N or D per direction. */
+function product(v: Variant, which: string[]): string {
+  return Array.from({ length: v.d }, (_, k) => `${which[k]}${k}[j${k}]`).join(" * ");
+}
+
+/** Reads point i's parameters. */
+function readPoint(v: Variant): string {
+  return `var x: array<f32, ${v.d}>;\n    for (var k = 0; k < D; k++) { x[k] = params[i * D + k]; }`;
+}
+
+/**
+ * Forward at scattered points: out[i] = Σ_j b_j(x_i) P_e[j] (order 0), or with first derivatives:
+ * `out  #points by (1+D) by DIM` (value, then ∂/∂x_k).
+ */
+export function forwardShader(v: Variant, order: 0 | 1): string {
+  const blocks = order === 0 ? 1 : 1 + v.d;
+  const accumulate =
+    order === 0
+      ? `let w = ${product(v, ["N", "N", "N"])}; for (var c = 0; c < DIM; c++) { acc[c] += w * local[(e * B + j) * DIM + c]; }`
+      : `let w = ${product(v, ["N", "N", "N"])};
+        for (var c = 0; c < DIM; c++) { acc[c] += w * local[(e * B + j) * DIM + c]; }
+        ${Array.from({ length: v.d }, (_, k) => {
+          const which = ["N", "N", "N"];
+          which[k] = "D";
+          return `let w${k} = ${product(v, which)}; for (var c = 0; c < DIM; c++) { acc[${k + 1} * DIM + c] += w${k} * local[(e * B + j) * DIM + c]; }`;
+        }).join("\n        ")}`;
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read> local: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let p = pointIndex(gid);
+  if (p >= info.count) { return; }
+  let i = i32(p);
+  ${readPoint(v)}
+  let e = locate(x);
+  ${basesAt(v, order === 1)}
+  var acc = array<f32, ${blocks * v.dim}>();
+  ${tensorLoops(v, accumulate)}
+  for (var c = 0; c < ${blocks * v.dim}; c++) { out[i * ${blocks * v.dim} + c] = acc[c]; }
+}
+`;
+}
+
+/**
+ * Local control P_e[j] = Σ_r E[r, j] C[f_r]: one thread per (element, j), so every output has one owner.
+ * Bindings: 3 extractionStart (i32), 4 extractionFunctions (i32), 5 coefficients (f32), 6 control, 7 out.
+ */
+export function localControlShader(v: Variant): string {
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> extractionStart: array<i32>;
+@group(0) @binding(4) var<storage, read> extractionFunctions: array<i32>;
+@group(0) @binding(5) var<storage, read> coefficients: array<f32>;
+@group(0) @binding(6) var<storage, read> control: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let t = pointIndex(gid);
+  if (t >= info.elementCount * u32(B)) { return; }
+  let e = i32(t) / B;
+  let j = i32(t) % B;
+  var acc = array<f32, DIM>();
+  for (var r = extractionStart[e]; r < extractionStart[e + 1]; r++) {
+    let a = coefficients[r * B + j];
+    let f = extractionFunctions[r];
+    for (var c = 0; c < DIM; c++) { acc[c] += a * control[f * DIM + c]; }
+  }
+  for (var c = 0; c < DIM; c++) { out[(e * B + j) * DIM + c] = acc[c]; }
+}
+`;
+}
+
+/**
+ * Threads per workgroup of the per-element reduction: up to 64, fewer when the partial sums of all threads
+ * (threads × B × DIM floats) would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
+ */
+export function reduceThreads(v: Variant): number {
+  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  let threads = 64;
+  while (threads > 1 && threads * size * 4 > 16384) threads /= 2;
+  return threads;
+}
+
+/**
+ * Per-element reduction G_e = Σ_{x∈e} b(x) ⊗ g(x), one workgroup per element over its points (sorted by
+ * element once: order[pointStart[e] … pointStart[e+1]) lists them). Thread t of T sums points t, t+T, …
+ * into private accumulators; a fixed-order tree in workgroup memory adds the T partial sums: deterministic,
+ * no atomics. Bindings: 3 params, 4 cotangent, 5 pointStart (i32), 6 order (i32), 7 out G.
+ */
+export function elementReduceShader(v: Variant): string {
+  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  const REDUCE_THREADS = reduceThreads(v);
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read> cotangent: array<f32>;
+@group(0) @binding(5) var<storage, read> pointStart: array<i32>;
+@group(0) @binding(6) var<storage, read> order: array<i32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+
+var<workgroup> partial: array<f32, ${REDUCE_THREADS * size}>;
+
+@compute @workgroup_size(${REDUCE_THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let e = i32(wid.x + wid.y * info.rowStride);
+  if (u32(e) >= info.elementCount) { return; }
+  var acc = array<f32, ${size}>();
+  for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += ${REDUCE_THREADS}) {
+    let i = order[s];
+    ${readPoint(v)}
+    ${basesAt(v, false)}
+    ${tensorLoops(v, `let w = ${product(v, ["N", "N", "N"])}; for (var c = 0; c < DIM; c++) { acc[j * DIM + c] += w * cotangent[i * DIM + c]; }`)}
+  }
+  for (var k = 0; k < ${size}; k++) { partial[tid * ${size} + u32(k)] = acc[k]; }
+  workgroupBarrier();
+  for (var half = ${REDUCE_THREADS / 2}u; half > 0u; half /= 2u) {
+    if (tid < half) {
+      for (var k = 0u; k < ${size}u; k++) { partial[tid * ${size}u + k] += partial[(tid + half) * ${size}u + k]; }
+    }
+    workgroupBarrier();
+  }
+  if (tid == 0u) {
+    for (var k = 0; k < ${size}; k++) { out[e * ${size} + k] = partial[k]; }
+  }
+}
+`;
+}
+
+/**
+ * Transposed extraction ∂C[a] = Σ_{rows r of a} Σ_j E[r, j] G_{element(r)}[j]: one thread per function, rows
+ * listed per function in ascending order (CSR of the transposed extraction, built once per plan).
+ * Bindings: 3 functionRowStart (i32), 4 functionRows (i32), 5 rowElement (i32), 6 coefficients, 7 G, 8 out.
+ */
+export function gatherFunctionsShader(v: Variant): string {
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> functionRowStart: array<i32>;
+@group(0) @binding(4) var<storage, read> functionRows: array<i32>;
+@group(0) @binding(5) var<storage, read> rowElement: array<i32>;
+@group(0) @binding(6) var<storage, read> coefficients: array<f32>;
+@group(0) @binding(7) var<storage, read> G: array<f32>;
+@group(0) @binding(8) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let t = pointIndex(gid);
+  if (t >= info.functionCount) { return; }
+  let a = i32(t);
+  var acc = array<f32, DIM>();
+  for (var s = functionRowStart[a]; s < functionRowStart[a + 1]; s++) {
+    let r = functionRows[s];
+    let e = rowElement[r];
+    for (var j = 0; j < B; j++) {
+      let coefficient = coefficients[r * B + j];
+      for (var c = 0; c < DIM; c++) { acc[c] += coefficient * G[(e * B + j) * DIM + c]; }
+    }
+  }
+  for (var c = 0; c < DIM; c++) { out[a * DIM + c] = acc[c]; }
+}
+`;
+}
+
+/**
+ * Backward to parameters: ∂L/∂x_k = Σ_c g_c Σ_j ∂_k b_j(x) P_e[j][c], one thread per point.
+ * Bindings: 3 params, 4 local, 5 cotangent, 6 out (#points × D).
+ */
+export function backwardParamsShader(v: Variant): string {
+  const terms = Array.from({ length: v.d }, (_, k) => {
+    const which = ["N", "N", "N"];
+    which[k] = "D";
+    return `gx[${k}] += ${product(v, which)} * s;`;
+  }).join(" ");
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read> local: array<f32>;
+@group(0) @binding(5) var<storage, read> cotangent: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let p = pointIndex(gid);
+  if (p >= info.count) { return; }
+  let i = i32(p);
+  ${readPoint(v)}
+  let e = locate(x);
+  ${basesAt(v, true)}
+  var gx = array<f32, ${v.d}>();
+  ${tensorLoops(v, `var s = 0.0; for (var c = 0; c < DIM; c++) { s += cotangent[i * DIM + c] * local[(e * B + j) * DIM + c]; } ${terms}`)}
+  for (var k = 0; k < D; k++) { out[i * D + k] = gx[k]; }
+}
+`;
+}
+
+/**
+ * Forward on a regular grid without search: one workgroup per element walks the grid points inside its
+ * box (half-open, closed at the domain's end), so every grid point has exactly one owner.
+ * Grid: extra0..2 = points per direction. Bindings: 3 local, 4 gridFloats [origin_k, spacing_k … then the
+ * domain's upper bound per direction], 5 elementBox (f32, nE × 2D), 6 out (#grid points × DIM).
+ */
+export function gridForwardShader(v: Variant): string {
+  const d = v.d;
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> local: array<f32>;
+@group(0) @binding(4) var<storage, read> gridFloats: array<f32>;
+@group(0) @binding(5) var<storage, read> elementBox: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+fn gridCount(k: i32) -> i32 {
+  if (k == 0) { return i32(info.extra0); }
+  if (k == 1) { return i32(info.extra1); }
+  return i32(info.extra2);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let e = i32(wid.x + wid.y * info.rowStride);
+  if (u32(e) >= info.elementCount) { return; }
+  // index range of grid points inside the element box per direction: [first, last)
+  var first: array<i32, ${d}>;
+  var extent: array<i32, ${d}>;
+  var total = 1;
+  for (var k = 0; k < D; k++) {
+    let origin = gridFloats[2 * k];
+    let spacing = gridFloats[2 * k + 1];
+    let n = gridCount(k);
+    let lo = elementBox[e * 2 * D + k];
+    let hi = elementBox[e * 2 * D + D + k];
+    let domainEnd = gridFloats[2 * D + k];
+    var a = max(0, i32(ceil((lo - origin) / spacing - 1e-4)));
+    while (a > 0 && origin + spacing * f32(a - 1) >= lo) { a -= 1; }
+    while (a < n && origin + spacing * f32(a) < lo) { a += 1; }
+    var b = a;
+    while (b < n && (origin + spacing * f32(b) < hi || (hi >= domainEnd && origin + spacing * f32(b) <= hi))) { b += 1; }
+    first[k] = a;
+    extent[k] = b - a;
+    total *= extent[k];
+  }
+  for (var t = i32(tid); t < total; t += 64) {
+    var rest = t;
+    var x: array<f32, ${d}>;
+    var flat = 0;
+    var stride = 1;
+    for (var k = 0; k < D; k++) {
+      let idx = first[k] + rest % extent[k];
+      rest /= extent[k];
+      x[k] = gridFloats[2 * k] + gridFloats[2 * k + 1] * f32(idx);
+      flat += idx * stride;
+      stride *= gridCount(k);
+    }
+    ${basesAt(v, false)}
+    var acc = array<f32, DIM>();
+    ${tensorLoops(v, `let w = ${product(v, ["N", "N", "N"])}; for (var c = 0; c < DIM; c++) { acc[c] += w * local[(e * B + j) * DIM + c]; }`)}
+    for (var c = 0; c < DIM; c++) { out[flat * DIM + c] = acc[c]; }
+  }
+}
+`;
+}

@@ -1,0 +1,184 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { compile } from "../../hierarchy/plan.js";
+import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
+import { thbBackwardControlCpu, thbBackwardParamsCpu } from "../../kernels/cpu/thbKernels.js";
+import { noAdapterAdvice, requestWebGPU } from "../../kernels/webgpu/device.js";
+import { readFloat32, upload } from "../../kernels/webgpu/gpuBuffers.js";
+import {
+  GpuContext,
+  GpuPlan,
+  gpuBackwardControl,
+  gpuBackwardParams,
+  gpuEvaluate,
+} from "../../kernels/webgpu/thbGpu.js";
+import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
+import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
+
+const webgpu = await requestWebGPU();
+if (!webgpu) {
+  if (process.env.CI === "true") throw new Error(`CI=true but ${noAdapterAdvice()}`);
+  console.warn(`\n!!! WebGPU kernel tests SKIPPED: ${noAdapterAdvice()}\n`);
+}
+const context = webgpu ? new GpuContext(webgpu.device) : undefined;
+afterAll(() => {
+  context?.pool.destroy();
+  webgpu?.device.destroy();
+});
+
+/** max |a − b| / max(1, max |b|): relative to the field's scale. */
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 1;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+/** Parameters with element boundaries and the domain's end mixed in. */
+function edgeParams(rand: () => number, count: number, d: number): Float64Array {
+  const params = new Float64Array(count * d);
+  for (let i = 0; i < params.length; i++) {
+    const r = rand();
+    params[i] = r < 0.08 ? 1 : r < 0.12 ? 0 : r < 0.25 ? Math.round(rand() * 32) / 32 : rand();
+  }
+  return params;
+}
+
+const cases: { d: 2 | 3; degree: number; levels: number; dim: number }[] = [];
+for (const d of [2, 3] as const)
+  for (const degree of [1, 2, 3])
+    for (const dim of [1, 3]) cases.push({ d, degree, levels: 1 + ((degree + dim) % 4), dim });
+
+describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
+  for (const { d, degree, levels, dim } of cases) {
+    it(`${d}D, degree ${degree}, ~${levels} levels, dim ${dim}: forward, derivatives and both backwards within 1e-5`, async () => {
+      const seed = 100 * d + 10 * degree + dim;
+      const space = buildHierarchy({
+        dimension: d,
+        degree,
+        truncated: seed % 2 === 0,
+        m: 2,
+        seed,
+        steps: levels - 1,
+        nonUniform: seed % 3 === 0,
+      });
+      const plan = compile(space);
+      const gpu = new GpuPlan(context!, plan);
+      const rand = seededRandom(seed);
+      const control = randomArray(rand, space.size * dim);
+      const count = 3000;
+      const params = edgeParams(rand, count, d);
+      const local = localControl(plan, control, dim);
+      const expected = evaluateLocalField(plan, local, dim, params, 1);
+      const values = await gpuEvaluate(gpu, control, dim, params, 0);
+      const valuesCpu = evaluateLocalField(plan, local, dim, params, 0);
+      expect(relativeError(values, valuesCpu)).toBeLessThan(1e-5);
+      const withDerivatives = await gpuEvaluate(gpu, control, dim, params, 1);
+      // derivative blocks scale with 1/h of the finest level: compare relative to their own magnitude
+      expect(relativeError(withDerivatives, expected)).toBeLessThan(1e-4);
+      const cotangent = randomArray(rand, count * dim);
+      const gradControl = await gpuBackwardControl(gpu, params, cotangent, dim);
+      expect(relativeError(gradControl, thbBackwardControlCpu(plan, params, cotangent, dim))).toBeLessThan(
+        1e-5,
+      );
+      const inner = Float64Array.from({ length: count * d }, (_, i) => 0.02 + 0.96 * params[i]);
+      const gradParams = await gpuBackwardParams(gpu, control, dim, inner, cotangent);
+      expect(
+        relativeError(gradParams, thbBackwardParamsCpu(plan, local, dim, inner, cotangent)),
+      ).toBeLessThan(1e-4);
+      gpu.release();
+    });
+  }
+
+  it("backward to coefficients is bitwise deterministic across runs", async () => {
+    const space = buildHierarchy({
+      dimension: 2,
+      degree: 3,
+      truncated: true,
+      m: 2,
+      seed: 77,
+      steps: 3,
+      nonUniform: false,
+    });
+    const gpu = new GpuPlan(context!, compile(space));
+    const rand = seededRandom(77);
+    const params = randomParams(rand, 20000, [0, 0], [1, 1]);
+    const cotangent = randomArray(rand, 20000 * 2);
+    const a = await gpuBackwardControl(gpu, params, cotangent, 2);
+    const b = await gpuBackwardControl(gpu, params, cotangent, 2);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    gpu.release();
+  });
+
+  it("edge cases: a single element, elements without points, a million points", async () => {
+    const single = buildHierarchy({
+      dimension: 2,
+      degree: 2,
+      truncated: true,
+      m: 2,
+      seed: 1,
+      steps: 0,
+      nonUniform: false,
+    });
+    const plan = compile(single);
+    const gpu = new GpuPlan(context!, plan);
+    const rand = seededRandom(5);
+    const control = randomArray(rand, single.size);
+    // all points in one corner element: every other element gets none
+    const few = randomParams(rand, 50, [0, 0], [0.2, 0.2]);
+    const cot = randomArray(rand, 50);
+    expect(
+      relativeError(await gpuBackwardControl(gpu, few, cot, 1), thbBackwardControlCpu(plan, few, cot, 1)),
+    ).toBeLessThan(1e-5);
+    const million = randomParams(rand, 1_000_000, [0, 0], [1, 1]);
+    const values = await gpuEvaluate(gpu, control, 1, million);
+    const reference = evaluateLocalField(plan, localControl(plan, control, 1), 1, million, 0);
+    expect(relativeError(values, reference)).toBeLessThan(1e-5);
+    gpu.release();
+  });
+
+  for (const d of [2, 3] as const) {
+    it(`${d}D grid forward: each grid point computed once by its element, equal to scattered evaluation`, async () => {
+      const space = buildHierarchy({
+        dimension: d,
+        degree: 2,
+        truncated: true,
+        m: 2,
+        seed: 9 + d,
+        steps: 2,
+        nonUniform: true,
+      });
+      const plan = compile(space);
+      const gpu = new GpuPlan(context!, plan);
+      const rand = seededRandom(d);
+      const control = randomArray(rand, space.size * 2);
+      const counts = d === 2 ? [37, 29] : [13, 11, 9];
+      const spacing = counts.map((n) => 1 / (n - 1));
+      const { device, pool } = context!;
+      const local = gpu.localControl(upload(device, pool, Float32Array.from(control)), 2);
+      const out = gpu.gridForward(local, 2, new Array(d).fill(0), spacing, counts);
+      const total = counts.reduce((a, b) => a * b, 1);
+      const values = await readFloat32(device, out, total * 2);
+      const points = new Float64Array(total * d);
+      for (let t = 0; t < total; t++) {
+        let rest = t;
+        for (let k = 0; k < d; k++) {
+          const i = rest % counts[k];
+          rest = (rest - i) / counts[k];
+          points[t * d + k] = Math.fround(Math.fround(spacing[k]) * i);
+        }
+      }
+      const reference = evaluateLocalField(
+        plan,
+        localControl(plan, control, 2),
+        2,
+        points.map((x) => Math.min(x, 1)),
+        0,
+      );
+      expect(relativeError(values, reference)).toBeLessThan(1e-5);
+      gpu.release();
+    });
+  }
+});
