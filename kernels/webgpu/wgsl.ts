@@ -41,62 +41,7 @@ const metaStruct = `struct Meta { ${META_FIELDS.map((f) => `${f}: u32`).join(", 
 /** Common declarations: Meta, plan buffers, 1D basis functions per direction, point location. */
 function prelude(v: Variant): string {
   const { d, degrees } = v;
-  const basisFns = degrees
-    .map(
-      (p, k) => `
-// A2.2 (The NURBS Book) in f32 for direction ${k}, degree ${p}; knots at planFloats[base + …]
-fn basis${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
-  var N: array<f32, ${p + 1}>;
-  var left: array<f32, ${p + 1}>;
-  var right: array<f32, ${p + 1}>;
-  N[0] = 1.0;
-  for (var j = 1; j <= ${p}; j++) {
-    left[j] = u - planFloats[base + span + 1 - j];
-    right[j] = planFloats[base + span + j] - u;
-    var saved = 0.0;
-    for (var r = 0; r < j; r++) {
-      let temp = N[r] / (right[r + 1] + left[j - r]);
-      N[r] = saved + right[r + 1] * temp;
-      saved = left[j - r] * temp;
-    }
-    N[j] = saved;
-  }
-  return N;
-}
-// first derivatives from the degree-${p - 1} functions: N'_{i,p} = p (N_{i,p-1}/(U_{i+p}−U_i) − N_{i+1,p-1}/(U_{i+p+1}−U_{i+1}))
-fn basisDerivative${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
-  var low: array<f32, ${p + 1}>;
-  var left: array<f32, ${p + 1}>;
-  var right: array<f32, ${p + 1}>;
-  low[0] = 1.0;
-  for (var j = 1; j < ${p}; j++) {
-    left[j] = u - planFloats[base + span + 1 - j];
-    right[j] = planFloats[base + span + j] - u;
-    var saved = 0.0;
-    for (var r = 0; r < j; r++) {
-      let temp = low[r] / (right[r + 1] + left[j - r]);
-      low[r] = saved + right[r + 1] * temp;
-      saved = left[j - r] * temp;
-    }
-    low[j] = saved;
-  }
-  var D: array<f32, ${p + 1}>;
-  for (var j = 0; j <= ${p}; j++) {
-    var value = 0.0;
-    if (j > 0) {
-      let den = planFloats[base + span + j] - planFloats[base + span - ${p} + j];
-      if (den > 0.0) { value += low[j - 1] / den; }
-    }
-    if (j < ${p}) {
-      let den = planFloats[base + span + j + 1] - planFloats[base + span - ${p} + j + 1];
-      if (den > 0.0) { value -= low[j] / den; }
-    }
-    D[j] = ${p}.0 * value;
-  }
-  return D;
-}`,
-    )
-    .join("\n");
+  const basisFns = degrees.map((p, k) => unrolledBasis(p, k)).join("\n");
   return `${metaStruct}
 @group(0) @binding(0) var<uniform> info: Meta;
 @group(0) @binding(1) var<storage, read> planInts: array<i32>;
@@ -116,36 +61,37 @@ fn rootBreakBase(k: i32) -> i32 {
 
 // Element containing x: binary search of the level-0 cell per direction, then descent by midpoints.
 fn locate(x: array<f32, ${d}>) -> i32 {
-  var lo: array<f32, ${d}>;
-  var hi: array<f32, ${d}>;
   var root = 0;
   var stride = 1;
-  for (var k = 0; k < D; k++) {
-    let cells = planInts[i32(info.rootCells) + k];
-    let base = rootBreakBase(k);
-    var a = 0;
-    var b = cells;
-    while (b - a > 1) {
-      let mid = (a + b) / 2;
-      if (x[k] < planFloats[base + mid]) { b = mid; } else { a = mid; }
-    }
-    root += a * stride;
-    stride *= cells;
-    lo[k] = planFloats[base + a];
-    hi[k] = planFloats[base + a + 1];
+${Array.from(
+  { length: d },
+  (_, k) => `  let cells${k} = planInts[i32(info.rootCells) + ${k}];
+  let base${k} = rootBreakBase(${k});
+  var a${k} = 0;
+  var b${k} = cells${k};
+  while (b${k} - a${k} > 1) {
+    let mid = (a${k} + b${k}) / 2;
+    if (x[${k}] < planFloats[base${k} + mid]) { b${k} = mid; } else { a${k} = mid; }
   }
+  root += a${k} * stride;
+  stride *= cells${k};
+  var lo${k} = planFloats[base${k} + a${k}];
+  var hi${k} = planFloats[base${k} + a${k} + 1];`,
+).join("\n")}
   var node = planInts[i32(info.treeNodes) + root];
   while (node < 0) {
     var bits = 0;
-    for (var k = 0; k < D; k++) {
-      let mid = 0.5 * (lo[k] + hi[k]);
-      if (x[k] >= mid) { bits |= 1 << u32(k); lo[k] = mid; } else { hi[k] = mid; }
-    }
+${Array.from(
+  { length: d },
+  (_, k) => `    let mid${k} = 0.5 * (lo${k} + hi${k});
+    if (x[${k}] >= mid${k}) { bits |= ${1 << k}; lo${k} = mid${k}; } else { hi${k} = mid${k}; }`,
+).join("\n")}
     node = planInts[i32(info.treeNodes) - node + bits];
   }
   return node;
 }
 
+fn safeQuotient(a: f32, b: f32) -> f32 { if (b > 0.0) { return a / b; } return 0.0; }
 fn knotBase(level: i32, k: i32) -> i32 { return planInts[i32(info.knotStart) + level * D + k]; }
 fn elementSpanOf(e: i32, k: i32) -> i32 { return planInts[i32(info.elementSpan) + e * D + k]; }
 fn elementLevelOf(e: i32) -> i32 { return planInts[i32(info.elementLevel) + e]; }
@@ -153,13 +99,100 @@ ${basisFns}
 `;
 }
 
-/** Local tensor index j of (j0, j1, j2), first direction fastest. */
-function tensorLoops(v: Variant, body: string): string {
+/**
+ * The body for every local function, unrolled: `body(j, [j0, j1, j2])` with constant indices, first
+ * direction fastest. Constant indices keep the small per-thread arrays in registers.
+ */
+function tensorLoops(v: Variant, body: (j: number, idx: number[]) => string): string {
   const q = v.degrees.map((p) => p + 1);
-  if (v.d === 2) {
-    return `for (var j1 = 0; j1 < ${q[1]}; j1++) { for (var j0 = 0; j0 < ${q[0]}; j0++) { let j = j0 + ${q[0]} * j1; ${body} } }`;
+  const lines: string[] = [];
+  const total = q.reduce((a, b) => a * b, 1);
+  for (let j = 0; j < total; j++) {
+    const idx: number[] = [];
+    let rest = j;
+    for (let k = 0; k < v.d; k++) {
+      idx.push(rest % q[k]);
+      rest = Math.floor(rest / q[k]);
+    }
+    lines.push(body(j, idx));
   }
-  return `for (var j2 = 0; j2 < ${q[2]}; j2++) { for (var j1 = 0; j1 < ${q[1]}; j1++) { for (var j0 = 0; j0 < ${q[0]}; j0++) { let j = j0 + ${q[0]} * (j1 + ${q[1]} * j2); ${body} } } }`;
+  return lines.join("\n    ");
+}
+
+/** A line per output component c (unrolled). */
+function forComponents(dim: number, line: (c: number) => string): string {
+  return Array.from({ length: dim }, (_, c) => line(c)).join(" ");
+}
+
+/** A2.2 and its first derivative for direction k, degree p, unrolled in WGSL (constant indices only). */
+function unrolledBasis(p: number, k: number): string {
+  const values: string[] = [
+    `  var N: array<f32, ${p + 1}>;`,
+    "  N[0] = 1.0;",
+    "  var saved = 0.0;",
+    "  var temp = 0.0;",
+  ];
+  for (let j = 1; j <= p; j++) {
+    values.push(
+      `  let left${j} = u - planFloats[base + span + ${1 - j}];`,
+      `  let right${j} = planFloats[base + span + ${j}] - u;`,
+      "  saved = 0.0;",
+    );
+    for (let r = 0; r < j; r++) {
+      values.push(
+        `  temp = N[${r}] / (right${r + 1} + left${j - r});`,
+        `  N[${r}] = saved + right${r + 1} * temp;`,
+        `  saved = left${j - r} * temp;`,
+      );
+    }
+    values.push(`  N[${j}] = saved;`);
+  }
+  const low: string[] = [
+    `  var L: array<f32, ${p + 1}>;`,
+    "  L[0] = 1.0;",
+    "  var saved = 0.0;",
+    "  var temp = 0.0;",
+  ];
+  for (let j = 1; j < p; j++) {
+    low.push(
+      `  let left${j} = u - planFloats[base + span + ${1 - j}];`,
+      `  let right${j} = planFloats[base + span + ${j}] - u;`,
+      "  saved = 0.0;",
+    );
+    for (let r = 0; r < j; r++) {
+      low.push(
+        `  temp = L[${r}] / (right${r + 1} + left${j - r});`,
+        `  L[${r}] = saved + right${r + 1} * temp;`,
+        `  saved = left${j - r} * temp;`,
+      );
+    }
+    low.push(`  L[${j}] = saved;`);
+  }
+  const ders: string[] = [`  var D: array<f32, ${p + 1}>;`];
+  for (let j = 0; j <= p; j++) {
+    const terms: string[] = [];
+    if (j > 0)
+      terms.push(
+        `safeQuotient(L[${j - 1}], planFloats[base + span + ${j}] - planFloats[base + span + ${j - p}])`,
+      );
+    if (j < p)
+      terms.push(
+        `- safeQuotient(L[${j}], planFloats[base + span + ${j + 1}] - planFloats[base + span + ${j + 1 - p}])`,
+      );
+    ders.push(`  D[${j}] = ${p}.0 * (${terms.join(" ") || "0.0"});`);
+  }
+  return `
+// A2.2 (The NURBS Book) unrolled in f32 for direction ${k}, degree ${p}; knots at planFloats[base + …]
+fn basis${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
+${values.join("\n")}
+  return N;
+}
+// first derivatives from the degree-${p - 1} functions: N'_{i,p} = p (N_{i,p-1}/(U_{i+p}−U_i) − N_{i+1,p-1}/(U_{i+p+1}−U_{i+1}))
+fn basisDerivative${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
+${low.join("\n")}
+${ders.join("\n")}
+  return D;
+}`;
 }
 
 /** Basis of every direction at x on element e: N0, N1(, N2) and, with derivatives, D0, D1(, D2). */
@@ -173,9 +206,9 @@ function basesAt(v: Variant, derivatives: boolean): string {
   return lines.join("\n    ");
 }
 
-/** Product of the 1D factors for local function (j0, j1, j2); `which[k]` picks N or D per direction. */
-function product(v: Variant, which: string[]): string {
-  return Array.from({ length: v.d }, (_, k) => `${which[k]}${k}[j${k}]`).join(" * ");
+/** Product of the 1D factors for local function idx = (j0, j1, j2); `which[k]` picks N or D per direction. */
+function product(v: Variant, which: string[], idx: number[]): string {
+  return Array.from({ length: v.d }, (_, k) => `${which[k]}${k}[${idx[k]}]`).join(" * ");
 }
 
 /** Reads point i's parameters. */
@@ -189,16 +222,22 @@ function readPoint(v: Variant): string {
  */
 export function forwardShader(v: Variant, order: 0 | 1): string {
   const blocks = order === 0 ? 1 : 1 + v.d;
-  const accumulate =
-    order === 0
-      ? `let w = ${product(v, ["N", "N", "N"])}; for (var c = 0; c < DIM; c++) { acc[c] += w * local[(e * B + j) * DIM + c]; }`
-      : `let w = ${product(v, ["N", "N", "N"])};
-        for (var c = 0; c < DIM; c++) { acc[c] += w * local[(e * B + j) * DIM + c]; }
-        ${Array.from({ length: v.d }, (_, k) => {
-          const which = ["N", "N", "N"];
-          which[k] = "D";
-          return `let w${k} = ${product(v, which)}; for (var c = 0; c < DIM; c++) { acc[${k + 1} * DIM + c] += w${k} * local[(e * B + j) * DIM + c]; }`;
-        }).join("\n        ")}`;
+  const row = (j: number, c: number) => `local[(e * B + ${j}) * DIM + ${c}]`;
+  const accumulate = (j: number, idx: number[]) => {
+    const lines = [
+      `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * ${row(j, c)};`)} }`,
+    ];
+    if (order === 1) {
+      for (let k = 0; k < v.d; k++) {
+        const which = ["N", "N", "N"];
+        which[k] = "D";
+        lines.push(
+          `{ let w = ${product(v, which, idx)}; ${forComponents(v.dim, (c) => `acc[${(k + 1) * v.dim + c}] += w * ${row(j, c)};`)} }`,
+        );
+      }
+    }
+    return lines.join(" ");
+  };
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> local: array<f32>;
@@ -286,7 +325,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     let i = order[s];
     ${readPoint(v)}
     ${basesAt(v, false)}
-    ${tensorLoops(v, `let w = ${product(v, ["N", "N", "N"])}; for (var c = 0; c < DIM; c++) { acc[j * DIM + c] += w * cotangent[i * DIM + c]; }`)}
+    ${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}
   }
   for (var k = 0; k < ${size}; k++) { partial[tid * ${size} + u32(k)] = acc[k]; }
   workgroupBarrier();
@@ -341,11 +381,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  * Bindings: 3 params, 4 local, 5 cotangent, 6 out (#points × D).
  */
 export function backwardParamsShader(v: Variant): string {
-  const terms = Array.from({ length: v.d }, (_, k) => {
-    const which = ["N", "N", "N"];
-    which[k] = "D";
-    return `gx[${k}] += ${product(v, which)} * s;`;
-  }).join(" ");
+  const terms = (idx: number[]) =>
+    Array.from({ length: v.d }, (_, k) => {
+      const which = ["N", "N", "N"];
+      which[k] = "D";
+      return `gx[${k}] += ${product(v, which, idx)} * s;`;
+    }).join(" ");
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> local: array<f32>;
@@ -361,7 +402,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let e = locate(x);
   ${basesAt(v, true)}
   var gx = array<f32, ${v.d}>();
-  ${tensorLoops(v, `var s = 0.0; for (var c = 0; c < DIM; c++) { s += cotangent[i * DIM + c] * local[(e * B + j) * DIM + c]; } ${terms}`)}
+  ${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
+  ${tensorLoops(v, (j, idx) => `{ let s = ${Array.from({ length: v.dim }, (_, c) => `g${c} * local[(e * B + ${j}) * DIM + ${c}]`).join(" + ")}; ${terms(idx)} }`)}
   for (var k = 0; k < D; k++) { out[i * D + k] = gx[k]; }
 }
 `;
@@ -425,7 +467,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     }
     ${basesAt(v, false)}
     var acc = array<f32, DIM>();
-    ${tensorLoops(v, `let w = ${product(v, ["N", "N", "N"])}; for (var c = 0; c < DIM; c++) { acc[c] += w * local[(e * B + j) * DIM + c]; }`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * local[(e * B + ${j}) * DIM + ${c}];`)} }`)}
     for (var c = 0; c < DIM; c++) { out[flat * DIM + c] = acc[c]; }
   }
 }

@@ -1,0 +1,160 @@
+/**
+ * One Backend interface over the THB kernels, with a cpu (f64 reference) and a webgpu (f32, WGSL)
+ * implementation that must agree. `selectBackend()` takes webgpu when an adapter exists, cpu otherwise;
+ * THB_BACKEND=cpu|webgpu forces one, and the choice is logged and readable (`backend.name`).
+ * Shapes as in kernels/cpu/thbKernels.ts; every method is async so both backends share call sites.
+ */
+import type { EvaluationPlan } from "../hierarchy/plan.js";
+import { evaluateLocalField, localControl } from "../hierarchy/planEvaluate.js";
+import { thbBackwardControlCpu, thbBackwardParamsCpu, thbForwardCpu } from "./cpu/thbKernels.js";
+import { noAdapterAdvice, requestWebGPU, type WebGPUContext } from "./webgpu/device.js";
+import { readFloat32, upload } from "./webgpu/gpuBuffers.js";
+import { GpuContext, GpuPlan, gpuBackwardControl, gpuBackwardParams, gpuEvaluate } from "./webgpu/thbGpu.js";
+
+/** Names of the backends. */
+export type BackendKind = "cpu" | "webgpu";
+
+/** The THB kernels of one backend. */
+export interface Backend {
+  readonly name: BackendKind;
+  /** Human-readable device description. */
+  readonly description: string;
+  /** Values (order 0: `#points by dim`) or values and first derivatives (`#points by (1+d) by dim`). */
+  evaluate(
+    plan: EvaluationPlan,
+    control: ArrayLike<number>,
+    dim: number,
+    params: ArrayLike<number>,
+    order?: 0 | 1,
+  ): Promise<Float32Array | Float64Array>;
+  /** ∂L/∂C for a cotangent `#points by dim`: `#functions by dim`. */
+  backwardControl(
+    plan: EvaluationPlan,
+    params: ArrayLike<number>,
+    cotangent: ArrayLike<number>,
+    dim: number,
+  ): Promise<Float32Array | Float64Array>;
+  /** ∂L/∂x: `#points by d`. */
+  backwardParams(
+    plan: EvaluationPlan,
+    control: ArrayLike<number>,
+    dim: number,
+    params: ArrayLike<number>,
+    cotangent: ArrayLike<number>,
+  ): Promise<Float32Array | Float64Array>;
+  /** Values on the grid origin + spacing · i (first direction fastest), inside the domain. */
+  evaluateGrid(
+    plan: EvaluationPlan,
+    control: ArrayLike<number>,
+    dim: number,
+    origin: number[],
+    spacing: number[],
+    counts: number[],
+  ): Promise<Float32Array | Float64Array>;
+  /** Releases device resources. */
+  dispose(): void;
+}
+
+/** Grid points origin + spacing · i, first direction fastest. */
+export function gridPoints(origin: number[], spacing: number[], counts: number[]): Float64Array {
+  const d = counts.length;
+  const total = counts.reduce((a, n) => a * n, 1);
+  const points = new Float64Array(total * d);
+  for (let t = 0; t < total; t++) {
+    let rest = t;
+    for (let k = 0; k < d; k++) {
+      const i = rest % counts[k];
+      rest = (rest - i) / counts[k];
+      points[t * d + k] = origin[k] + spacing[k] * i;
+    }
+  }
+  return points;
+}
+
+/** The f64 reference backend. */
+export const cpuBackend: Backend = {
+  name: "cpu",
+  description: "CPU (f64, TypeScript)",
+  evaluate: async (plan, control, dim, params, order = 0) =>
+    thbForwardCpu(plan, control, dim, params, order).values,
+  backwardControl: async (plan, params, cotangent, dim) =>
+    thbBackwardControlCpu(plan, params, cotangent, dim),
+  backwardParams: async (plan, control, dim, params, cotangent) =>
+    thbBackwardParamsCpu(plan, localControl(plan, control, dim), dim, params, cotangent),
+  evaluateGrid: async (plan, control, dim, origin, spacing, counts) => {
+    const points = gridPoints(origin, spacing, counts);
+    const upper = plan.rootBreaks;
+    // clamp rounding past the domain's end back onto it
+    for (let i = 0; i < points.length; i++) {
+      const k = i % plan.dimension;
+      points[i] = Math.min(points[i], upper[plan.rootBreakStart[k + 1] - 1]);
+    }
+    return evaluateLocalField(plan, localControl(plan, control, dim), dim, points, 0);
+  },
+  dispose: () => {},
+};
+
+/** The WebGPU backend on a device; plans are uploaded once and cached. */
+export function webgpuBackend(webgpu: WebGPUContext): Backend {
+  const context = new GpuContext(webgpu.device);
+  const plans = new WeakMap<EvaluationPlan, GpuPlan>();
+  const gpuPlan = (plan: EvaluationPlan) => {
+    let g = plans.get(plan);
+    if (!g) {
+      g = new GpuPlan(context, plan);
+      plans.set(plan, g);
+    }
+    return g;
+  };
+  const info = webgpu.adapterInfo;
+  return {
+    name: "webgpu",
+    description: `WebGPU: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" / ")}${webgpu.isSoftware ? " (software)" : ""}`,
+    evaluate: (plan, control, dim, params, order = 0) =>
+      gpuEvaluate(gpuPlan(plan), control, dim, params, order),
+    backwardControl: (plan, params, cotangent, dim) =>
+      gpuBackwardControl(gpuPlan(plan), params, cotangent, dim),
+    backwardParams: (plan, control, dim, params, cotangent) =>
+      gpuBackwardParams(gpuPlan(plan), control, dim, params, cotangent),
+    evaluateGrid: async (plan, control, dim, origin, spacing, counts) => {
+      const g = gpuPlan(plan);
+      const controlBuffer = upload(context.device, context.pool, Float32Array.from(control));
+      const local = g.localControl(controlBuffer, dim);
+      const out = g.gridForward(local, dim, origin, spacing, counts);
+      const values = await readFloat32(context.device, out, counts.reduce((a, n) => a * n, 1) * dim);
+      for (const b of [controlBuffer, local, out]) context.pool.release(b);
+      return values;
+    },
+    dispose: () => {
+      context.pool.destroy();
+      webgpu.device.destroy();
+    },
+  };
+}
+
+/**
+ * The backend to use: THB_BACKEND (cpu|webgpu) when set, else webgpu when an adapter exists, else cpu.
+ * Logs the choice through `log` (default console.error, so stdout stays clean for JSON output).
+ */
+export async function selectBackend(
+  options: { prefer?: BackendKind; log?: (line: string) => void } = {},
+): Promise<Backend> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const requested = options.prefer ?? (process.env.THB_BACKEND as BackendKind | undefined);
+  if (requested !== undefined && requested !== "cpu" && requested !== "webgpu") {
+    throw new Error(`THB_BACKEND must be "cpu" or "webgpu", got "${requested}"`);
+  }
+  if (requested === "cpu") {
+    log(`thbspline backend: cpu (forced by THB_BACKEND)`);
+    return cpuBackend;
+  }
+  const webgpu = await requestWebGPU();
+  if (!webgpu) {
+    if (requested === "webgpu") throw new Error(`THB_BACKEND=webgpu but ${noAdapterAdvice()}`);
+    log("thbspline backend: cpu (no WebGPU adapter)");
+    return cpuBackend;
+  }
+  const backend = webgpuBackend(webgpu);
+  log(`thbspline backend: ${backend.description}`);
+  return backend;
+}
