@@ -47,25 +47,28 @@ const rand = seededRandom(3);
 const control = Float64Array.from({ length: space.size * dim }, () => rand());
 const local = localControl(plan, control, dim);
 
+/** max |a − b| / max |b|. */
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 1e-30;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
 // ---- parity ------------------------------------------------------------------------------------------
 {
   const n = 100_000;
   const params = Float64Array.from({ length: 2 * n }, () => rand());
   const cotangent = Float64Array.from({ length: n * dim }, () => rand() - 0.5);
-  const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    let diff = 0;
-    let scale = 1e-30;
-    for (let i = 0; i < b.length; i++) {
-      diff = Math.max(diff, Math.abs(a[i] - b[i]));
-      scale = Math.max(scale, Math.abs(b[i]));
-    }
-    return diff / scale;
-  };
-  const forward = relative(
+
+  const forward = relativeError(
     await gpuEvaluate(gpu, control, dim, params),
     evaluateSurfaceField(plan, local, dim, params),
   );
-  const backward = relative(
+  const backward = relativeError(
     await gpuBackwardControl(gpu, params, cotangent, dim),
     thbBackwardControlCpu(plan, params, cotangent, dim),
   );
@@ -88,7 +91,13 @@ async function timeGpu(
   repeats: number,
   batch = webgpu!.isSoftware ? 1 : 10,
 ): Promise<number> {
+  // the warm-up run doubles as a validation check: a rejected dispatch would otherwise time as "fast"
+  device.pushErrorScope("validation");
+  device.pushErrorScope("out-of-memory");
   run();
+  const oom = await device.popErrorScope();
+  const invalid = await device.popErrorScope();
+  if (oom || invalid) throw new Error(`GPU error during a timed operation: ${(oom ?? invalid)?.message}`);
   await device.queue.onSubmittedWorkDone();
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
@@ -191,13 +200,24 @@ for (const n of sizes) {
     repeats,
   );
   add("THB forward, regular grid", "webgpu", side * side, grid, 4 * dim);
-  // check the last grid run reads back sensibly (finite values)
-  const probe = await readFloat32(
-    device,
-    gpu.forward(localBuffer, paramsBuffer, Math.min(n, 1000), dim),
-    Math.min(n, 1000) * dim,
-  );
-  if (!probe.every(Number.isFinite)) throw new Error("non-finite GPU output");
+  // the timed buffers hold right answers at this size: forward on the last 1,000 points (the far end of
+  // the buffers) and the coefficient gradient of all points, against the CPU
+  {
+    const tail = Math.min(n, 1000);
+    const start = n - tail;
+    const out = gpu.forward(localBuffer, paramsBuffer, n, dim);
+    const values = (await readFloat32(device, out, n * dim)).subarray(dim * start);
+    context.pool.release(out);
+    const expected = evaluateSurfaceField(plan, local, dim, Float64Array.from(params.subarray(2 * start)));
+    const G = gpu.elementGradients(paramsBuffer, cotangentBuffer, order, dim);
+    const gradOut = gpu.gatherFunctions(G, dim);
+    const grad = await readFloat32(device, gradOut, plan.functionCount * dim);
+    for (const b of [G, gradOut]) context.pool.release(b);
+    const gradExpected = thbBackwardControlCpu(plan, Float64Array.from(params), Float64Array.from(cotangent), dim);
+    const errors = [relativeError(values, expected), relativeError(grad, gradExpected)];
+    console.log(`check at ${si(n)} points: forward ${errors[0].toExponential(1)}, backward ${errors[1].toExponential(1)} (relative)`);
+    if (!(errors[0] < 1e-4 && errors[1] < 1e-4)) throw new Error("GPU results at this size disagree with the CPU");
+  }
   for (const b of [paramsBuffer, cotangentBuffer, controlBuffer, localBuffer, order.pointStart, order.order])
     context.pool.release(b);
 }

@@ -213,7 +213,7 @@ function product(v: Variant, which: string[], idx: number[]): string {
 
 /** Reads point i's parameters. */
 function readPoint(v: Variant): string {
-  return `var x: array<f32, ${v.d}>;\n    for (var k = 0; k < D; k++) { x[k] = params[i * D + k]; }`;
+  return `var x: array<f32, ${v.d}>;\n    ${forComponents(v.d, (k) => `x[${k}] = params[i * D + ${k}];`)}`;
 }
 
 /**
@@ -253,7 +253,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   ${basesAt(v, order === 1)}
   var acc = array<f32, ${blocks * v.dim}>();
   ${tensorLoops(v, accumulate)}
-  for (var c = 0; c < ${blocks * v.dim}; c++) { out[i * ${blocks * v.dim} + c] = acc[c]; }
+  ${forComponents(blocks * v.dim, (c) => `out[i * ${blocks * v.dim} + ${c}] = acc[${c}];`)}
 }
 `;
 }
@@ -280,9 +280,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   for (var r = extractionStart[e]; r < extractionStart[e + 1]; r++) {
     let a = coefficients[r * B + j];
     let f = extractionFunctions[r];
-    for (var c = 0; c < DIM; c++) { acc[c] += a * control[f * DIM + c]; }
+    ${forComponents(v.dim, (c) => `acc[${c}] += a * control[f * DIM + ${c}];`)}
   }
-  for (var c = 0; c < DIM; c++) { out[(e * B + j) * DIM + c] = acc[c]; }
+  ${forComponents(v.dim, (c) => `out[(e * B + j) * DIM + ${c}] = acc[${c}];`)}
 }
 `;
 }
@@ -328,7 +328,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     ${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
     ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}
   }
-  for (var k = 0; k < ${size}; k++) { partial[tid * ${size} + u32(k)] = acc[k]; }
+  ${Array.from({ length: size }, (_, k) => `partial[tid * ${size}u + ${k}u] = acc[${k}];`).join(" ")}
   workgroupBarrier();
   for (var half = ${REDUCE_THREADS / 2}u; half > 0u; half /= 2u) {
     if (tid < half) {
@@ -368,10 +368,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     let e = rowElement[r];
     for (var j = 0; j < B; j++) {
       let coefficient = coefficients[r * B + j];
-      for (var c = 0; c < DIM; c++) { acc[c] += coefficient * G[(e * B + j) * DIM + c]; }
+      ${forComponents(v.dim, (c) => `acc[${c}] += coefficient * G[(e * B + j) * DIM + ${c}];`)}
     }
   }
-  for (var c = 0; c < DIM; c++) { out[a * DIM + c] = acc[c]; }
+  ${forComponents(v.dim, (c) => `out[a * DIM + ${c}] = acc[${c}];`)}
 }
 `;
 }
@@ -404,7 +404,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var gx = array<f32, ${v.d}>();
   ${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
   ${tensorLoops(v, (j, idx) => `{ let s = ${Array.from({ length: v.dim }, (_, c) => `g${c} * local[(e * B + ${j}) * DIM + ${c}]`).join(" + ")}; ${terms(idx)} }`)}
-  for (var k = 0; k < D; k++) { out[i * D + k] = gx[k]; }
+  ${forComponents(v.d, (k) => `out[i * D + ${k}] = gx[${k}];`)}
 }
 `;
 }
@@ -468,7 +468,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     ${basesAt(v, false)}
     var acc = array<f32, DIM>();
     ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * local[(e * B + ${j}) * DIM + ${c}];`)} }`)}
-    for (var c = 0; c < DIM; c++) { out[flat * DIM + c] = acc[c]; }
+    ${forComponents(v.dim, (c) => `out[flat * DIM + ${c}] = acc[${c}];`)}
   }
 }
 `;
