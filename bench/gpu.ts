@@ -213,10 +213,18 @@ for (const n of sizes) {
     const gradOut = gpu.gatherFunctions(G, dim);
     const grad = await readFloat32(device, gradOut, plan.functionCount * dim);
     for (const b of [G, gradOut]) context.pool.release(b);
-    const gradExpected = thbBackwardControlCpu(plan, Float64Array.from(params), Float64Array.from(cotangent), dim);
+    const gradExpected = thbBackwardControlCpu(
+      plan,
+      Float64Array.from(params),
+      Float64Array.from(cotangent),
+      dim,
+    );
     const errors = [relativeError(values, expected), relativeError(grad, gradExpected)];
-    console.log(`check at ${si(n)} points: forward ${errors[0].toExponential(1)}, backward ${errors[1].toExponential(1)} (relative)`);
-    if (!(errors[0] < 1e-4 && errors[1] < 1e-4)) throw new Error("GPU results at this size disagree with the CPU");
+    console.log(
+      `check at ${si(n)} points: forward ${errors[0].toExponential(1)}, backward ${errors[1].toExponential(1)} (relative)`,
+    );
+    if (!(errors[0] < 1e-4 && errors[1] < 1e-4))
+      throw new Error("GPU results at this size disagree with the CPU");
   }
   for (const b of [paramsBuffer, cotangentBuffer, controlBuffer, localBuffer, order.pointStart, order.order])
     context.pool.release(b);

@@ -1,20 +1,31 @@
 /**
  * THB evaluation as autodiff primitives over one compiled plan:
  *   thbEvaluate(control #functions×dim, params #points×d) → values #points×dim
- * with VJPs to the coefficients (per-element reduction, then the transposed extraction product — no
+ * (and, on request, first derivatives #points×d×dim) with VJPs to the coefficients (per-element reduction, then the transposed extraction product — no
  * scatter races, deterministic) and to the parameters (first derivatives of the field). The coefficient
  * VJP is itself a primitive (thbTranspose), linear in its input, whose VJP is thbEvaluate again, so
  * second derivatives with respect to the coefficients (Hessian-vector products) work too.
  */
+
+import { add } from "../autodiff/api.js";
 import { defineOp } from "../autodiff/customOp.js";
 import { Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
-import { thbBackwardControlCpu, thbBackwardParamsCpu, thbForwardCpu } from "../kernels/cpu/thbKernels.js";
+import {
+  elementGradientsOfDerivativesCpu,
+  gatherFunctionGradientsCpu,
+  thbBackwardControlCpu,
+  thbBackwardParamsCpu,
+  thbBackwardParamsWithDerivativesCpu,
+  thbForwardCpu,
+} from "../kernels/cpu/thbKernels.js";
 
 /** The THB primitives of one plan. */
 export interface ThbOps {
-  /** Field values at the parameters. */
+  /** Field values at the parameters, `#points by dim`. */
   evaluate(control: Tensor, params: Tensor): Tensor;
+  /** Values and first derivatives: `values  #points by dim`, `derivatives  #points by d by dim`. */
+  evaluateWithDerivatives(control: Tensor, params: Tensor): { values: Tensor; derivatives: Tensor };
 }
 
 function checkInputs(plan: EvaluationPlan, control: Tensor, params: Tensor): number {
@@ -64,5 +75,78 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
       },
     },
   });
-  return { evaluate: (control, params) => evaluate([control, params])[0] };
+  // first derivatives: the coefficient VJP is another linear primitive (its own VJP evaluates derivatives)
+  const transposeDerivatives: Op = defineOp<Tensor>({
+    name: "thbTransposeDerivatives",
+    implementations: {
+      cpu: {
+        forward: ([g, params]) => {
+          const dim = g.shape[2];
+          const G = elementGradientsOfDerivativesCpu(plan, params.values, g.values, dim);
+          const out = gatherFunctionGradientsCpu(plan, G, dim);
+          return { outputs: [new Tensor(out, [plan.functionCount, dim])], residuals: params };
+        },
+        vjp: (params, [h]) => [h ? withDerivatives([h, params])[1] : undefined, undefined],
+      },
+    },
+  });
+  const withDerivatives: Op = defineOp<{ local: Float64Array }>({
+    name: "thbEvaluateWithDerivatives",
+    implementations: {
+      cpu: {
+        forward: ([control, params]) => {
+          const dim = checkInputs(plan, control, params);
+          const d = plan.dimension;
+          const count = params.shape[0];
+          const { values: both, local } = thbForwardCpu(plan, control.values, dim, params.values, 1);
+          const values = new Float64Array(count * dim);
+          const derivatives = new Float64Array(count * d * dim);
+          for (let i = 0; i < count; i++) {
+            for (let c = 0; c < dim; c++) values[i * dim + c] = both[i * (1 + d) * dim + c];
+            for (let k = 0; k < d; k++) {
+              for (let c = 0; c < dim; c++)
+                derivatives[(i * d + k) * dim + c] = both[(i * (1 + d) + 1 + k) * dim + c];
+            }
+          }
+          return {
+            outputs: [new Tensor(values, [count, dim]), new Tensor(derivatives, [count, d, dim])],
+            residuals: { local },
+          };
+        },
+        vjp: ({ local }, [gValues, gDerivatives], [control, params]) => {
+          const dim = control.shape[1];
+          let toControl: Tensor | undefined;
+          if (control.traced) {
+            const parts = [
+              gValues ? transpose([gValues, params])[0] : undefined,
+              gDerivatives ? transposeDerivatives([gDerivatives, params])[0] : undefined,
+            ];
+            const present = parts.filter((t): t is Tensor => t !== undefined);
+            toControl = present.length === 2 ? add(present[0], present[1]) : present[0];
+          }
+          const toParams = params.traced
+            ? new Tensor(
+                thbBackwardParamsWithDerivativesCpu(
+                  plan,
+                  local,
+                  dim,
+                  params.values,
+                  gValues?.values,
+                  gDerivatives?.values,
+                ),
+                params.shape,
+              )
+            : undefined;
+          return [toControl, toParams];
+        },
+      },
+    },
+  });
+  return {
+    evaluate: (control, params) => evaluate([control, params])[0],
+    evaluateWithDerivatives: (control, params) => {
+      const [values, derivatives] = withDerivatives([control, params]);
+      return { values, derivatives };
+    },
+  };
 }

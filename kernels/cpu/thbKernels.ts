@@ -163,3 +163,79 @@ export function thbBackwardParamsCpu(
   }
   return out;
 }
+
+/**
+ * Per-element reduction for a cotangent of the first derivatives, `cotangent  #points by d by dim`:
+ * G_e[j] = Σ_{x∈e} Σ_k ∂_k b_j(x) g_k(x).
+ */
+export function elementGradientsOfDerivativesCpu(
+  plan: EvaluationPlan,
+  params: ArrayLike<number>,
+  cotangent: ArrayLike<number>,
+  dim: number,
+): Float64Array {
+  const d = plan.dimension;
+  const B = plan.localSize;
+  const count = params.length / d;
+  const out = new Float64Array(plan.elementCount * B * dim);
+  const scratch = new LocalBasisScratch(plan, 1);
+  for (let i = 0; i < count; i++) {
+    const e = locatePoint(plan, params, i * d);
+    localTensorBasis(plan, e, params, i * d, scratch);
+    for (let k = 0; k < d; k++) {
+      const block = (1 + k) * B;
+      for (let j = 0; j < B; j++) {
+        const w = scratch.values[block + j];
+        const row = (e * B + j) * dim;
+        for (let c = 0; c < dim; c++) out[row + c] += w * cotangent[(i * d + k) * dim + c];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Backward to parameters of first-derivative outputs and values together:
+ * ∂L/∂x_l = Σ_c gV_c ∂_l S_c + Σ_{k,c} gD_{k,c} ∂_k∂_l S_c, `out  #points by d`.
+ */
+export function thbBackwardParamsWithDerivativesCpu(
+  plan: EvaluationPlan,
+  local: Float64Array,
+  dim: number,
+  params: ArrayLike<number>,
+  valueCotangent: ArrayLike<number> | undefined,
+  derivativeCotangent: ArrayLike<number> | undefined,
+): Float64Array {
+  const d = plan.dimension;
+  const count = params.length / d;
+  const H = evaluateLocalField(plan, local, dim, params, 2);
+  const blocks = d === 2 ? 6 : 10;
+  // block of ∂_k∂_l: pure seconds after the first derivatives, then mixed pairs (i < j) in order
+  const second = (k: number, l: number): number => {
+    if (k === l) return 1 + d + k;
+    const [a, b] = k < l ? [k, l] : [l, k];
+    let index = 1 + 2 * d;
+    for (let i = 0; i < d; i++) {
+      for (let j = i + 1; j < d; j++, index++) if (i === a && j === b) return index;
+    }
+    throw new Error("unreachable");
+  };
+  const out = new Float64Array(count * d);
+  for (let i = 0; i < count; i++) {
+    const base = i * blocks * dim;
+    for (let l = 0; l < d; l++) {
+      let s = 0;
+      if (valueCotangent)
+        for (let c = 0; c < dim; c++) s += valueCotangent[i * dim + c] * H[base + (1 + l) * dim + c];
+      if (derivativeCotangent) {
+        for (let k = 0; k < d; k++) {
+          const block = second(k, l);
+          for (let c = 0; c < dim; c++)
+            s += derivativeCotangent[(i * d + k) * dim + c] * H[base + block * dim + c];
+        }
+      }
+      out[i * d + l] = s;
+    }
+  }
+  return out;
+}

@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compile, evaluateBasis, levelsActingPerElement } from "../../hierarchy/index.js";
+import {
+  coarsenElements,
+  compile,
+  evaluateBasis,
+  levelsActingPerElement,
+  refineAtPoints,
+  refineElements,
+} from "../../hierarchy/index.js";
 import type { THBSpace } from "../../hierarchy/thbSpace.js";
 import { gaussLegendre } from "../../splines/gaussLegendre.js";
 import { seededRandom } from "../helpers/random.js";
@@ -143,5 +150,59 @@ describe("admissibility is not automatic", () => {
       worst = Math.max(worst, levelsActingPerElement(space));
     }
     expect(worst).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("admissibility after every operation", () => {
+  it("random sequences of element refinement, point refinement and coarsening keep class m at every step (2D and 3D)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          dimension: fc.constantFrom(2 as const, 3 as const),
+          degree: fc.integer({ min: 1, max: 3 }),
+          truncated: fc.boolean(),
+          m: fc.constantFrom(2, 3),
+          seed: fc.integer({ min: 1, max: 100000 }),
+          operations: fc.array(fc.constantFrom("elements", "points", "coarsen"), {
+            minLength: 3,
+            maxLength: 7,
+          }),
+        }),
+        (spec) => {
+          const rand = seededRandom(spec.seed);
+          let space = buildHierarchy({
+            dimension: spec.dimension,
+            degree: spec.dimension === 3 ? Math.min(spec.degree, 2) : spec.degree,
+            truncated: spec.truncated,
+            m: spec.m,
+            seed: spec.seed,
+            steps: 0,
+            nonUniform: true,
+          });
+          const cell = [0, 0, 0];
+          for (const operation of spec.operations) {
+            const elements = space.elements;
+            const pick = elements[Math.floor(rand() * elements.length)];
+            space.tree.decode(pick.level, pick.key, cell);
+            const request = { level: pick.level, cell: cell.slice(0, spec.dimension) };
+            if (operation === "elements" && pick.level + 1 < space.maxLevels) {
+              space = refineElements(space, [request], { admissibility: spec.m });
+            } else if (operation === "points") {
+              const point = Array.from({ length: spec.dimension }, () => rand());
+              space = refineAtPoints(
+                space,
+                point,
+                Math.min(space.maxLevels - 1, 2 + Math.floor(rand() * 3)),
+                { admissibility: spec.m },
+              );
+            } else if (operation === "coarsen" && pick.level > 0) {
+              space = coarsenElements(space, [request], { admissibility: spec.m }).space;
+            }
+            expect(levelsActingPerElement(space)).toBeLessThanOrEqual(spec.m);
+          }
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
