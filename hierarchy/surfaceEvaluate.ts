@@ -210,19 +210,25 @@ export function evaluateSurfaceField(
  * level-l B-spline j only, not on e: the local blocks of all level-l elements are windows of one level-l
  * tensor grid. Stored over the bounding box of the level's elements, that grid is as compact as a tensor
  * spline's control net and keeps evaluation cache-friendly. Levels whose box would exceed 4× the rows of
- * their elements' blocks keep per-element blocks (rowStride 0 marks them).
+ * their elements' blocks keep per-element 4-wide blocks instead. All grids live in one array; each element
+ * gets one packed record so the hot loop reads a single cache line per point:
+ *   elementRecord[8e …] = [first row of its block, functions per row, u knot index, u inverse index,
+ *                          v knot index, v inverse index, 0, 0]
+ * with knot and inverse indices into the concatenated per-level tables `knots` and `inverses`.
  */
-interface LevelGrids {
-  /** Per level: grid `#rows by dim` (first direction fastest), or the per-element blocks. */
-  data: Float64Array[];
-  /** Per level: first function index per direction covered by the grid. */
-  origin0: Int32Array;
-  origin1: Int32Array;
-  /** Per level: functions per grid row (0: per-element blocks). */
-  width: Int32Array;
+interface ControlLayout {
+  /** Rows (functions) of the combined grid array. */
+  rows: number;
+  elementRecord: Int32Array;
+  knots: Float64Array;
+  inverses: Float64Array;
 }
 
-function buildLevelGrids(plan: EvaluationPlan, local: Float64Array, dim: number): LevelGrids {
+const layouts = new WeakMap<EvaluationPlan, ControlLayout>();
+
+function controlLayout(plan: EvaluationPlan, cache: SurfacePlanCache): ControlLayout {
+  let layout = layouts.get(plan);
+  if (layout) return layout;
   const L = plan.levelCount;
   const p = plan.degrees[0];
   const q = plan.degrees[1];
@@ -242,28 +248,82 @@ function buildLevelGrids(plan: EvaluationPlan, local: Float64Array, dim: number)
     hi1[l] = Math.max(hi1[l], f1 + q + 1);
     count[l]++;
   }
-  const data: Float64Array[] = [];
   const width = new Int32Array(L);
+  const start = new Int32Array(L);
+  let rows = 0;
   for (let l = 0; l < L; l++) {
     const area = Math.max(0, hi0[l] - lo0[l]) * Math.max(0, hi1[l] - lo1[l]);
     width[l] = count[l] > 0 && area <= 4 * count[l] * B ? hi0[l] - lo0[l] : 0;
-    data.push(new Float64Array(width[l] > 0 ? area * dim : 0));
+    start[l] = rows;
+    rows += width[l] > 0 ? area : 0;
   }
+  const knotStart: number[] = [];
+  const inverseStart: number[] = [];
+  let knotTotal = 0;
+  let inverseTotal = 0;
+  for (let i = 0; i < cache.levelKnots.length; i++) {
+    knotStart.push(knotTotal);
+    inverseStart.push(inverseTotal);
+    knotTotal += cache.levelKnots[i].length;
+    inverseTotal += cache.levelInverses[i].length;
+  }
+  const knots = new Float64Array(knotTotal);
+  const inverses = new Float64Array(inverseTotal);
+  cache.levelKnots.forEach((U, i) => {
+    knots.set(U, knotStart[i]);
+  });
+  cache.levelInverses.forEach((I, i) => {
+    inverses.set(I, inverseStart[i]);
+  });
+  const tri = (p * (p + 1)) / 2;
+  const triV = (q * (q + 1)) / 2;
+  const elementRecord = new Int32Array(plan.elementCount * 8);
   for (let e = 0; e < plan.elementCount; e++) {
     const l = plan.elementLevel[e];
-    if (width[l] === 0) continue;
-    const f0 = plan.elementSpan[2 * e] - p - lo0[l];
-    const f1 = plan.elementSpan[2 * e + 1] - q - lo1[l];
-    const grid = data[l];
+    const su = plan.elementSpan[2 * e];
+    const sv = plan.elementSpan[2 * e + 1];
+    const r = 8 * e;
+    if (width[l] > 0) {
+      elementRecord[r] = start[l] + (sv - q - lo1[l]) * width[l] + su - p - lo0[l];
+      elementRecord[r + 1] = width[l];
+    } else {
+      elementRecord[r] = rows;
+      elementRecord[r + 1] = p + 1;
+      rows += B;
+    }
+    elementRecord[r + 2] = knotStart[2 * l] + su;
+    elementRecord[r + 3] = inverseStart[2 * l] + su * tri;
+    elementRecord[r + 4] = knotStart[2 * l + 1] + sv;
+    elementRecord[r + 5] = inverseStart[2 * l + 1] + sv * triV;
+  }
+  layout = { rows, elementRecord, knots, inverses };
+  layouts.set(plan, layout);
+  return layout;
+}
+
+/** The combined control grids of `local` in a layout, `#rows by dim`. */
+function fillControlGrids(
+  plan: EvaluationPlan,
+  layout: ControlLayout,
+  local: Float64Array,
+  dim: number,
+): Float64Array {
+  const p = plan.degrees[0];
+  const q = plan.degrees[1];
+  const B = plan.localSize;
+  const grid = new Float64Array(layout.rows * dim);
+  for (let e = 0; e < plan.elementCount; e++) {
+    const first = layout.elementRecord[8 * e];
+    const width = layout.elementRecord[8 * e + 1];
     for (let j = 0; j <= q; j++) {
       for (let i = 0; i <= p; i++) {
         const src = (e * B + j * (p + 1) + i) * dim;
-        const dst = ((f1 + j) * width[l] + f0 + i) * dim;
+        const dst = (first + j * width + i) * dim;
         for (let c = 0; c < dim; c++) grid[dst + c] = local[src + c];
       }
     }
   }
-  return { data, origin0: lo0, origin1: lo1, width };
+  return grid;
 }
 
 /** Bicubic plans: A2.2 unrolled for p = 3 from the element's knot windows. */
@@ -275,9 +335,10 @@ function bicubicValues(
   params: ArrayLike<number>,
   target: Float64Array,
 ): Float64Array {
-  const { levelKnots, levelInverses } = cache;
   const count = params.length / 2;
-  const grids = buildLevelGrids(plan, local, dim);
+  const layout = controlLayout(plan, cache);
+  const { elementRecord, knots: W, inverses: I } = layout;
+  const source = fillControlGrids(plan, layout, local, dim);
   // locateSurfacePoint inlined with its tables in locals: this loop is the benchmark's hot path
   const [locU, locV] = cache.rootLocators;
   const [B0, B1] = [locU.knots, locV.knots];
@@ -318,18 +379,15 @@ function bicubicValues(
       shift--;
       e = nodes[-e + (((x0 >> shift) & 1) | (((x1 >> shift) & 1) << 1))];
     }
-    const level = plan.elementLevel[e];
-    const su = plan.elementSpan[2 * e];
-    const sv = plan.elementSpan[2 * e + 1];
-    let W = levelKnots[2 * level];
-    let I = levelInverses[2 * level];
-    let b = su * 6;
-    const l1 = u - W[su];
-    const r1 = W[su + 1] - u;
-    const l2 = u - W[su - 1];
-    const r2 = W[su + 2] - u;
-    const l3 = u - W[su - 2];
-    const r3 = W[su + 3] - u;
+    const record = 8 * e;
+    let k = elementRecord[record + 2];
+    let b = elementRecord[record + 3];
+    const l1 = u - W[k];
+    const r1 = W[k + 1] - u;
+    const l2 = u - W[k - 1];
+    const r2 = W[k + 2] - u;
+    const l3 = u - W[k - 2];
+    const r3 = W[k + 3] - u;
     let t = I[b];
     let a0 = r1 * t;
     let a1 = l1 * t;
@@ -348,15 +406,14 @@ function bicubicValues(
     t = a2 * I[b + 5];
     a2 = s + r3 * t;
     const a3 = l1 * t;
-    W = levelKnots[2 * level + 1];
-    I = levelInverses[2 * level + 1];
-    b = sv * 6;
-    const m1 = v - W[sv];
-    const q1 = W[sv + 1] - v;
-    const m2 = v - W[sv - 1];
-    const q2 = W[sv + 2] - v;
-    const m3 = v - W[sv - 2];
-    const q3 = W[sv + 3] - v;
+    k = elementRecord[record + 4];
+    b = elementRecord[record + 5];
+    const m1 = v - W[k];
+    const q1 = W[k + 1] - v;
+    const m2 = v - W[k - 1];
+    const q2 = W[k + 2] - v;
+    const m3 = v - W[k - 2];
+    const q3 = W[k + 3] - v;
     t = I[b];
     let c0 = q1 * t;
     let c1 = m1 * t;
@@ -375,16 +432,9 @@ function bicubicValues(
     t = c2 * I[b + 5];
     c2 = s + q3 * t;
     const c3 = m1 * t;
-    // the element's 4×4 block: a window of its level's grid, or its own block
-    const rowWidth = grids.width[level];
-    let source = local;
-    let base = e * 16 * dim;
-    let d4 = 4 * dim;
-    if (rowWidth > 0) {
-      source = grids.data[level];
-      base = ((sv - 3 - grids.origin1[level]) * rowWidth + su - 3 - grids.origin0[level]) * dim;
-      d4 = rowWidth * dim;
-    }
+    // the element's 4×4 block: a window of its level's grid (or its own block)
+    const base = elementRecord[record] * dim;
+    const d4 = elementRecord[record + 1] * dim;
     for (let c = 0; c < dim; c++) {
       let r = base + c;
       let x =
