@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { runBasis } from "./basis.js";
 import { runDemo } from "./demo.js";
+import { type FitCommandOptions, runFit } from "./fit.js";
 
 /** Builds the command-line program (exported for tests). */
 export function buildProgram(): Command {
@@ -25,6 +26,25 @@ export function buildProgram(): Command {
     .requiredOption("--points <file>", "POINTS.json: an array of parameter tuples")
     .action((spec: string, options: { points: string }) => {
       runBasis(spec, options.points, (text) => process.stdout.write(text));
+    });
+  program
+    .command("fit")
+    .description("fit an adaptive THB surface to a point cloud (.xyz .csv .txt .ply, G+Smo .xml)")
+    .argument("<points>", "point cloud file; XYZ/CSV may carry u v columns, G+Smo XML always does")
+    .requiredOption("--out <file>", "surface JSON (thbspline-field)")
+    .option("--report <file>", "report JSON (default: <out>.report.json beside --out)")
+    .option("--mesh <file>", "also write a triangle mesh: .obj, .stl or .ply")
+    .option("--tol <number>", "stop at this max point error (input units; default 1e-3 × bounding box)")
+    .option("--rms-tol <number>", "or at this RMS error")
+    .option("--degree <n>", "degree per direction (default 3)")
+    .option("--elements <n>", "level-0 elements per direction (default 4)")
+    .option("--levels <n>", "maximum number of levels (default 6)")
+    .option("--method <name>", "solver: lsq (sparse normal equations, f64)", "lsq")
+    .option("--smoothing <lambda>", "thin-plate smoothing weight (default 0)")
+    .option("--height-field", "fit z over (x, y) as a scalar height field")
+    .option("--resolution <n>", "mesh segments per direction (default 128)")
+    .action((points: string, options: FitCommandOptions) => {
+      runFit(points, options);
     });
   return program;
 }

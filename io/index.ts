@@ -4,3 +4,4 @@ export * from "./errors.js";
 export * from "./gismoXml.js";
 export * from "./hierarchyDescription.js";
 export * from "./mesh.js";
+export * from "./pointCloud.js";

@@ -45,3 +45,51 @@ export function meshToObj(mesh: TriangleMesh, comment = "thbspline"): string {
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** Binary STL: 80-byte header, triangle count, then per triangle a facet normal and three vertices (f32). */
+export function meshToStl(mesh: TriangleMesh, comment = "thbspline"): Uint8Array {
+  const count = mesh.triangles.length / 3;
+  const bytes = new Uint8Array(84 + 50 * count);
+  const view = new DataView(bytes.buffer);
+  bytes.set(new TextEncoder().encode(comment.slice(0, 79)));
+  view.setUint32(80, count, true);
+  const P = mesh.positions;
+  for (let t = 0; t < count; t++) {
+    const [a, b, c] = [mesh.triangles[3 * t], mesh.triangles[3 * t + 1], mesh.triangles[3 * t + 2]];
+    const e1 = [P[3 * b] - P[3 * a], P[3 * b + 1] - P[3 * a + 1], P[3 * b + 2] - P[3 * a + 2]];
+    const e2 = [P[3 * c] - P[3 * a], P[3 * c + 1] - P[3 * a + 1], P[3 * c + 2] - P[3 * a + 2]];
+    const n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
+    const length = Math.hypot(n[0], n[1], n[2]) || 1;
+    const o = 84 + 50 * t;
+    for (let k = 0; k < 3; k++) view.setFloat32(o + 4 * k, n[k] / length, true);
+    [a, b, c].forEach((v, corner) => {
+      for (let k = 0; k < 3; k++) view.setFloat32(o + 12 + 12 * corner + 4 * k, P[3 * v + k], true);
+    });
+  }
+  return bytes;
+}
+
+/** ASCII PLY with vertex positions (and normals when present) and triangle faces. */
+export function meshToPly(mesh: TriangleMesh, comment = "thbspline"): string {
+  const nv = mesh.positions.length / 3;
+  const nf = mesh.triangles.length / 3;
+  const lines = [
+    "ply",
+    "format ascii 1.0",
+    `comment ${comment}`,
+    `element vertex ${nv}`,
+    "property double x",
+    "property double y",
+    "property double z",
+  ];
+  if (mesh.normals) lines.push("property double nx", "property double ny", "property double nz");
+  lines.push(`element face ${nf}`, "property list uchar int vertex_indices", "end_header");
+  for (let i = 0; i < nv; i++) {
+    const row = [mesh.positions[3 * i], mesh.positions[3 * i + 1], mesh.positions[3 * i + 2]];
+    if (mesh.normals) row.push(mesh.normals[3 * i], mesh.normals[3 * i + 1], mesh.normals[3 * i + 2]);
+    lines.push(row.map((x) => x.toPrecision(10)).join(" "));
+  }
+  for (let t = 0; t < nf; t++)
+    lines.push(`3 ${mesh.triangles[3 * t]} ${mesh.triangles[3 * t + 1]} ${mesh.triangles[3 * t + 2]}`);
+  return `${lines.join("\n")}\n`;
+}

@@ -4,16 +4,24 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runDemo, sampleSurface } from "../../cli/demo.js";
 
+let sharedDemoDir = "";
+
 describe("thb demo", () => {
   it("writes the sample surface as OBJ whose vertices are the surface evaluated on the 97×97 grid", () => {
     const dir = mkdtempSync(join(tmpdir(), "thb-demo-"));
     const lines: string[] = [];
     const written = runDemo(dir, (l) => lines.push(l));
+    sharedDemoDir = dir;
     expect(written.map((p) => p.slice(dir.length + 1)).sort()).toEqual([
       "cylinder-patch.obj",
+      "deepdrawing-fit.json",
+      "deepdrawing-fit.obj",
+      "deepdrawing-fit.report.json",
       "surface.json",
       "surface.obj",
     ]);
+    const report = JSON.parse(readFileSync(join(dir, "deepdrawing-fit.report.json"), "utf8"));
+    expect(report.final.maxError).toBeLessThanOrEqual(0.5);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     expect(lines.join("\n")).toContain(join(dir, "surface.obj"));
     const obj = readFileSync(join(dir, "surface.obj"), "utf8").split("\n");
@@ -27,8 +35,7 @@ describe("thb demo", () => {
   });
 
   it("the cylinder patch vertices lie on the unit cylinder (exact rational arcs)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "thb-demo-"));
-    runDemo(dir, () => {});
+    const dir = sharedDemoDir;
     const obj = readFileSync(join(dir, "cylinder-patch.obj"), "utf8").split("\n");
     for (const line of obj.filter((l) => l.startsWith("v "))) {
       const [x, y] = line.slice(2).split(" ").map(Number);

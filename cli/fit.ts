@@ -1,0 +1,151 @@
+/**
+ * `thb fit POINTS --out surface.json [--report report.json] [--mesh surface.obj|.stl|.ply] [--tol …] …`:
+ * adaptive THB least-squares fitting of a point cloud. Everything is computed and checked before any file
+ * is written, and each file is written whole (temporary name, then rename).
+ */
+import { basename, dirname, extname, join } from "node:path";
+import { type FitIteration, fitSurface } from "../fitting/fitSurface.js";
+import { fieldToJson } from "../hierarchy/serialization.js";
+import type { THBField } from "../hierarchy/thbField.js";
+import { writeFileAtomic } from "../io/atomicWrite.js";
+import { meshToObj, meshToPly, meshToStl } from "../io/mesh.js";
+import { readPointCloud } from "../io/pointCloud.js";
+import { tessellateSurface } from "../splines/tessellation.js";
+import { InputError } from "./readInput.js";
+
+/** Options of the fit command, as commander parses them. */
+export interface FitCommandOptions {
+  out: string;
+  report?: string;
+  mesh?: string;
+  tol?: string;
+  rmsTol?: string;
+  degree?: string;
+  elements?: string;
+  levels?: string;
+  method?: string;
+  smoothing?: string;
+  heightField?: boolean;
+  resolution?: string;
+}
+
+const MESH_EXTENSIONS = [".obj", ".stl", ".ply"];
+
+function number(
+  value: string | undefined,
+  name: string,
+  check: (x: number) => boolean,
+  expected: string,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const x = Number(value);
+  if (!check(x)) throw new InputError(`--${name} ${value}: expected ${expected}`);
+  return x;
+}
+
+/** A triangle mesh of a fitted surface (R³ surface, or height field z over (u, v)). */
+export function surfaceMesh(surface: THBField, resolution: number) {
+  const lower = surface.space.lower;
+  const upper = surface.space.upper;
+  const evaluate =
+    surface.dim === 3
+      ? (uv: Float64Array) => surface.evaluate(uv, 1)
+      : (uv: Float64Array) => {
+          const D = surface.evaluate(uv, 1); // z, z_u, z_v
+          const out = new Float64Array((uv.length / 2) * 9);
+          for (let i = 0; i < uv.length / 2; i++) {
+            out.set([uv[2 * i], uv[2 * i + 1], D[3 * i], 1, 0, D[3 * i + 1], 0, 1, D[3 * i + 2]], 9 * i);
+          }
+          return out;
+        };
+  return tessellateSurface(evaluate, lower, upper, resolution, resolution);
+}
+
+/** Runs the fit command; `log` receives progress and the summary (stderr by default). */
+export function runFit(
+  pointsPath: string,
+  options: FitCommandOptions,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): void {
+  const method = options.method ?? "lsq";
+  if (method !== "lsq") throw new InputError(`--method ${method}: only "lsq" is available in this version`);
+  const mesh = options.mesh;
+  if (mesh && !MESH_EXTENSIONS.includes(extname(mesh).toLowerCase())) {
+    throw new InputError(`--mesh ${mesh}: unknown extension, expected one of ${MESH_EXTENSIONS.join(", ")}`);
+  }
+  const tolerance = number(options.tol, "tol", (x) => x > 0, "a positive number");
+  const rmsTolerance = number(options.rmsTol, "rms-tol", (x) => x > 0, "a positive number");
+  const degree = number(
+    options.degree,
+    "degree",
+    (x) => Number.isInteger(x) && x >= 1 && x <= 5,
+    "an integer from 1 to 5",
+  );
+  const elements = number(
+    options.elements,
+    "elements",
+    (x) => Number.isInteger(x) && x >= 1,
+    "a positive integer",
+  );
+  const maxLevels = number(
+    options.levels,
+    "levels",
+    (x) => Number.isInteger(x) && x >= 1 && x <= 16,
+    "an integer from 1 to 16",
+  );
+  const smoothing = number(options.smoothing, "smoothing", (x) => x >= 0, "a number ≥ 0");
+  const resolution =
+    number(options.resolution, "resolution", (x) => Number.isInteger(x) && x >= 1, "a positive integer") ??
+    128;
+  const cloud = readPointCloud(pointsPath);
+  const count = cloud.points.length / 3;
+  const t0 = performance.now();
+  const result = fitSurface(cloud.points, {
+    ...(cloud.params && !options.heightField ? { params: cloud.params } : {}),
+    ...(tolerance !== undefined ? { tolerance } : {}),
+    ...(rmsTolerance !== undefined ? { rmsTolerance } : {}),
+    ...(degree !== undefined ? { degree } : {}),
+    ...(elements !== undefined ? { elements } : {}),
+    ...(maxLevels !== undefined ? { maxLevels } : {}),
+    ...(smoothing !== undefined ? { smoothing } : {}),
+    heightField: options.heightField ?? false,
+    onProgress: (it: FitIteration) =>
+      log(
+        `  level ${it.levels}  dofs ${it.dofs}  max error ${it.maxError.toPrecision(4)}  rms ${it.rmsError.toPrecision(4)}  (${it.seconds.toFixed(2)} s)`,
+      ),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  // everything computed: now write, each file whole
+  const reportPath =
+    options.report ??
+    join(dirname(options.out), `${basename(options.out, extname(options.out))}.report.json`);
+  const report = {
+    iterations: result.report.iterations,
+    final: result.report.final,
+    options: result.report.options,
+    notes: result.report.notes,
+    stopReason: result.report.stopReason,
+  };
+  const meshData = mesh ? surfaceMesh(result.surface, resolution) : undefined;
+  writeFileAtomic(options.out, fieldToJson(result.surface));
+  writeFileAtomic(reportPath, `${JSON.stringify(report, null, 1)}\n`);
+  const written = [options.out, reportPath];
+  if (mesh && meshData) {
+    const extension = extname(mesh).toLowerCase();
+    const comment = `thbspline fit of ${basename(pointsPath)}`;
+    writeFileAtomic(
+      mesh,
+      extension === ".stl"
+        ? meshToStl(meshData, comment)
+        : extension === ".ply"
+          ? meshToPly(meshData, comment)
+          : meshToObj(meshData, comment),
+    );
+    written.push(mesh);
+  }
+  for (const note of result.report.notes) log(`  note: ${note}`);
+  const f = result.report.final;
+  log(
+    `fitted ${count} points: ${f.levels} levels, ${f.dofs} functions, max error ${f.maxError.toPrecision(4)}, rms ${f.rmsError.toPrecision(4)} (${result.report.stopReason}) in ${seconds.toFixed(1)} s → ${written.join(", ")}`,
+  );
+}

@@ -1,0 +1,257 @@
+/**
+ * Adaptive THB surface fitting: solve → error per element → mark → admissible refinement → carry the
+ * solution over exactly (as the next solve's starting point) → solve again, until the tolerance or the limits.
+ * Fits surfaces in R³ (x, y, z over parameters) or scalar height fields (z over the normalised (x, y)).
+ */
+import { compile, type EvaluationPlan } from "../hierarchy/plan.js";
+import { locatePoint } from "../hierarchy/planEvaluate.js";
+import { refineElementRefs } from "../hierarchy/refinement.js";
+import { THBField } from "../hierarchy/thbField.js";
+import { type ElementRef, THBSpace } from "../hierarchy/thbSpace.js";
+import { ArgumentError } from "../splines/errors.js";
+import { uniformKnotVector } from "../splines/knotVector.js";
+import { assembleNormalEquations, solveNormalEquations } from "./normalEquations.js";
+import { projectOntoBestFitPlane } from "./parametrize.js";
+
+/** Options of fitSurface. */
+export interface FitOptions {
+  /** Degree per direction (default 3). */
+  degree?: number;
+  /** Level-0 elements per direction (default 4). */
+  elements?: number;
+  /** Stop when the largest point error is at most this (input units; default: 1e-3 × bounding-box size). */
+  tolerance?: number;
+  /** Also stop when the RMS error is at most this. */
+  rmsTolerance?: number;
+  /** Largest number of levels (default 6). */
+  maxLevels?: number;
+  /** Admissibility class m (default 2). */
+  admissibility?: number;
+  /** Marking: elements whose worst point error exceeds the tolerance ("threshold", default) or the worst
+   * `fraction` of elements by error ("fraction"). */
+  marking?: "threshold" | "fraction";
+  fraction?: number;
+  /** Thin-plate smoothing weight λ (default 0). */
+  smoothing?: number;
+  /** Fit z over (x, y) as a scalar height field instead of a surface in R³. */
+  heightField?: boolean;
+  /** Most refinement iterations (default 20). */
+  maxIterations?: number;
+  onProgress?: (iteration: FitIteration) => void;
+  signal?: AbortSignal;
+}
+
+/** One row of the report. */
+export interface FitIteration {
+  levels: number;
+  dofs: number;
+  maxError: number;
+  rmsError: number;
+  seconds: number;
+}
+
+/** The fit: the surface (a THB field over the parameter box) and its report. */
+export interface FitResult {
+  surface: THBField;
+  /** Parameters used per point (`#points by 2`). */
+  params: Float64Array;
+  report: {
+    iterations: FitIteration[];
+    final: FitIteration;
+    options: Record<string, unknown>;
+    notes: string[];
+    stopReason: "tolerance" | "maxLevels" | "maxIterations" | "aborted";
+  };
+}
+
+/** Fits a THB surface to `points  #points by 3` (with optional `params  #points by 2`). */
+export function fitSurface(
+  points: Float64Array,
+  options: FitOptions & { params?: Float64Array } = {},
+): FitResult {
+  const n = points.length / 3;
+  if (!Number.isInteger(n) || n === 0)
+    throw new ArgumentError(`points must hold #points × 3 numbers, got length ${points.length}`);
+  for (let i = 0; i < points.length; i++) {
+    if (!Number.isFinite(points[i]))
+      throw new ArgumentError(
+        `points: point ${Math.floor(i / 3)} has a non-finite coordinate (${points[i]})`,
+      );
+  }
+  const degree = options.degree ?? 3;
+  const elements = options.elements ?? 4;
+  const heightField = options.heightField ?? false;
+  const notes: string[] = [];
+  let params: Float64Array;
+  if (heightField) {
+    params = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      params[2 * i] = points[3 * i];
+      params[2 * i + 1] = points[3 * i + 1];
+    }
+  } else if (options.params) {
+    if (options.params.length !== 2 * n)
+      throw new ArgumentError(
+        `params must hold #points × 2 = ${2 * n} numbers, got ${options.params.length}`,
+      );
+    params = Float64Array.from(options.params);
+  } else {
+    params = projectOntoBestFitPlane(points);
+    notes.push("parameters by projection onto the best-fit plane (right for height-field-like clouds)");
+  }
+  const lower = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const upper = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < 2; k++) {
+      const x = params[2 * i + k];
+      if (!Number.isFinite(x))
+        throw new ArgumentError(`params: point ${i} has a non-finite parameter (${x})`);
+      lower[k] = Math.min(lower[k], x);
+      upper[k] = Math.max(upper[k], x);
+    }
+  }
+  for (let k = 0; k < 2; k++) {
+    if (!(upper[k] > lower[k])) {
+      throw new ArgumentError(
+        `the points' parameters are all equal along direction ${k}: the cloud is collinear or degenerate`,
+      );
+    }
+  }
+  const dim = heightField ? 1 : 3;
+  const values = heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points;
+  let extent = 0;
+  for (let k = 0; k < 3; k++) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      lo = Math.min(lo, points[3 * i + k]);
+      hi = Math.max(hi, points[3 * i + k]);
+    }
+    extent = Math.max(extent, hi - lo);
+  }
+  const tolerance = options.tolerance ?? 1e-3 * extent;
+  const maxLevels = options.maxLevels ?? 6;
+  const admissibility = options.admissibility ?? 2;
+  const knots = [0, 1].map((k) => uniformKnotVector(degree, elements, lower[k], upper[k]));
+  let space = THBSpace.create({ degrees: [degree, degree], knots, maxLevels });
+  const dofs0 = space.size * dim;
+  if (n * dim < dofs0 && !(options.smoothing && options.smoothing > 0)) {
+    notes.push(
+      `fewer data (${n} points) than unknowns (${space.size} functions): regularised minimally where data is missing`,
+    );
+  }
+  const iterations: FitIteration[] = [];
+  let control: Float64Array | undefined;
+  let stopReason: FitResult["report"]["stopReason"] = "maxIterations";
+  let field: THBField | undefined;
+  const maxIterations = options.maxIterations ?? 20;
+  for (let it = 0; it < maxIterations; it++) {
+    const t0 = performance.now();
+    const plan = compile(space);
+    const system = assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0);
+    const solution = solveNormalEquations(system, control);
+    if (solution.regularised > 0)
+      notes.push(
+        `iteration ${it}: ${solution.regularised} functions had no data and no smoothing; pinned by a tiny ridge`,
+      );
+    field = new THBField(space, solution.control, dim);
+    const fitted = field.evaluate(params);
+    const { maxError, rmsError, elementError } = errorsPerElement(plan, params, values, fitted, dim);
+    const entry = {
+      levels: space.levelCount,
+      dofs: space.size,
+      maxError,
+      rmsError,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    iterations.push(entry);
+    options.onProgress?.(entry);
+    if (maxError <= tolerance || (options.rmsTolerance !== undefined && rmsError <= options.rmsTolerance)) {
+      stopReason = "tolerance";
+      break;
+    }
+    if (options.signal?.aborted) {
+      stopReason = "aborted";
+      break;
+    }
+    const marked = markElements(
+      space,
+      elementError,
+      tolerance,
+      options.marking ?? "threshold",
+      options.fraction ?? 0.1,
+    );
+    if (marked.length === 0) {
+      // nothing over the tolerance can be refined further: those elements are on the finest level
+      stopReason = "maxLevels";
+      break;
+    }
+    const refined = refineElementRefs(space, marked, admissibility);
+    control = field.carryOverTo(refined).control;
+    space = refined;
+  }
+  const surface = field!;
+  return {
+    surface,
+    params,
+    report: {
+      iterations,
+      final: iterations[iterations.length - 1],
+      options: {
+        degree,
+        elements,
+        tolerance,
+        maxLevels,
+        admissibility,
+        smoothing: options.smoothing ?? 0,
+        heightField,
+        marking: options.marking ?? "threshold",
+      },
+      notes,
+      stopReason,
+    },
+  };
+}
+
+/** Euclidean point errors: the largest, the RMS, and the largest per element. */
+function errorsPerElement(
+  plan: EvaluationPlan,
+  params: Float64Array,
+  values: ArrayLike<number>,
+  fitted: Float64Array,
+  dim: number,
+): { maxError: number; rmsError: number; elementError: Float64Array } {
+  const n = params.length / 2;
+  const elementError = new Float64Array(plan.elementCount);
+  let maxError = 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const element = locatePoint(plan, params, 2 * i);
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += (fitted[i * dim + c] - values[i * dim + c]) ** 2;
+    const error = Math.sqrt(s);
+    sum += s;
+    maxError = Math.max(maxError, error);
+    elementError[element] = Math.max(elementError[element], error);
+  }
+  return { maxError, rmsError: Math.sqrt(sum / n), elementError };
+}
+
+/** Elements to refine: over the tolerance, or the worst fraction; never beyond the finest allowed level. */
+function markElements(
+  space: THBSpace,
+  elementError: Float64Array,
+  tolerance: number,
+  rule: string,
+  fraction: number,
+): ElementRef[] {
+  const elements = space.elements;
+  const candidates = elements
+    .map((e, i) => ({ e, error: elementError[i] }))
+    .filter(({ e, error }) => e.level + 1 < space.maxLevels && error > tolerance);
+  if (rule === "fraction") {
+    candidates.sort((a, b) => b.error - a.error);
+    return candidates.slice(0, Math.max(1, Math.ceil(fraction * candidates.length))).map((c) => c.e);
+  }
+  return candidates.map((c) => c.e);
+}
