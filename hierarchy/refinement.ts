@@ -171,19 +171,7 @@ export function refineAtPoints(
       `targetLevel must be an integer in 0 … ${space.maxLevels - 1}, got ${targetLevel}`,
     );
   }
-  if (points == null || points.length % d !== 0) {
-    throw new HierarchyError(`points must hold #points × ${d} numbers, got length ${points?.length}`);
-  }
-  const lower = space.lower;
-  const upper = space.upper;
-  for (let i = 0; i < points.length; i++) {
-    const k = i % d;
-    if (!(points[i] >= lower[k] && points[i] <= upper[k])) {
-      throw new HierarchyError(
-        `points: point ${(i - k) / d}, coordinate ${k} is ${points[i]}, outside the domain [${lower[k]}, ${upper[k]}]`,
-      );
-    }
-  }
+  space.checkPoints(points, "points", (message) => new HierarchyError(message));
   const working = space.withTree(space.tree.clone());
   const x = new Float64Array(d);
   for (let i = 0; i < points.length; i += d) {

@@ -76,7 +76,7 @@ export class THBField {
   evaluate(params: ArrayLike<number>, order = 0, out?: Float64Array): Float64Array {
     validateDerivativeOrder(order);
     const d = this.space.dimension;
-    checkParameters(this.space, params);
+    this.space.checkPoints(params, "params", (message) => new ArgumentError(message));
     const count = params.length / d;
     const length = count * derivativeCount(d, order) * this.dim;
     if (out !== undefined && out.length < length) {
@@ -187,24 +187,6 @@ export class THBField {
     const field = new THBField(target, control, dim);
     field.planCache = newPlan;
     return field;
-  }
-}
-
-/** Throws ArgumentError unless params are `#points by d` inside the domain. */
-function checkParameters(space: THBSpace, params: ArrayLike<number>): void {
-  const d = space.dimension;
-  if (params == null || params.length % d !== 0) {
-    throw new ArgumentError(`params must hold #points × ${d} numbers, got length ${params?.length}`);
-  }
-  const lower = space.lower;
-  const upper = space.upper;
-  for (let i = 0; i < params.length; i++) {
-    const k = i % d;
-    if (!(params[i] >= lower[k] && params[i] <= upper[k])) {
-      throw new ArgumentError(
-        `params: point ${(i - k) / d}, coordinate ${k} is ${params[i]}, outside the domain [${lower[k]}, ${upper[k]}]`,
-      );
-    }
   }
 }
 

@@ -134,6 +134,26 @@ export class THBSpace {
     return Float64Array.from(this.directions.map((d) => d.level(0).breaks[d.level(0).cells]));
   }
 
+  /**
+   * Checks `points  #points by d` once, at a public boundary: finite and inside the domain.
+   * `fail` builds the named error to throw (the caller's error type and argument name).
+   */
+  checkPoints(points: ArrayLike<number>, name: string, fail: (message: string) => Error): void {
+    const d = this.dimension;
+    if (points == null || points.length % d !== 0)
+      throw fail(`${name} must hold #points × ${d} numbers, got length ${points?.length}`);
+    const lower = this.lower;
+    const upper = this.upper;
+    for (let i = 0; i < points.length; i++) {
+      const k = i % d;
+      if (!(points[i] >= lower[k] && points[i] <= upper[k])) {
+        throw fail(
+          `${name}: point ${(i - k) / d}, coordinate ${k} is ${points[i]}, outside the domain [${lower[k]}, ${upper[k]}]`,
+        );
+      }
+    }
+  }
+
   /** Tensor functions per direction at level l. */
   functionsPerDirection(l: number): number[] {
     return this.directions.map((d) => d.level(l).functions);

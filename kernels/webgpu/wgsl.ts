@@ -124,50 +124,36 @@ function forComponents(dim: number, line: (c: number) => string): string {
   return Array.from({ length: dim }, (_, c) => line(c)).join(" ");
 }
 
+/** WGSL lines of A2.2 unrolled for `degree` into array `name` of length p+1 (constant indices only). */
+function a22Lines(name: string, degree: number, length: number): string[] {
+  const lines = [
+    `  var ${name}: array<f32, ${length}>;`,
+    `  ${name}[0] = 1.0;`,
+    "  var saved = 0.0;",
+    "  var temp = 0.0;",
+  ];
+  for (let j = 1; j <= degree; j++) {
+    lines.push(
+      `  let left${j} = u - planFloats[base + span + ${1 - j}];`,
+      `  let right${j} = planFloats[base + span + ${j}] - u;`,
+      "  saved = 0.0;",
+    );
+    for (let r = 0; r < j; r++) {
+      lines.push(
+        `  temp = ${name}[${r}] / (right${r + 1} + left${j - r});`,
+        `  ${name}[${r}] = saved + right${r + 1} * temp;`,
+        `  saved = left${j - r} * temp;`,
+      );
+    }
+    lines.push(`  ${name}[${j}] = saved;`);
+  }
+  return lines;
+}
+
 /** A2.2 and its first derivative for direction k, degree p, unrolled in WGSL (constant indices only). */
 function unrolledBasis(p: number, k: number): string {
-  const values: string[] = [
-    `  var N: array<f32, ${p + 1}>;`,
-    "  N[0] = 1.0;",
-    "  var saved = 0.0;",
-    "  var temp = 0.0;",
-  ];
-  for (let j = 1; j <= p; j++) {
-    values.push(
-      `  let left${j} = u - planFloats[base + span + ${1 - j}];`,
-      `  let right${j} = planFloats[base + span + ${j}] - u;`,
-      "  saved = 0.0;",
-    );
-    for (let r = 0; r < j; r++) {
-      values.push(
-        `  temp = N[${r}] / (right${r + 1} + left${j - r});`,
-        `  N[${r}] = saved + right${r + 1} * temp;`,
-        `  saved = left${j - r} * temp;`,
-      );
-    }
-    values.push(`  N[${j}] = saved;`);
-  }
-  const low: string[] = [
-    `  var L: array<f32, ${p + 1}>;`,
-    "  L[0] = 1.0;",
-    "  var saved = 0.0;",
-    "  var temp = 0.0;",
-  ];
-  for (let j = 1; j < p; j++) {
-    low.push(
-      `  let left${j} = u - planFloats[base + span + ${1 - j}];`,
-      `  let right${j} = planFloats[base + span + ${j}] - u;`,
-      "  saved = 0.0;",
-    );
-    for (let r = 0; r < j; r++) {
-      low.push(
-        `  temp = L[${r}] / (right${r + 1} + left${j - r});`,
-        `  L[${r}] = saved + right${r + 1} * temp;`,
-        `  saved = left${j - r} * temp;`,
-      );
-    }
-    low.push(`  L[${j}] = saved;`);
-  }
+  const values = a22Lines("N", p, p + 1);
+  const low = a22Lines("L", p - 1, p + 1);
   const ders: string[] = [`  var D: array<f32, ${p + 1}>;`];
   for (let j = 0; j <= p; j++) {
     const terms: string[] = [];
