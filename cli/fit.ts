@@ -25,6 +25,8 @@ export interface FitCommandOptions {
   levels?: string;
   method?: string;
   smoothing?: string;
+  loss?: string;
+  parameterCorrection?: string;
   heightField?: boolean;
   resolution?: string;
 }
@@ -68,7 +70,12 @@ export function runFit(
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): void {
   const method = options.method ?? "lsq";
-  if (method !== "lsq") throw new InputError(`--method ${method}: only "lsq" is available in this version`);
+  if (method !== "lsq" && method !== "lbfgs" && method !== "adam") {
+    throw new InputError(`--method ${method}: expected lsq, lbfgs or adam`);
+  }
+  const loss = options.loss ?? "l2";
+  if (loss !== "l2" && loss !== "huber" && loss !== "l1")
+    throw new InputError(`--loss ${loss}: expected l2, huber or l1`);
   const mesh = options.mesh;
   if (mesh && !MESH_EXTENSIONS.includes(extname(mesh).toLowerCase())) {
     throw new InputError(`--mesh ${mesh}: unknown extension, expected one of ${MESH_EXTENSIONS.join(", ")}`);
@@ -94,6 +101,12 @@ export function runFit(
     "an integer from 1 to 16",
   );
   const smoothing = number(options.smoothing, "smoothing", (x) => x >= 0, "a number ≥ 0");
+  const parameterCorrection = number(
+    options.parameterCorrection,
+    "parameter-correction",
+    (x) => Number.isInteger(x) && x >= 0,
+    "a non-negative integer",
+  );
   const resolution =
     number(options.resolution, "resolution", (x) => Number.isInteger(x) && x >= 1, "a positive integer") ??
     128;
@@ -109,6 +122,9 @@ export function runFit(
     ...(maxLevels !== undefined ? { maxLevels } : {}),
     ...(smoothing !== undefined ? { smoothing } : {}),
     heightField: options.heightField ?? false,
+    method,
+    loss,
+    ...(parameterCorrection !== undefined ? { parameterCorrection } : {}),
     onProgress: (it: FitIteration) =>
       log(
         `  level ${it.levels}  dofs ${it.dofs}  max error ${it.maxError.toPrecision(4)}  rms ${it.rmsError.toPrecision(4)}  (${it.seconds.toFixed(2)} s)`,

@@ -39,7 +39,13 @@ export function buildProgram(): Command {
     .option("--degree <n>", "degree per direction (default 3)")
     .option("--elements <n>", "level-0 elements per direction (default 4)")
     .option("--levels <n>", "maximum number of levels (default 6)")
-    .option("--method <name>", "solver: lsq (sparse normal equations, f64)", "lsq")
+    .option(
+      "--method <name>",
+      "solver: lsq (sparse normal equations, f64), lbfgs or adam (through autodiff)",
+      "lsq",
+    )
+    .option("--loss <name>", "data term of lbfgs/adam: l2, huber or l1", "l2")
+    .option("--parameter-correction <rounds>", "foot-point correction rounds per refinement step (default 0)")
     .option("--smoothing <lambda>", "thin-plate smoothing weight (default 0)")
     .option("--height-field", "fit z over (x, y) as a scalar height field")
     .option("--resolution <n>", "mesh segments per direction (default 128)")

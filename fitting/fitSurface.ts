@@ -10,6 +10,7 @@ import { THBField } from "../hierarchy/thbField.js";
 import { type ElementRef, THBSpace } from "../hierarchy/thbSpace.js";
 import { ArgumentError } from "../splines/errors.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
+import { correctParameters, type FitLoss, fitCoefficientsByGradient } from "./gradientFit.js";
 import { assembleNormalEquations, solveNormalEquations } from "./normalEquations.js";
 import { projectOntoBestFitPlane } from "./parametrize.js";
 
@@ -35,6 +36,16 @@ export interface FitOptions {
   smoothing?: number;
   /** Fit z over (x, y) as a scalar height field instead of a surface in R³. */
   heightField?: boolean;
+  /** Solver: "lsq" (sparse normal equations, default) or a gradient method through autodiff. */
+  method?: "lsq" | "lbfgs" | "adam";
+  /** Data term of the gradient methods (default "l2"); "huber" and "l1" resist outliers. */
+  loss?: FitLoss;
+  /** Huber threshold δ in input units (default: the tolerance). */
+  huberDelta?: number;
+  /** Iterations of the gradient method per refinement step (default 200). */
+  gradientIterations?: number;
+  /** Rounds of parameter correction (foot-point Gauss–Newton) per refinement step (default 0). */
+  parameterCorrection?: number;
   /** Most refinement iterations (default 20). */
   maxIterations?: number;
   onProgress?: (iteration: FitIteration) => void;
@@ -145,16 +156,48 @@ export function fitSurface(
   let stopReason: FitResult["report"]["stopReason"] = "maxIterations";
   let field: THBField | undefined;
   const maxIterations = options.maxIterations ?? 20;
+  const method = options.method ?? "lsq";
+  if (method !== "lsq" && method !== "lbfgs" && method !== "adam") {
+    throw new ArgumentError(`method must be "lsq", "lbfgs" or "adam", got "${method}"`);
+  }
   for (let it = 0; it < maxIterations; it++) {
     const t0 = performance.now();
     const plan = compile(space);
-    const system = assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0);
-    const solution = solveNormalEquations(system, control);
+    let solution = solveNormalEquations(
+      assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0),
+      control,
+    );
     if (solution.regularised > 0)
       notes.push(
         `iteration ${it}: ${solution.regularised} functions had no data and no smoothing; pinned by a tiny ridge`,
       );
-    field = new THBField(space, solution.control, dim);
+    const corrections = heightField ? 0 : (options.parameterCorrection ?? 0);
+    if (corrections > 0) {
+      params = correctParameters(
+        plan,
+        solution.control,
+        dim,
+        params,
+        values,
+        space.lower,
+        space.upper,
+        corrections,
+      );
+      solution = solveNormalEquations(
+        assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0),
+        solution.control,
+      );
+    }
+    let coefficients = solution.control;
+    if (method !== "lsq") {
+      coefficients = fitCoefficientsByGradient(plan, params, values, dim, solution.control, {
+        method,
+        loss: options.loss ?? "l2",
+        huberDelta: options.huberDelta ?? tolerance,
+        maxIterations: options.gradientIterations ?? 200,
+      }).control;
+    }
+    field = new THBField(space, coefficients, dim);
     const fitted = field.evaluate(params);
     const { maxError, rmsError, elementError } = errorsPerElement(plan, params, values, fitted, dim);
     const entry = {
@@ -204,6 +247,9 @@ export function fitSurface(
         maxLevels,
         admissibility,
         smoothing: options.smoothing ?? 0,
+        method,
+        loss: options.loss ?? "l2",
+        parameterCorrection: options.parameterCorrection ?? 0,
         heightField,
         marking: options.marking ?? "threshold",
       },

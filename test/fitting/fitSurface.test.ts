@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import { fitSurface } from "../../fitting/fitSurface.js";
@@ -6,6 +7,7 @@ import { projectOntoBestFitPlane, symmetricEigen3 } from "../../fitting/parametr
 import { thbOps } from "../../fitting/thbPrimitive.js";
 import { compile } from "../../hierarchy/plan.js";
 import { evaluateBasis } from "../../hierarchy/planEvaluate.js";
+import { readPointCloud } from "../../io/pointCloud.js";
 import { seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
@@ -191,5 +193,47 @@ describe("least-squares fitting", () => {
     const uv = projectOntoBestFitPlane(pts);
     expect(Math.min(...uv)).toBe(0);
     expect(Math.max(...uv)).toBe(1);
+  });
+});
+
+describe("gradient path and parameter correction", () => {
+  it("Huber loss (L-BFGS through autodiff) resists outliers that pull the L2 fit away", () => {
+    const points = frankeCloud(3000, 7);
+    const clean = Float64Array.from(points);
+    for (let i = 0; i < 3000; i += 50) points[3 * i + 2] += 2; // 2 % gross outliers
+    const options = {
+      heightField: true,
+      tolerance: 1e-9,
+      elements: 8,
+      maxLevels: 1,
+      maxIterations: 1,
+    } as const;
+    const l2 = fitSurface(points, options);
+    const huber = fitSurface(points, {
+      ...options,
+      method: "lbfgs",
+      loss: "huber",
+      huberDelta: 0.01,
+      gradientIterations: 300,
+    });
+    const inlierError = (surface: typeof l2.surface) => {
+      let worst = 0;
+      for (let i = 1; i < 3000; i++) {
+        if (i % 50 === 0) continue;
+        const z = surface.evaluate([clean[3 * i], clean[3 * i + 1]])[0];
+        worst = Math.max(worst, Math.abs(z - clean[3 * i + 2]));
+      }
+      return worst;
+    };
+    expect(inlierError(huber.surface)).toBeLessThan(0.5 * inlierError(l2.surface));
+    expect(huber.report.options.method).toBe("lbfgs");
+  });
+
+  it("parameter correction lowers the error of the deepdrawingC.xml fit at the same refinement", () => {
+    const { points, params } = readPointCloud(join("examples", "data", "deepdrawingC.xml"));
+    const plain = fitSurface(points, { params, tolerance: 1e-9, maxLevels: 3 });
+    const corrected = fitSurface(points, { params, tolerance: 1e-9, maxLevels: 3, parameterCorrection: 3 });
+    expect(corrected.report.iterations[0].rmsError).toBeLessThan(plain.report.iterations[0].rmsError);
+    expect(corrected.report.final.rmsError).toBeLessThan(0.8 * plain.report.final.rmsError);
   });
 });
