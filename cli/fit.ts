@@ -4,10 +4,12 @@
  * is written, and each file is written whole (temporary name, then rename).
  */
 import { basename, dirname, extname, join } from "node:path";
+import { Presets, SingleBar } from "cli-progress";
 import { type FitIteration, fitSurface } from "../fitting/fitSurface.js";
 import { fieldToJson } from "../hierarchy/serialization.js";
 import type { THBField } from "../hierarchy/thbField.js";
 import { writeFileAtomic } from "../io/atomicWrite.js";
+import { meshToGlb } from "../io/gltf.js";
 import { meshToObj, meshToPly, meshToStl } from "../io/mesh.js";
 import { readPointCloud } from "../io/pointCloud.js";
 import { tessellateSurface } from "../splines/tessellation.js";
@@ -29,9 +31,11 @@ export interface FitCommandOptions {
   parameterCorrection?: string;
   heightField?: boolean;
   resolution?: string;
+  /** false (from --no-progress) disables the progress bar. */
+  progress?: boolean;
 }
 
-const MESH_EXTENSIONS = [".obj", ".stl", ".ply"];
+const MESH_EXTENSIONS = [".obj", ".stl", ".ply", ".glb"];
 
 function number(
   value: string | undefined,
@@ -63,12 +67,12 @@ export function surfaceMesh(surface: THBField, resolution: number) {
   return tessellateSurface(evaluate, lower, upper, resolution, resolution);
 }
 
-/** Runs the fit command; `log` receives progress and the summary (stderr by default). */
-export function runFit(
+/** Runs the fit command; `log` receives progress and the summary (stderr by default; a bar on a terminal). */
+export async function runFit(
   pointsPath: string,
   options: FitCommandOptions,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
-): void {
+): Promise<void> {
   const method = options.method ?? "lsq";
   if (method !== "lsq" && method !== "lbfgs" && method !== "adam") {
     throw new InputError(`--method ${method}: expected lsq, lbfgs or adam`);
@@ -113,6 +117,19 @@ export function runFit(
   const cloud = readPointCloud(pointsPath);
   const count = cloud.points.length / 3;
   const t0 = performance.now();
+  // a progress bar over the levels on a terminal, plain lines otherwise (logs, pipes, tests)
+  const levelLimit = maxLevels ?? 6;
+  const bar =
+    process.stderr.isTTY && options.progress !== false
+      ? new SingleBar(
+          {
+            format: "fitting |{bar}| level {value}/{total}  dofs {dofs}  max error {maxError}",
+            stream: process.stderr,
+          },
+          Presets.shades_classic,
+        )
+      : undefined;
+  bar?.start(levelLimit, 0, { dofs: 0, maxError: "…" });
   const result = fitSurface(cloud.points, {
     ...(cloud.params && !options.heightField ? { params: cloud.params } : {}),
     ...(tolerance !== undefined ? { tolerance } : {}),
@@ -125,11 +142,16 @@ export function runFit(
     method,
     loss,
     ...(parameterCorrection !== undefined ? { parameterCorrection } : {}),
-    onProgress: (it: FitIteration) =>
-      log(
-        `  level ${it.levels}  dofs ${it.dofs}  max error ${it.maxError.toPrecision(4)}  rms ${it.rmsError.toPrecision(4)}  (${it.seconds.toFixed(2)} s)`,
-      ),
+    onProgress: (it: FitIteration) => {
+      if (bar) bar.update(it.levels, { dofs: it.dofs, maxError: it.maxError.toPrecision(4) });
+      else {
+        log(
+          `  level ${it.levels}  dofs ${it.dofs}  max error ${it.maxError.toPrecision(4)}  rms ${it.rmsError.toPrecision(4)}  (${it.seconds.toFixed(2)} s)`,
+        );
+      }
+    },
   });
+  bar?.stop();
   const seconds = (performance.now() - t0) / 1000;
   // everything computed: now write, each file whole
   const reportPath =
@@ -155,7 +177,9 @@ export function runFit(
         ? meshToStl(meshData, comment)
         : extension === ".ply"
           ? meshToPly(meshData, comment)
-          : meshToObj(meshData, comment),
+          : extension === ".glb"
+            ? await meshToGlb(meshData, comment)
+            : meshToObj(meshData, comment),
     );
     written.push(mesh);
   }

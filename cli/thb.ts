@@ -33,7 +33,7 @@ export function buildProgram(): Command {
     .argument("<points>", "point cloud file; XYZ/CSV may carry u v columns, G+Smo XML always does")
     .requiredOption("--out <file>", "surface JSON (thbspline-field)")
     .option("--report <file>", "report JSON (default: <out>.report.json beside --out)")
-    .option("--mesh <file>", "also write a triangle mesh: .obj, .stl or .ply")
+    .option("--mesh <file>", "also write a triangle mesh: .obj, .stl, .ply or .glb")
     .option("--tol <number>", "stop at this max point error (input units; default 1e-3 × bounding box)")
     .option("--rms-tol <number>", "or at this RMS error")
     .option("--degree <n>", "degree per direction (default 3)")
@@ -49,8 +49,9 @@ export function buildProgram(): Command {
     .option("--smoothing <lambda>", "thin-plate smoothing weight (default 0)")
     .option("--height-field", "fit z over (x, y) as a scalar height field")
     .option("--resolution <n>", "mesh segments per direction (default 128)")
-    .action((points: string, options: FitCommandOptions) => {
-      runFit(points, options);
+    .option("--no-progress", "no progress bar on a terminal")
+    .action(async (points: string, options: FitCommandOptions) => {
+      await runFit(points, options);
     });
   return program;
 }

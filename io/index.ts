@@ -2,6 +2,7 @@
 export * from "./atomicWrite.js";
 export * from "./errors.js";
 export * from "./gismoXml.js";
+export * from "./gltf.js";
 export * from "./hierarchyDescription.js";
 export * from "./mesh.js";
 export * from "./pointCloud.js";

@@ -44,7 +44,7 @@ describe("thb fit", () => {
       [["fit", join(dir, "missing.xyz"), "--out", join(dir, "s.json")], /missing.xyz: cannot read/],
       [["fit", join(dir, "bad.las"), "--out", join(dir, "s.json")], /unknown extension ".las"/],
       [
-        ["fit", join(dir, "bad.xyz"), "--out", join(dir, "s.json"), "--mesh", join(dir, "m.glb")],
+        ["fit", join(dir, "bad.xyz"), "--out", join(dir, "s.json"), "--mesh", join(dir, "m.fbx")],
         /--mesh .*unknown extension/,
       ],
       [

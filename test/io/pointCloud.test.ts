@@ -78,3 +78,21 @@ describe("point clouds", () => {
     expect(cloud.params![0]).toBe(-1);
   });
 });
+
+describe("glTF", () => {
+  it("writes a GLB that glTF-Transform reads back with the same positions and indices", async () => {
+    const { NodeIO } = await import("@gltf-transform/core");
+    const { meshToGlb } = await import("../../io/gltf.js");
+    const mesh = {
+      positions: Float64Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0.5]),
+      normals: Float64Array.from([0, 0, 1, 0, 0, 1, 0, 0, 1]),
+      triangles: Uint32Array.from([0, 1, 2]),
+    };
+    const document = await new NodeIO().readBinary(await meshToGlb(mesh));
+    const primitive = document.getRoot().listMeshes()[0].listPrimitives()[0];
+    expect(Array.from(primitive.getAttribute("POSITION")!.getArray()!)).toEqual([
+      0, 0, 0, 1, 0, 0, 0, 1, 0.5,
+    ]);
+    expect(Array.from(primitive.getIndices()!.getArray()!)).toEqual([0, 1, 2]);
+  });
+});
