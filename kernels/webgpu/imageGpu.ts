@@ -1,0 +1,236 @@
+/**
+ * WebGPU image kernels (f32) with the CPU twins of kernels/cpu/imageKernels.ts: linear and cubic B-spline
+ * sampling of 2D and 3D images at warped coordinates with the gradient with respect to the coordinates, the
+ * SSD residual terms, and a deterministic two-pass tree reduction (fixed order, no atomics) for sums.
+ * Conventions as on the CPU: x fastest, clamp to edge, coordinates in voxel units.
+ */
+import type { Interpolation, ScalarImage } from "../cpu/imageKernels.js";
+import { readFloat32, upload } from "./gpuBuffers.js";
+import type { GpuContext } from "./thbGpu.js";
+
+const WORKGROUP = 256;
+
+function weightsWgsl(kind: Interpolation): string {
+  if (kind === "linear") {
+    return `fn weights(t: f32, w: ptr<function, array<f32, 4>>, dw: ptr<function, array<f32, 4>>) -> i32 {
+  let base = floor(t);
+  let f = t - base;
+  (*w)[0] = 1.0 - f; (*w)[1] = f; (*dw)[0] = -1.0; (*dw)[1] = 1.0;
+  return i32(base);
+}
+const TAPS = 2;`;
+  }
+  return `fn weights(t: f32, w: ptr<function, array<f32, 4>>, dw: ptr<function, array<f32, 4>>) -> i32 {
+  let base = floor(t);
+  let f = t - base;
+  let f2 = f * f;
+  let f3 = f2 * f;
+  (*w)[0] = (1.0 - 3.0 * f + 3.0 * f2 - f3) / 6.0;
+  (*w)[1] = (4.0 - 6.0 * f2 + 3.0 * f3) / 6.0;
+  (*w)[2] = (1.0 + 3.0 * f + 3.0 * f2 - 3.0 * f3) / 6.0;
+  (*w)[3] = f3 / 6.0;
+  (*dw)[0] = (-3.0 + 6.0 * f - 3.0 * f2) / 6.0;
+  (*dw)[1] = (-12.0 * f + 9.0 * f2) / 6.0;
+  (*dw)[2] = (3.0 + 6.0 * f - 9.0 * f2) / 6.0;
+  (*dw)[3] = (3.0 * f2) / 6.0;
+  return i32(base) - 1;
+}
+const TAPS = 4;`;
+}
+
+/**
+ * Sampling (and, with `fixed`, SSD terms): out[p] = (I, ∂I/∂x_k …) per point, or for SSD
+ * (r², 2 r ∂I/∂x_k …) with r = I − F.
+ */
+function sampleShader(d: number, kind: Interpolation, ssd: boolean): string {
+  const loopsZ = d === 3 ? "for (var c = 0; c < TAPS; c++) {" : "{ let c = 0;";
+  return `struct Info { count: u32, rowStride: u32, nx: i32, ny: i32, nz: i32, pad0: u32, pad1: u32, pad2: u32 };
+@group(0) @binding(0) var<uniform> info: Info;
+@group(0) @binding(1) var<storage, read> image: array<f32>;
+@group(0) @binding(2) var<storage, read> coords: array<f32>;
+@group(0) @binding(3) var<storage, read> fixedValues: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${weightsWgsl(kind)}
+fn clampIndex(i: i32, n: i32) -> i32 { return clamp(i, 0, n - 1); }
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let p = gid.x + gid.y * info.rowStride;
+  if (p >= info.count) { return; }
+  var w0: array<f32, 4>; var d0: array<f32, 4>;
+  var w1: array<f32, 4>; var d1: array<f32, 4>;
+  var w2 = array<f32, 4>(1.0, 0.0, 0.0, 0.0); var d2 = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  let f0 = weights(coords[p * ${d}u], &w0, &d0);
+  let f1 = weights(coords[p * ${d}u + 1u], &w1, &d1);
+  var f2 = 0;
+  ${d === 3 ? "f2 = weights(coords[p * 3u + 2u], &w2, &d2);" : ""}
+  var value = 0.0; var gx = 0.0; var gy = 0.0; var gz = 0.0;
+  ${loopsZ}
+    let zi = ${d === 3 ? "clampIndex(f2 + c, info.nz)" : "0"};
+    for (var b = 0; b < TAPS; b++) {
+      let yi = clampIndex(f1 + b, info.ny);
+      for (var a = 0; a < TAPS; a++) {
+        let xi = clampIndex(f0 + a, info.nx);
+        let v = image[xi + info.nx * (yi + info.ny * zi)];
+        value += w0[a] * w1[b] * w2[c] * v;
+        gx += d0[a] * w1[b] * w2[c] * v;
+        gy += w0[a] * d1[b] * w2[c] * v;
+        gz += w0[a] * w1[b] * d2[c] * v;
+      }
+    }
+  }
+  ${
+    ssd
+      ? `let r = value - fixedValues[p];
+  out[p * ${1 + d}u] = r * r;
+  out[p * ${1 + d}u + 1u] = 2.0 * r * gx;
+  out[p * ${1 + d}u + 2u] = 2.0 * r * gy;
+  ${d === 3 ? "out[p * 4u + 3u] = 2.0 * r * gz;" : ""}`
+      : `out[p * ${1 + d}u] = value;
+  out[p * ${1 + d}u + 1u] = gx;
+  out[p * ${1 + d}u + 2u] = gy;
+  ${d === 3 ? "out[p * 4u + 3u] = gz;" : ""}`
+  }
+}
+`;
+}
+
+/** Sum of `count` values read with a stride: one workgroup sums 256·k values in a fixed tree. */
+const reduceShader = `struct Info { count: u32, stride: u32, offset: u32, pad: u32 };
+@group(0) @binding(0) var<uniform> info: Info;
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+var<workgroup> tree: array<f32, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  // each workgroup owns a contiguous chunk of ${WORKGROUP * 16} values; thread t sums every ${WORKGROUP}th
+  let chunk = wid.x * ${WORKGROUP * 16}u;
+  var s = 0.0;
+  for (var k = 0u; k < 16u; k++) {
+    let i = chunk + k * ${WORKGROUP}u + tid;
+    if (i < info.count) { s += input[i * info.stride + info.offset]; }
+  }
+  tree[tid] = s;
+  workgroupBarrier();
+  for (var half = ${WORKGROUP / 2}u; half > 0u; half /= 2u) {
+    if (tid < half) { tree[tid] += tree[tid + half]; }
+    workgroupBarrier();
+  }
+  if (tid == 0u) { partial[wid.x] = tree[0]; }
+}
+`;
+
+/** Image kernels on one device. */
+export class GpuImageKernels {
+  readonly context: GpuContext;
+
+  constructor(context: GpuContext) {
+    this.context = context;
+  }
+
+  private run(
+    pipeline: GPUComputePipeline,
+    info: ArrayBuffer,
+    buffers: GPUBuffer[],
+    groupsX: number,
+    groupsY = 1,
+  ): void {
+    const { device, pool } = this.context;
+    const uniform = pool.acquire(info.byteLength, 0x40 | 0x08);
+    device.queue.writeBuffer(uniform, 0, info);
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      }),
+    );
+    pass.dispatchWorkgroups(groupsX, groupsY);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    pool.release(uniform);
+  }
+
+  private samplePipeline(d: number, kind: Interpolation, ssd: boolean): GPUComputePipeline {
+    return this.context.pipeline(`image:${d}:${kind}:${ssd}`, () => sampleShader(d, kind, ssd), 4);
+  }
+
+  /** Values and gradients at coordinates: `#points by (1+d)` (value, then ∂/∂x_k). */
+  async sample(image: ScalarImage, coords: ArrayLike<number>, kind: Interpolation): Promise<Float32Array> {
+    return this.sampleOrSsd(image, coords, kind, undefined);
+  }
+
+  /** SSD: the sum of squared residuals, and per point 2 r ∇I (`#points by d`). */
+  async ssd(
+    image: ScalarImage,
+    coords: ArrayLike<number>,
+    fixed: ArrayLike<number>,
+    kind: Interpolation,
+  ): Promise<{ value: number; gradient: Float32Array }> {
+    const d = image.size.length;
+    const terms = await this.sampleOrSsd(image, coords, kind, fixed, true);
+    const count = coords.length / d;
+    const value = await this.sum(terms, count, 1 + d, 0);
+    const gradient = new Float32Array(count * d);
+    for (let p = 0; p < count; p++)
+      for (let k = 0; k < d; k++) gradient[p * d + k] = terms[p * (1 + d) + 1 + k];
+    return { value, gradient };
+  }
+
+  private async sampleOrSsd(
+    image: ScalarImage,
+    coords: ArrayLike<number>,
+    kind: Interpolation,
+    fixed: ArrayLike<number> | undefined,
+    ssd = false,
+  ): Promise<Float32Array> {
+    const { device, pool } = this.context;
+    const d = image.size.length;
+    const count = coords.length / d;
+    const imageBuffer = upload(device, pool, Float32Array.from(image.values));
+    const coordBuffer = upload(device, pool, Float32Array.from(coords));
+    const fixedBuffer = upload(device, pool, Float32Array.from(fixed ?? [0]));
+    const out = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
+    const groups = Math.ceil(count / 64);
+    const wx = Math.max(1, Math.min(groups, 65535));
+    const wy = Math.max(1, Math.ceil(groups / wx));
+    const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
+    this.run(
+      this.samplePipeline(d, kind, ssd),
+      info.buffer,
+      [imageBuffer, coordBuffer, fixedBuffer, out],
+      wx,
+      wy,
+    );
+    const values = await readFloat32(device, out, count * (1 + d));
+    for (const b of [imageBuffer, coordBuffer, fixedBuffer, out]) pool.release(b);
+    return values;
+  }
+
+  /** Deterministic sum of values[offset + stride·i], i < count: tree passes until one value remains. */
+  async sum(values: Float32Array, count: number, stride = 1, offset = 0): Promise<number> {
+    const { device, pool } = this.context;
+    const pipeline = this.context.pipeline("reduce:sum", () => reduceShader, 2);
+    let input = upload(device, pool, values);
+    let n = count;
+    let s = stride;
+    let o = offset;
+    for (;;) {
+      const groups = Math.ceil(n / (WORKGROUP * 16));
+      const partial = pool.acquire(groups * 4, 0x80 | 0x08 | 0x04);
+      this.run(pipeline, new Uint32Array([n, s, o, 0]).buffer, [input, partial], groups);
+      pool.release(input);
+      input = partial;
+      n = groups;
+      s = 1;
+      o = 0;
+      if (n === 1) break;
+    }
+    const [total] = await readFloat32(device, input, 1);
+    pool.release(input);
+    return total;
+  }
+}

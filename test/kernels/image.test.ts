@@ -1,0 +1,124 @@
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  type Interpolation,
+  type ScalarImage,
+  sampleImageCpu,
+  ssdCpu,
+} from "../../kernels/cpu/imageKernels.js";
+import { noAdapterAdvice, requestWebGPU } from "../../kernels/webgpu/device.js";
+import { GpuImageKernels } from "../../kernels/webgpu/imageGpu.js";
+import { GpuContext } from "../../kernels/webgpu/thbGpu.js";
+import { seededRandom } from "../helpers/random.js";
+
+/** A smooth synthetic image (sums of sines) of a given size. */
+function syntheticImage(size: number[]): ScalarImage {
+  const total = size.reduce((a, b) => a * b, 1);
+  const values = new Float64Array(total);
+  for (let t = 0; t < total; t++) {
+    const x = t % size[0];
+    const y = Math.floor(t / size[0]) % size[1];
+    const z = Math.floor(t / (size[0] * size[1]));
+    values[t] = 100 * Math.sin(0.21 * x) * Math.cos(0.17 * y) + 30 * Math.sin(0.11 * z + (0.05 * x * y) / 10);
+  }
+  return { size, values };
+}
+
+function randomCoords(rand: () => number, count: number, size: number[], margin: number): Float64Array {
+  const d = size.length;
+  return Float64Array.from(
+    { length: count * d },
+    (_, i) => -margin + (size[i % d] - 1 + 2 * margin) * rand(),
+  );
+}
+
+describe("CPU image sampling", () => {
+  for (const d of [2, 3]) {
+    for (const kind of ["linear", "cubic"] as Interpolation[]) {
+      it(`${d}D ${kind}: gradients match finite differences; linear interpolates the samples exactly`, () => {
+        const image = syntheticImage(d === 2 ? [23, 19] : [11, 9, 7]);
+        const rand = seededRandom(d);
+        const coords = randomCoords(rand, 200, image.size as number[], 0);
+        const { values, gradient } = sampleImageCpu(image, coords, kind);
+        const h = 1e-6;
+        for (let p = 0; p < 200; p++) {
+          for (let k = 0; k < d; k++) {
+            const plus = Float64Array.from(coords.subarray(p * d, p * d + d));
+            const minus = Float64Array.from(plus);
+            plus[k] += h;
+            minus[k] -= h;
+            // skip points within h of a sample line, where linear interpolation has a kink
+            if (kind === "linear" && Math.floor(plus[k]) !== Math.floor(minus[k])) continue;
+            const fd =
+              (sampleImageCpu(image, plus, kind).values[0] - sampleImageCpu(image, minus, kind).values[0]) /
+              (2 * h);
+            expect(Math.abs(fd - gradient[p * d + k])).toBeLessThan(1e-4 * (1 + Math.abs(fd)));
+          }
+        }
+        if (kind === "linear") {
+          const at = d === 2 ? [3, 4] : [3, 4, 5];
+          const index = d === 2 ? 3 + 23 * 4 : 3 + 11 * (4 + 9 * 5);
+          expect(sampleImageCpu(image, at, "linear").values[0]).toBeCloseTo(image.values[index], 12);
+        }
+        expect(values.every(Number.isFinite)).toBe(true);
+      });
+    }
+  }
+});
+
+const webgpu = await requestWebGPU();
+if (!webgpu) {
+  if (process.env.CI === "true") throw new Error(`CI=true but ${noAdapterAdvice()}`);
+  console.warn(`\n!!! WebGPU image kernel tests SKIPPED: ${noAdapterAdvice()}\n`);
+}
+const context = webgpu ? new GpuContext(webgpu.device) : undefined;
+const kernels = context ? new GpuImageKernels(context) : undefined;
+afterAll(() => {
+  context?.pool.destroy();
+  webgpu?.device.destroy();
+});
+
+describe.skipIf(!webgpu)("WebGPU image kernels vs the CPU", () => {
+  for (const d of [2, 3]) {
+    for (const kind of ["linear", "cubic"] as Interpolation[]) {
+      it(`${d}D ${kind}: values, gradients and the SSD (value and gradient) agree within 1e-5, also outside the image`, async () => {
+        const image = syntheticImage(d === 2 ? [64, 48] : [20, 16, 12]);
+        const rand = seededRandom(10 + d);
+        const count = 5000;
+        const coords = randomCoords(rand, count, image.size as number[], 2);
+        const cpu = sampleImageCpu(image, coords, kind);
+        const gpu = await kernels!.sample(image, coords, kind);
+        let worst = 0;
+        for (let p = 0; p < count; p++) {
+          worst = Math.max(worst, Math.abs(gpu[p * (1 + d)] - cpu.values[p]) / 130);
+          for (let k = 0; k < d; k++)
+            worst = Math.max(worst, Math.abs(gpu[p * (1 + d) + 1 + k] - cpu.gradient[p * d + k]) / 130);
+        }
+        expect(worst).toBeLessThan(1e-5);
+        const fixed = Float64Array.from({ length: count }, () => 100 * (rand() - 0.5));
+        const ssd = ssdCpu(image, coords, fixed, kind);
+        const ssdGpu = await kernels!.ssd(image, coords, fixed, kind);
+        expect(Math.abs(ssdGpu.value - ssd.value) / ssd.value).toBeLessThan(1e-5);
+        let gradWorst = 0;
+        let scale = 0;
+        for (let i = 0; i < ssd.gradient.length; i++) {
+          gradWorst = Math.max(gradWorst, Math.abs(ssdGpu.gradient[i] - ssd.gradient[i]));
+          scale = Math.max(scale, Math.abs(ssd.gradient[i]));
+        }
+        expect(gradWorst / scale).toBeLessThan(1e-5);
+      });
+    }
+  }
+
+  it("the tree sum is deterministic and equals the f64 sum within f32 rounding, for sizes across pass counts", async () => {
+    const rand = seededRandom(3);
+    for (const n of [1, 255, 4096, 4097, 300_000]) {
+      const values = Float32Array.from({ length: n }, () => rand());
+      let exact = 0;
+      for (const v of values) exact += v;
+      const a = await kernels!.sum(values, n);
+      const b = await kernels!.sum(values, n);
+      expect(a).toBe(b);
+      expect(Math.abs(a - exact) / Math.max(1, exact)).toBeLessThan(1e-6);
+    }
+  });
+});
