@@ -9,6 +9,7 @@ import { localControl } from "../hierarchy/planEvaluate.js";
 import { refineBoxes } from "../hierarchy/refinement.js";
 import { evaluateSurfaceField } from "../hierarchy/surfaceEvaluate.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
+import { ssdCpu } from "../kernels/cpu/imageKernels.js";
 import {
   elementGradientsCpu,
   gatherFunctionGradientsCpu,
@@ -16,6 +17,7 @@ import {
 } from "../kernels/cpu/thbKernels.js";
 import { requestWebGPU } from "../kernels/webgpu/device.js";
 import { readFloat32, upload } from "../kernels/webgpu/gpuBuffers.js";
+import { GpuImageKernels } from "../kernels/webgpu/imageGpu.js";
 import { GpuContext, GpuPlan, gpuBackwardControl, gpuEvaluate } from "../kernels/webgpu/thbGpu.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
@@ -229,13 +231,52 @@ for (const n of sizes) {
   for (const b of [paramsBuffer, cotangentBuffer, controlBuffer, localBuffer, order.pointStart, order.order])
     context.pool.release(b);
 }
+// ---- image warp + SSD gradient (2D, cubic B-spline sampling, 2048² image) ------------------------------------
+{
+  const side = 2048;
+  const image = {
+    size: [side, side],
+    values: Float32Array.from(
+      { length: side * side },
+      (_, t) => Math.sin(0.01 * (t % side)) * Math.cos(0.013 * Math.floor(t / side)),
+    ),
+  };
+  const kernels = new GpuImageKernels(context);
+  const imageBuffer = upload(device, context.pool, image.values);
+  for (const n of sizes) {
+    const coords = Float32Array.from({ length: 2 * n }, () => (side - 1) * rand());
+    const fixed = Float32Array.from({ length: n }, () => rand() - 0.5);
+    if (n === 1_000_000) {
+      const cpu = medianSeconds(() => ssdCpu(image, coords, fixed, "cubic"), 3);
+      add("image warp + SSD gradient (cubic)", "cpu", n, cpu, 8 + 4 + 8);
+      const check = await kernels.ssd(image, coords.subarray(0, 20000), fixed.subarray(0, 20000), "cubic");
+      const reference = ssdCpu(image, coords.subarray(0, 20000), fixed.subarray(0, 20000), "cubic");
+      console.log(
+        `image SSD check at 20k points: relative difference ${(Math.abs(check.value - reference.value) / reference.value).toExponential(1)}`,
+      );
+    }
+    const coordBuffer = upload(device, context.pool, coords);
+    const fixedBuffer = upload(device, context.pool, fixed);
+    const out = context.pool.acquire(n * 3 * 4, 0x80 | 0x08 | 0x04);
+    const seconds = await timeGpu(
+      () => {
+        kernels.ssdTerms([side, side], imageBuffer, coordBuffer, fixedBuffer, out, n, "cubic");
+        context.pool.release(kernels.sumBuffer(out, n, 3, 0));
+      },
+      webgpu.isSoftware ? 2 : 5,
+    );
+    add("image warp + SSD gradient (cubic)", "webgpu", n, seconds, 8 + 4 + 12);
+    for (const b of [coordBuffer, fixedBuffer, out]) context.pool.release(b);
+  }
+  context.pool.release(imageBuffer);
+}
+
 printTable(
   `THB kernels: bicubic, ${plan.levelCount} levels, ${space.size} functions, ${plan.elementCount} elements, dim ${dim} (medians)`,
   ["operation", "backend", "points", "time", "points/s", "GB/s", "of copy bandwidth"],
   rows,
 );
 for (const r of ratios) console.log(r);
-console.log("image warp + SSD gradient kernels: not implemented yet (see the README's status)");
 gpu.release();
 context.pool.destroy();
 device.destroy();

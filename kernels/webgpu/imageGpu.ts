@@ -180,6 +180,48 @@ export class GpuImageKernels {
     return { value, gradient };
   }
 
+  /**
+   * Encodes the SSD terms kernel on buffers already on the device (for benchmarks and loops):
+   * `out  #points by (1+d)` gets (r², 2 r ∂I/∂x_k …).
+   */
+  ssdTerms(
+    size: readonly number[],
+    image: GPUBuffer,
+    coords: GPUBuffer,
+    fixed: GPUBuffer,
+    out: GPUBuffer,
+    count: number,
+    kind: Interpolation,
+  ): void {
+    const d = size.length;
+    const groups = Math.ceil(count / 64);
+    const wx = Math.max(1, Math.min(groups, 65535));
+    const wy = Math.max(1, Math.ceil(groups / wx));
+    const info = new Int32Array([count, wx * 64, size[0], size[1], size[2] ?? 1, 0, 0, 0]);
+    this.run(this.samplePipeline(d, kind, true), info.buffer, [image, coords, fixed, out], wx, wy);
+  }
+
+  /** Encodes the tree sum of buffer[offset + stride·i], i < count; returns the 1-value result buffer. */
+  sumBuffer(buffer: GPUBuffer, count: number, stride: number, offset: number): GPUBuffer {
+    const { pool } = this.context;
+    const pipeline = this.context.pipeline("reduce:sum", () => reduceShader, 2);
+    let input = buffer;
+    let n = count;
+    let s = stride;
+    let o = offset;
+    for (;;) {
+      const groups = Math.ceil(n / (WORKGROUP * 16));
+      const partial = pool.acquire(groups * 4, 0x80 | 0x08 | 0x04);
+      this.run(pipeline, new Uint32Array([n, s, o, 0]).buffer, [input, partial], groups);
+      if (input !== buffer) pool.release(input);
+      input = partial;
+      n = groups;
+      s = 1;
+      o = 0;
+      if (n === 1) return input;
+    }
+  }
+
   private async sampleOrSsd(
     image: ScalarImage,
     coords: ArrayLike<number>,
@@ -213,24 +255,11 @@ export class GpuImageKernels {
   /** Deterministic sum of values[offset + stride·i], i < count: tree passes until one value remains. */
   async sum(values: Float32Array, count: number, stride = 1, offset = 0): Promise<number> {
     const { device, pool } = this.context;
-    const pipeline = this.context.pipeline("reduce:sum", () => reduceShader, 2);
-    let input = upload(device, pool, values);
-    let n = count;
-    let s = stride;
-    let o = offset;
-    for (;;) {
-      const groups = Math.ceil(n / (WORKGROUP * 16));
-      const partial = pool.acquire(groups * 4, 0x80 | 0x08 | 0x04);
-      this.run(pipeline, new Uint32Array([n, s, o, 0]).buffer, [input, partial], groups);
-      pool.release(input);
-      input = partial;
-      n = groups;
-      s = 1;
-      o = 0;
-      if (n === 1) break;
-    }
-    const [total] = await readFloat32(device, input, 1);
+    const input = upload(device, pool, values);
+    const result = this.sumBuffer(input, count, stride, offset);
+    const [total] = await readFloat32(device, result, 1);
     pool.release(input);
+    if (result !== input) pool.release(result);
     return total;
   }
 }
