@@ -6,7 +6,7 @@
  */
 import type { Interpolation, ScalarImage } from "../cpu/imageKernels.js";
 import { readFloat32, upload } from "./gpuBuffers.js";
-import type { GpuContext } from "./thbGpu.js";
+import { type GpuContext, workgroupGrid } from "./thbGpu.js";
 
 const WORKGROUP = 256;
 
@@ -128,32 +128,6 @@ export class GpuImageKernels {
     this.context = context;
   }
 
-  private run(
-    pipeline: GPUComputePipeline,
-    info: ArrayBuffer,
-    buffers: GPUBuffer[],
-    groupsX: number,
-    groupsY = 1,
-  ): void {
-    const { device, pool } = this.context;
-    const uniform = pool.acquire(info.byteLength, 0x40 | 0x08);
-    device.queue.writeBuffer(uniform, 0, info);
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
-      }),
-    );
-    pass.dispatchWorkgroups(groupsX, groupsY);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    pool.release(uniform);
-  }
-
   private samplePipeline(d: number, kind: Interpolation, ssd: boolean): GPUComputePipeline {
     return this.context.pipeline(`image:${d}:${kind}:${ssd}`, () => sampleShader(d, kind, ssd), 4);
   }
@@ -194,11 +168,9 @@ export class GpuImageKernels {
     kind: Interpolation,
   ): void {
     const d = size.length;
-    const groups = Math.ceil(count / 64);
-    const wx = Math.max(1, Math.min(groups, 65535));
-    const wy = Math.max(1, Math.ceil(groups / wx));
+    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
     const info = new Int32Array([count, wx * 64, size[0], size[1], size[2] ?? 1, 0, 0, 0]);
-    this.run(this.samplePipeline(d, kind, true), info.buffer, [image, coords, fixed, out], wx, wy);
+    this.context.submit(this.samplePipeline(d, kind, true), info, [image, coords, fixed, out], wx, wy);
   }
 
   /** Encodes the tree sum of buffer[offset + stride·i], i < count; returns the 1-value result buffer. */
@@ -212,7 +184,7 @@ export class GpuImageKernels {
     for (;;) {
       const groups = Math.ceil(n / (WORKGROUP * 16));
       const partial = pool.acquire(groups * 4, 0x80 | 0x08 | 0x04);
-      this.run(pipeline, new Uint32Array([n, s, o, 0]).buffer, [input, partial], groups);
+      this.context.submit(pipeline, new Uint32Array([n, s, o, 0]), [input, partial], groups);
       if (input !== buffer) pool.release(input);
       input = partial;
       n = groups;
@@ -236,13 +208,11 @@ export class GpuImageKernels {
     const coordBuffer = upload(device, pool, Float32Array.from(coords));
     const fixedBuffer = upload(device, pool, Float32Array.from(fixed ?? [0]));
     const out = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
-    const groups = Math.ceil(count / 64);
-    const wx = Math.max(1, Math.min(groups, 65535));
-    const wy = Math.max(1, Math.ceil(groups / wx));
+    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
     const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
-    this.run(
+    this.context.submit(
       this.samplePipeline(d, kind, ssd),
-      info.buffer,
+      info,
       [imageBuffer, coordBuffer, fixedBuffer, out],
       wx,
       wy,

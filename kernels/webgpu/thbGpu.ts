@@ -55,35 +55,43 @@ export class GpuContext {
     return p;
   }
 
-  /**
-   * Encodes one dispatch: `meta` fills the Meta uniform (rowStride set here), `buffers` bind from 1 on.
-   * `items` threads of 64 (perThread) or `items` workgroups (one per element).
-   */
-  dispatch(
-    encoder: GPUCommandEncoder,
+  /** Submits one dispatch: `uniform` at binding 0, `buffers` from binding 1, a wx × wy grid of workgroups. */
+  submit(
     pipeline: GPUComputePipeline,
-    meta: Uint32Array,
+    uniform: ArrayBufferView,
     buffers: GPUBuffer[],
-    items: number,
-    perThread: boolean,
-  ): GPUBuffer {
-    const groups = perThread ? Math.ceil(items / 64) : items;
-    const wx = Math.max(1, Math.min(groups, 65535));
-    const wy = Math.max(1, Math.ceil(groups / wx));
-    meta[META_FIELDS.indexOf("rowStride")] = perThread ? wx * 64 : wx;
-    const uniform = this.pool.acquire(64, 0x40 | 0x08); // UNIFORM | COPY_DST
-    this.device.queue.writeBuffer(uniform, 0, meta.buffer as ArrayBuffer, meta.byteOffset, meta.byteLength);
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    wx: number,
+    wy = 1,
+  ): void {
+    const uniformBuffer = this.pool.acquire(uniform.byteLength, 0x40 | 0x08); // UNIFORM | COPY_DST
+    this.device.queue.writeBuffer(
+      uniformBuffer,
+      0,
+      uniform.buffer as ArrayBuffer,
+      uniform.byteOffset,
+      uniform.byteLength,
+    );
+    const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(
+      0,
+      this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [uniformBuffer, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      }),
+    );
     pass.dispatchWorkgroups(wx, wy);
     pass.end();
-    return uniform;
+    this.device.queue.submit([encoder.finish()]);
+    this.pool.release(uniformBuffer); // the queue orders this write before any later reuse
   }
+}
+
+/** A 2D grid for `groups` workgroups: WebGPU allows at most 65,535 per dimension. */
+export function workgroupGrid(groups: number): [number, number] {
+  const wx = Math.max(1, Math.min(groups, 65535));
+  return [wx, Math.max(1, Math.ceil(groups / wx))];
 }
 
 /** Points sorted by element once, for the per-element reduction. */
@@ -178,58 +186,60 @@ export class GpuPlan {
     return meta;
   }
 
-  private run(encode: (encoder: GPUCommandEncoder, uniforms: GPUBuffer[]) => void): void {
-    const encoder = this.context.device.createCommandEncoder();
-    const uniforms: GPUBuffer[] = [];
-    encode(encoder, uniforms);
-    this.context.device.queue.submit([encoder.finish()]);
-    for (const u of uniforms) this.context.pool.release(u);
+  /**
+   * Runs one kernel variant: `items` threads of 64 (perThread) or `items` workgroups (one per element),
+   * with the plan's buffers at bindings 1–2 and `buffers` after them (the last one written).
+   */
+  private launch(
+    kind: string,
+    order: number,
+    dim: number,
+    shader: (v: Variant) => string,
+    buffers: GPUBuffer[],
+    items: number,
+    perThread: boolean,
+    count = 0,
+    extra: number[] = [],
+  ): void {
+    const pipeline = this.context.pipeline(
+      this.key(kind, dim, order),
+      () => shader(this.variant(dim)),
+      buffers.length + 2,
+    );
+    const [wx, wy] = workgroupGrid(perThread ? Math.ceil(items / 64) : items);
+    const meta = this.meta(count, extra);
+    meta[META_FIELDS.indexOf("rowStride")] = perThread ? wx * 64 : wx;
+    this.context.submit(pipeline, meta, [this.buffers.planInts, this.buffers.planFloats, ...buffers], wx, wy);
+  }
+
+  /** A pooled storage buffer for a kernel's output. */
+  private output(bytes: number): GPUBuffer {
+    return this.context.pool.acquire(bytes, 0x80 | 0x08 | 0x04);
   }
 
   /** Local control blocks P_e = E_eᵀ C from `control  #functions by dim` (a GPU buffer). */
   localControl(control: GPUBuffer, dim: number): GPUBuffer {
-    const { plan, context } = this;
-    const out = context.pool.acquire(plan.elementCount * plan.localSize * dim * 4, 0x80 | 0x08 | 0x04);
-    const pipeline = context.pipeline(this.key("local", dim), () => localControlShader(this.variant(dim)), 7);
-    const b = this.buffers;
-    this.run((encoder, uniforms) => {
-      uniforms.push(
-        context.dispatch(
-          encoder,
-          pipeline,
-          this.meta(0),
-          [b.planInts, b.planFloats, b.extractionStart, b.extractionFunctions, b.coefficients, control, out],
-          plan.elementCount * plan.localSize,
-          true,
-        ),
-      );
-    });
+    const { plan, buffers: b } = this;
+    const out = this.output(plan.elementCount * plan.localSize * dim * 4);
+    const inputs = [b.extractionStart, b.extractionFunctions, b.coefficients, control, out];
+    this.launch("local", 0, dim, localControlShader, inputs, plan.elementCount * plan.localSize, true);
     return out;
   }
 
   /** Forward at `count` scattered points: `#points by (order ? 1+D : 1) by dim`. */
   forward(local: GPUBuffer, params: GPUBuffer, count: number, dim: number, order: 0 | 1 = 0): GPUBuffer {
-    const { plan, context } = this;
-    const blocks = order === 0 ? 1 : 1 + plan.dimension;
-    const out = context.pool.acquire(count * blocks * dim * 4, 0x80 | 0x08 | 0x04);
-    const pipeline = context.pipeline(
-      this.key("forward", dim, order),
-      () => forwardShader(this.variant(dim), order),
-      5,
+    const blocks = order === 0 ? 1 : 1 + this.plan.dimension;
+    const out = this.output(count * blocks * dim * 4);
+    this.launch(
+      "forward",
+      order,
+      dim,
+      (v) => forwardShader(v, order),
+      [params, local, out],
+      count,
+      true,
+      count,
     );
-    const b = this.buffers;
-    this.run((encoder, uniforms) => {
-      uniforms.push(
-        context.dispatch(
-          encoder,
-          pipeline,
-          this.meta(count),
-          [b.planInts, b.planFloats, params, local, out],
-          count,
-          true,
-        ),
-      );
-    });
     return out;
   }
 
@@ -253,60 +263,19 @@ export class GpuPlan {
 
   /** Per-element reduction G_e = Σ b(x) ⊗ g(x): `#elements by B by dim`. */
   elementGradients(params: GPUBuffer, cotangent: GPUBuffer, order: PointOrder, dim: number): GPUBuffer {
-    const { plan, context } = this;
-    const out = context.pool.acquire(plan.elementCount * plan.localSize * dim * 4, 0x80 | 0x08 | 0x04);
-    const pipeline = context.pipeline(
-      this.key("reduce", dim),
-      () => elementReduceShader(this.variant(dim)),
-      7,
-    );
-    const b = this.buffers;
-    this.run((encoder, uniforms) => {
-      uniforms.push(
-        context.dispatch(
-          encoder,
-          pipeline,
-          this.meta(order.count),
-          [b.planInts, b.planFloats, params, cotangent, order.pointStart, order.order, out],
-          plan.elementCount,
-          false,
-        ),
-      );
-    });
+    const { plan } = this;
+    const out = this.output(plan.elementCount * plan.localSize * dim * 4);
+    const inputs = [params, cotangent, order.pointStart, order.order, out];
+    this.launch("reduce", 0, dim, elementReduceShader, inputs, plan.elementCount, false, order.count);
     return out;
   }
 
   /** Transposed extraction: ∂C = Σ_e E_e G_e, `#functions by dim`. */
   gatherFunctions(elementGradients: GPUBuffer, dim: number): GPUBuffer {
-    const { plan, context } = this;
-    const out = context.pool.acquire(plan.functionCount * dim * 4, 0x80 | 0x08 | 0x04);
-    const pipeline = context.pipeline(
-      this.key("gather", dim),
-      () => gatherFunctionsShader(this.variant(dim)),
-      8,
-    );
-    const b = this.buffers;
-    this.run((encoder, uniforms) => {
-      uniforms.push(
-        context.dispatch(
-          encoder,
-          pipeline,
-          this.meta(0),
-          [
-            b.planInts,
-            b.planFloats,
-            b.functionRowStart,
-            b.functionRows,
-            b.rowElement,
-            b.coefficients,
-            elementGradients,
-            out,
-          ],
-          plan.functionCount,
-          true,
-        ),
-      );
-    });
+    const { plan, buffers: b } = this;
+    const out = this.output(plan.functionCount * dim * 4);
+    const inputs = [b.functionRowStart, b.functionRows, b.rowElement, b.coefficients, elementGradients, out];
+    this.launch("gather", 0, dim, gatherFunctionsShader, inputs, plan.functionCount, true);
     return out;
   }
 
@@ -318,26 +287,17 @@ export class GpuPlan {
     count: number,
     dim: number,
   ): GPUBuffer {
-    const { plan, context } = this;
-    const out = context.pool.acquire(count * plan.dimension * 4, 0x80 | 0x08 | 0x04);
-    const pipeline = context.pipeline(
-      this.key("backwardParams", dim),
-      () => backwardParamsShader(this.variant(dim)),
-      6,
+    const out = this.output(count * this.plan.dimension * 4);
+    this.launch(
+      "backwardParams",
+      0,
+      dim,
+      backwardParamsShader,
+      [params, local, cotangent, out],
+      count,
+      true,
+      count,
     );
-    const b = this.buffers;
-    this.run((encoder, uniforms) => {
-      uniforms.push(
-        context.dispatch(
-          encoder,
-          pipeline,
-          this.meta(count),
-          [b.planInts, b.planFloats, params, local, cotangent, out],
-          count,
-          true,
-        ),
-      );
-    });
     return out;
   }
 
@@ -355,7 +315,7 @@ export class GpuPlan {
     const { plan, context } = this;
     const d = plan.dimension;
     const total = counts.reduce((a, n) => a * n, 1);
-    const out = context.pool.acquire(total * dim * 4, 0x80 | 0x08 | 0x04);
+    const out = this.output(total * dim * 4);
     const gridFloats = new Float32Array(3 * d);
     for (let k = 0; k < d; k++) {
       gridFloats[2 * k] = origin[k];
@@ -363,20 +323,9 @@ export class GpuPlan {
       gridFloats[2 * d + k] = plan.rootBreaks[plan.rootBreakStart[k + 1] - 1];
     }
     const gridBuffer = upload(context.device, context.pool, gridFloats);
-    const pipeline = context.pipeline(this.key("grid", dim), () => gridForwardShader(this.variant(dim)), 6);
-    const b = this.buffers;
-    this.run((encoder, uniforms) => {
-      uniforms.push(
-        context.dispatch(
-          encoder,
-          pipeline,
-          this.meta(total, [counts[0], counts[1] ?? 1, counts[2] ?? 1]),
-          [b.planInts, b.planFloats, local, gridBuffer, b.elementBox, out],
-          plan.elementCount,
-          false,
-        ),
-      );
-    });
+    const extents = [counts[0], counts[1] ?? 1, counts[2] ?? 1];
+    const inputs = [local, gridBuffer, this.buffers.elementBox, out];
+    this.launch("grid", 0, dim, gridForwardShader, inputs, plan.elementCount, false, total, extents);
     context.pool.release(gridBuffer);
     return out;
   }
