@@ -1,5 +1,6 @@
 /** `npm run bench`: every CPU benchmark table, peers measured in the same run. */
 import { benchAutodiff } from "./autodiffBench.js";
+import { benchFitting } from "./fittingBench.js";
 import { benchHierarchy } from "./hierarchyBench.js";
 import { benchSplines } from "./splinesBench.js";
 
@@ -7,3 +8,4 @@ console.log(`thbspline benchmarks — node ${process.version}, ${process.arch}; 
 await benchSplines();
 benchHierarchy();
 await benchAutodiff();
+benchFitting();
