@@ -335,10 +335,43 @@ function bicubicValues(
   params: ArrayLike<number>,
   target: Float64Array,
 ): Float64Array {
+  return bicubicSweep(plan, cache, "values", local, dim, params, target);
+}
+
+/**
+ * Per-element reduction for bicubic plans (the coefficient backward's first step): G_e[j] += b_j(x) g(x),
+ * `cotangent  #points by dim`, `out  #elements by 16 by dim` (accumulated into; zero it first).
+ */
+export function bicubicElementGradients(
+  plan: EvaluationPlan,
+  cotangent: ArrayLike<number>,
+  dim: number,
+  params: ArrayLike<number>,
+  out: Float64Array,
+): Float64Array {
+  return bicubicSweep(plan, surfacePlanCache(plan), "gradients", cotangent, dim, params, out);
+}
+
+/**
+ * One pass over the points of a bicubic plan: locate, unrolled A2.2 in both directions, then either contract
+ * with the control grids ("values": data = local blocks, out = values) or accumulate the cotangent into the
+ * element's block ("gradients": data = cotangent, out = element gradients). One loop serves both so the
+ * forward and the backward share every line of location and basis code.
+ */
+function bicubicSweep(
+  plan: EvaluationPlan,
+  cache: SurfacePlanCache,
+  mode: "values" | "gradients",
+  data: ArrayLike<number>,
+  dim: number,
+  params: ArrayLike<number>,
+  target: Float64Array,
+): Float64Array {
   const count = params.length / 2;
   const layout = controlLayout(plan, cache);
   const { elementRecord, knots: W, inverses: I } = layout;
-  const source = fillControlGrids(plan, layout, local, dim);
+  const gradients = mode === "gradients";
+  const source = gradients ? new Float64Array(0) : fillControlGrids(plan, layout, data as Float64Array, dim);
   // locateSurfacePoint inlined with its tables in locals: this loop is the benchmark's hot path
   const [locU, locV] = cache.rootLocators;
   const [B0, B1] = [locU.knots, locV.knots];
@@ -432,6 +465,21 @@ function bicubicValues(
     t = c2 * I[b + 5];
     c2 = s + q3 * t;
     const c3 = m1 * t;
+    if (gradients) {
+      let row = e * 16 * dim;
+      for (let jj = 0; jj < 4; jj++) {
+        const cj = jj === 0 ? c0 : jj === 1 ? c1 : jj === 2 ? c2 : c3;
+        for (let c = 0; c < dim; c++) {
+          const gc = cj * data[i * dim + c];
+          target[row + c] += a0 * gc;
+          target[row + dim + c] += a1 * gc;
+          target[row + 2 * dim + c] += a2 * gc;
+          target[row + 3 * dim + c] += a3 * gc;
+        }
+        row += 4 * dim;
+      }
+      continue;
+    }
     // the element's 4×4 block: a window of its level's grid (or its own block)
     const base = elementRecord[record] * dim;
     const d4 = elementRecord[record + 1] * dim;

@@ -16,6 +16,7 @@ import {
   locatePoint,
 } from "../../hierarchy/planEvaluate.js";
 import {
+  bicubicElementGradients,
   evaluateSurfaceField,
   locateSurfacePoint,
   surfacePlanCache,
@@ -50,6 +51,8 @@ export function elementGradientsCpu(
   const B = plan.localSize;
   const count = params.length / d;
   out.fill(0);
+  if (d === 2 && plan.degrees[0] === 3 && plan.degrees[1] === 3)
+    return bicubicElementGradients(plan, cotangent, dim, params, out);
   if (d === 2) {
     const cache = surfacePlanCache(plan);
     const p = plan.degrees[0];
