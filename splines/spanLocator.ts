@@ -22,6 +22,11 @@ export class SpanLocator {
    * `inverseDifferences[s * p(p+1)/2 + j(j-1)/2 + r] = 1 / (U[s+r+1] − U[s+1−j+r])` for 1 ≤ j ≤ p, 0 ≤ r < j.
    */
   readonly inverseDifferences: Float64Array;
+  /**
+   * Per span: 1/h when the 2p knots around it are equally spaced by h (the basis there is the translated
+   * uniform B-spline, with closed-form polynomials), else 0.
+   */
+  readonly uniformInverseWidth: Float64Array;
 
   constructor(knots: Float64Array, degree: number) {
     this.knots = knots;
@@ -37,6 +42,16 @@ export class SpanLocator {
     this.bucketStart = new Int32Array(buckets + 1);
     for (let b = 0; b <= buckets; b++) {
       this.bucketStart[b] = findSpan(knots, degree, this.lower + b / this.bucketScale);
+    }
+    this.uniformInverseWidth = new Float64Array(knots.length);
+    for (let s = degree; s < n; s++) {
+      if (s - degree + 1 < 0 || s + degree >= knots.length) continue;
+      const h = knots[s + 1] - knots[s];
+      let uniform = h > 0;
+      for (let i = s - degree + 1; uniform && i < s + degree; i++) {
+        uniform = Math.abs(knots[i + 1] - knots[i] - h) <= 1e-12 * h;
+      }
+      if (uniform) this.uniformInverseWidth[s] = 1 / h;
     }
     const tri = (degree * (degree + 1)) / 2;
     this.inverseDifferences = new Float64Array(Math.max(1, n * tri));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ArgumentError, BSpline, derivativeMultiIndices } from "../../splines/index.js";
+import { ArgumentError, BSpline, derivativeMultiIndices, uniformKnotVector } from "../../splines/index.js";
 import { randomArray, randomOpenKnots, randomParams, seededRandom } from "../helpers/random.js";
 
 /** A random B-spline with d parameters, degrees 1–3, output dimension dim. */
@@ -95,12 +95,19 @@ describe("surface fast paths", () => {
     for (let seed = 0; seed < 12; seed++) {
       const rand = seededRandom(500 + seed);
       const degrees = seed < 6 ? [3, 3] : [1 + (seed % 4), 1 + ((seed + 1) % 4)];
-      const knots = degrees.map((p) => randomOpenKnots(rand, p, 1 + Math.floor(rand() * 6)));
+      // uniform knots (every third seed) exercise the closed-form uniform-span path of the bicubic kernel
+      const knots = degrees.map((p) =>
+        seed % 3 === 0
+          ? uniformKnotVector(p, 3 + seed, -1, 2)
+          : randomOpenKnots(rand, p, 1 + Math.floor(rand() * 6)),
+      );
       const size = knots.reduce((a, U, k) => a * (U.length - degrees[k] - 1), 1);
       const dim = 1 + (seed % 4);
       const spline = BSpline.create({ degrees, knots, control: randomArray(rand, size * dim) });
       const params = randomParams(rand, 500, spline.basis.lower, spline.basis.upper);
-      params.set([0, 0, 1, 1, 1, 0, 0, 1], 0); // corners, including the right ends
+      const [lo0, lo1] = spline.basis.lower;
+      const [hi0, hi1] = spline.basis.upper;
+      params.set([lo0, lo1, hi0, hi1, hi0, lo1, lo0, hi1], 0); // corners, including the right ends
       const fast = spline.evaluate(params);
       const generic = spline.derivatives(params, 0);
       for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i] - generic[i])).toBeLessThan(1e-14);
