@@ -1,4 +1,4 @@
-/** fitting/: objectives and drivers for surface fitting and image registration with adaptive refinement. */
+/** fitting/: objectives and drivers for adaptive surface fitting (image registration will join them). */
 export * from "./fitSurface.js";
 export * from "./normalEquations.js";
 export * from "./parametrize.js";
