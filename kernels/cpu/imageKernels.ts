@@ -105,3 +105,32 @@ export function ssdCpu(
   }
   return { value, gradient };
 }
+
+/** The partial sums of normalised cross-correlation over sampled points: [Σ I, Σ F, Σ I², Σ F², Σ I F]. */
+export function nccSumsCpu(
+  moving: ScalarImage,
+  coords: ArrayLike<number>,
+  fixed: ArrayLike<number>,
+  kind: Interpolation,
+): Float64Array {
+  const { values } = sampleImageCpu(moving, coords, kind);
+  const sums = new Float64Array(5);
+  for (let p = 0; p < values.length; p++) {
+    const m = values[p];
+    const f = fixed[p];
+    sums[0] += m;
+    sums[1] += f;
+    sums[2] += m * m;
+    sums[3] += f * f;
+    sums[4] += m * f;
+  }
+  return sums;
+}
+
+/** NCC = (Σ I F − Σ I Σ F / n) / sqrt((Σ I² − (Σ I)² / n)(Σ F² − (Σ F)² / n)) from the partial sums. */
+export function nccFromSums(sums: ArrayLike<number>, count: number): number {
+  const covariance = sums[4] - (sums[0] * sums[1]) / count;
+  const varianceMoving = sums[2] - (sums[0] * sums[0]) / count;
+  const varianceFixed = sums[3] - (sums[1] * sums[1]) / count;
+  return covariance / Math.sqrt(varianceMoving * varianceFixed);
+}

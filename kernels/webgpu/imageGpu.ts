@@ -1,7 +1,7 @@
 /**
  * WebGPU image kernels (f32) with the CPU twins of kernels/cpu/imageKernels.ts: linear and cubic B-spline
  * sampling of 2D and 3D images at warped coordinates with the gradient with respect to the coordinates, the
- * SSD residual terms, and a deterministic two-pass tree reduction (fixed order, no atomics) for sums.
+ * SSD residual terms, the NCC partial sums, and a deterministic tree reduction (fixed order, no atomics).
  * Conventions as on the CPU: x fastest, clamp to edge, coordinates in voxel units.
  */
 import type { Interpolation, ScalarImage } from "../cpu/imageKernels.js";
@@ -42,7 +42,7 @@ const TAPS = 4;`;
  * Sampling (and, with `fixed`, SSD terms): out[p] = (I, ∂I/∂x_k …) per point, or for SSD
  * (r², 2 r ∂I/∂x_k …) with r = I − F.
  */
-function sampleShader(d: number, kind: Interpolation, ssd: boolean): string {
+function sampleShader(d: number, kind: Interpolation, mode: "sample" | "ssd" | "ncc"): string {
   const loopsZ = d === 3 ? "for (var c = 0; c < TAPS; c++) {" : "{ let c = 0;";
   return `struct Info { count: u32, rowStride: u32, nx: i32, ny: i32, nz: i32, pad0: u32, pad1: u32, pad2: u32 };
 @group(0) @binding(0) var<uniform> info: Info;
@@ -80,13 +80,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   ${
-    ssd
-      ? `let r = value - fixedValues[p];
+    mode === "ncc"
+      ? `let f = fixedValues[p];
+  out[p * 5u] = value;
+  out[p * 5u + 1u] = f;
+  out[p * 5u + 2u] = value * value;
+  out[p * 5u + 3u] = f * f;
+  out[p * 5u + 4u] = value * f;`
+      : mode === "ssd"
+        ? `let r = value - fixedValues[p];
   out[p * ${1 + d}u] = r * r;
   out[p * ${1 + d}u + 1u] = 2.0 * r * gx;
   out[p * ${1 + d}u + 2u] = 2.0 * r * gy;
   ${d === 3 ? "out[p * 4u + 3u] = 2.0 * r * gz;" : ""}`
-      : `out[p * ${1 + d}u] = value;
+        : `out[p * ${1 + d}u] = value;
   out[p * ${1 + d}u + 1u] = gx;
   out[p * ${1 + d}u + 2u] = gy;
   ${d === 3 ? "out[p * 4u + 3u] = gz;" : ""}`
@@ -128,8 +135,41 @@ export class GpuImageKernels {
     this.context = context;
   }
 
-  private samplePipeline(d: number, kind: Interpolation, ssd: boolean): GPUComputePipeline {
-    return this.context.pipeline(`image:${d}:${kind}:${ssd}`, () => sampleShader(d, kind, ssd), 4);
+  private samplePipeline(d: number, kind: Interpolation, mode: "sample" | "ssd" | "ncc"): GPUComputePipeline {
+    return this.context.pipeline(`image:${d}:${kind}:${mode}`, () => sampleShader(d, kind, mode), 4);
+  }
+
+  /** NCC partial sums [Σ I, Σ F, Σ I², Σ F², Σ I F] over the points (deterministic tree sums). */
+  async nccSums(
+    image: ScalarImage,
+    coords: ArrayLike<number>,
+    fixed: ArrayLike<number>,
+    kind: Interpolation,
+  ): Promise<Float64Array> {
+    const { device, pool } = this.context;
+    const d = image.size.length;
+    const count = coords.length / d;
+    const imageBuffer = upload(device, pool, Float32Array.from(image.values));
+    const coordBuffer = upload(device, pool, Float32Array.from(coords));
+    const fixedBuffer = upload(device, pool, Float32Array.from(fixed));
+    const terms = pool.acquire(count * 5 * 4, 0x80 | 0x08 | 0x04);
+    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
+    const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
+    this.context.submit(
+      this.samplePipeline(d, kind, "ncc"),
+      info,
+      [imageBuffer, coordBuffer, fixedBuffer, terms],
+      wx,
+      wy,
+    );
+    const sums = new Float64Array(5);
+    for (let k = 0; k < 5; k++) {
+      const result = this.sumBuffer(terms, count, 5, k);
+      [sums[k]] = await readFloat32(device, result, 1);
+      pool.release(result);
+    }
+    for (const b of [imageBuffer, coordBuffer, fixedBuffer, terms]) pool.release(b);
+    return sums;
   }
 
   /** Values and gradients at coordinates: `#points by (1+d)` (value, then ∂/∂x_k). */
@@ -170,7 +210,7 @@ export class GpuImageKernels {
     const d = size.length;
     const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
     const info = new Int32Array([count, wx * 64, size[0], size[1], size[2] ?? 1, 0, 0, 0]);
-    this.context.submit(this.samplePipeline(d, kind, true), info, [image, coords, fixed, out], wx, wy);
+    this.context.submit(this.samplePipeline(d, kind, "ssd"), info, [image, coords, fixed, out], wx, wy);
   }
 
   /** Encodes the tree sum of buffer[offset + stride·i], i < count; returns the 1-value result buffer. */
@@ -211,7 +251,7 @@ export class GpuImageKernels {
     const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
     const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
     this.context.submit(
-      this.samplePipeline(d, kind, ssd),
+      this.samplePipeline(d, kind, ssd ? "ssd" : "sample"),
       info,
       [imageBuffer, coordBuffer, fixedBuffer, out],
       wx,

@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type Interpolation,
+  nccFromSums,
+  nccSumsCpu,
   type ScalarImage,
   sampleImageCpu,
   ssdCpu,
@@ -108,6 +110,26 @@ describe.skipIf(!webgpu)("WebGPU image kernels vs the CPU", () => {
       });
     }
   }
+
+  it("NCC partial sums agree with the CPU (2D cubic, 3D linear), and an image correlates perfectly with itself", async () => {
+    for (const [size, kind] of [
+      [[64, 48], "cubic"],
+      [[20, 16, 12], "linear"],
+    ] as [number[], Interpolation][]) {
+      const image = syntheticImage(size);
+      const rand = seededRandom(size.length);
+      const coords = randomCoords(rand, 20000, size, 0);
+      const fixed = Float64Array.from({ length: 20000 }, () => 100 * (rand() - 0.5));
+      const cpu = nccSumsCpu(image, coords, fixed, kind);
+      const gpu = await kernels!.nccSums(image, coords, fixed, kind);
+      for (let k = 0; k < 5; k++)
+        expect(
+          Math.abs(gpu[k] - cpu[k]) / Math.max(1, Math.abs(cpu[k]), Math.abs(cpu[2]) * 1e-3),
+        ).toBeLessThan(1e-5);
+      const self = sampleImageCpu(image, coords, kind).values;
+      expect(nccFromSums(nccSumsCpu(image, coords, self, kind), 20000)).toBeCloseTo(1, 12);
+    }
+  });
 
   it("the tree sum is deterministic and equals the f64 sum within f32 rounding, for sizes across pass counts", async () => {
     const rand = seededRandom(3);
