@@ -134,3 +134,36 @@ export function nccFromSums(sums: ArrayLike<number>, count: number): number {
   const varianceFixed = sums[3] - (sums[1] * sums[1]) / count;
   return covariance / Math.sqrt(varianceMoving * varianceFixed);
 }
+
+/** Linear Parzen position of a value in `bins` bins over [lo, hi]: the lower bin and the upper bin's weight. */
+function binPosition(value: number, lo: number, hi: number, bins: number): [number, number] {
+  const t = Math.min(Math.max(((value - lo) / (hi - lo)) * (bins - 1), 0), bins - 1);
+  const lower = Math.min(Math.floor(t), bins - 2);
+  return [lower, t - lower];
+}
+
+/**
+ * Joint histogram of sampled moving values against fixed values for mutual information, with linear Parzen
+ * windows (each point spreads one unit over 2 × 2 neighbouring bins). `out  bins by bins`, moving index fastest.
+ */
+export function jointHistogramCpu(
+  moving: ScalarImage,
+  coords: ArrayLike<number>,
+  fixed: ArrayLike<number>,
+  kind: Interpolation,
+  bins: number,
+  movingRange: readonly [number, number],
+  fixedRange: readonly [number, number],
+): Float64Array {
+  const { values } = sampleImageCpu(moving, coords, kind);
+  const histogram = new Float64Array(bins * bins);
+  for (let p = 0; p < values.length; p++) {
+    const [a, wa] = binPosition(values[p], movingRange[0], movingRange[1], bins);
+    const [b, wb] = binPosition(fixed[p], fixedRange[0], fixedRange[1], bins);
+    histogram[a + bins * b] += (1 - wa) * (1 - wb);
+    histogram[a + 1 + bins * b] += wa * (1 - wb);
+    histogram[a + bins * (b + 1)] += (1 - wa) * wb;
+    histogram[a + 1 + bins * (b + 1)] += wa * wb;
+  }
+  return histogram;
+}

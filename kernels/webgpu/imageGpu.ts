@@ -127,6 +127,75 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 }
 `;
 
+const HISTOGRAM_CHUNK = 256;
+
+/**
+ * Joint histogram partial sums without atomics: one workgroup per chunk of 256 points stages their bin
+ * positions in workgroup memory; each thread owns fixed bins and scans the chunk in order, so every bin of
+ * the chunk has one writer. A second pass sums each bin over the chunks in chunk order.
+ */
+function histogramChunkShader(bins: number): string {
+  return `struct Info { count: u32, bins: u32, movingLo: f32, movingHi: f32, fixedLo: f32, fixedHi: f32, stride: u32, pad: u32 };
+@group(0) @binding(0) var<uniform> info: Info;
+@group(0) @binding(1) var<storage, read> samples: array<f32>;
+@group(0) @binding(2) var<storage, read> fixedValues: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+var<workgroup> movingBin: array<i32, ${HISTOGRAM_CHUNK}>;
+var<workgroup> movingWeight: array<f32, ${HISTOGRAM_CHUNK}>;
+var<workgroup> fixedBin: array<i32, ${HISTOGRAM_CHUNK}>;
+var<workgroup> fixedWeight: array<f32, ${HISTOGRAM_CHUNK}>;
+const BINS = ${bins};
+fn position(value: f32, lo: f32, hi: f32) -> vec2f {
+  let t = clamp((value - lo) / (hi - lo) * f32(BINS - 1), 0.0, f32(BINS - 1));
+  let lower = min(floor(t), f32(BINS - 2));
+  return vec2f(lower, t - lower);
+}
+@compute @workgroup_size(${HISTOGRAM_CHUNK})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let p = wid.x * ${HISTOGRAM_CHUNK}u + tid;
+  if (p < info.count) {
+    let m = position(samples[p * info.stride], info.movingLo, info.movingHi);
+    let f = position(fixedValues[p], info.fixedLo, info.fixedHi);
+    movingBin[tid] = i32(m.x); movingWeight[tid] = m.y;
+    fixedBin[tid] = i32(f.x); fixedWeight[tid] = f.y;
+  } else {
+    movingBin[tid] = -10; movingWeight[tid] = 0.0; fixedBin[tid] = -10; fixedWeight[tid] = 0.0;
+  }
+  workgroupBarrier();
+  for (var bin = i32(tid); bin < BINS * BINS; bin += ${HISTOGRAM_CHUNK}) {
+    let a = bin % BINS;
+    let b = bin / BINS;
+    var s = 0.0;
+    for (var k = 0; k < ${HISTOGRAM_CHUNK}; k++) {
+      let da = a - movingBin[k];
+      let db = b - fixedBin[k];
+      if (da >= 0 && da <= 1 && db >= 0 && db <= 1) {
+        let wa = select(1.0 - movingWeight[k], movingWeight[k], da == 1);
+        let wb = select(1.0 - fixedWeight[k], fixedWeight[k], db == 1);
+        s += wa * wb;
+      }
+    }
+    partial[wid.x * u32(BINS * BINS) + u32(bin)] = s;
+  }
+}
+`;
+}
+
+/** Sums each bin over chunks, in chunk order. */
+const histogramSumShader = `struct Info { chunks: u32, size: u32, pad0: u32, pad1: u32 };
+@group(0) @binding(0) var<uniform> info: Info;
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
+@group(0) @binding(2) var<storage, read_write> histogram: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let bin = gid.x;
+  if (bin >= info.size) { return; }
+  var s = 0.0;
+  for (var c = 0u; c < info.chunks; c++) { s += partial[c * info.size + bin]; }
+  histogram[bin] = s;
+}
+`;
+
 /** Image kernels on one device. */
 export class GpuImageKernels {
   readonly context: GpuContext;
@@ -137,6 +206,67 @@ export class GpuImageKernels {
 
   private samplePipeline(d: number, kind: Interpolation, mode: "sample" | "ssd" | "ncc"): GPUComputePipeline {
     return this.context.pipeline(`image:${d}:${kind}:${mode}`, () => sampleShader(d, kind, mode), 4);
+  }
+
+  /**
+   * Joint histogram of sampled moving values against fixed values (linear Parzen windows, `bins` ≤ 64 per
+   * axis), `bins by bins` with the moving index fastest — deterministic, no atomics.
+   */
+  async jointHistogram(
+    image: ScalarImage,
+    coords: ArrayLike<number>,
+    fixed: ArrayLike<number>,
+    kind: Interpolation,
+    bins: number,
+    movingRange: readonly [number, number],
+    fixedRange: readonly [number, number],
+  ): Promise<Float32Array> {
+    if (!Number.isInteger(bins) || bins < 2 || bins > 64)
+      throw new RangeError(`bins must be an integer from 2 to 64, got ${bins}`);
+    const { device, pool } = this.context;
+    const d = image.size.length;
+    const count = coords.length / d;
+    const imageBuffer = upload(device, pool, Float32Array.from(image.values));
+    const coordBuffer = upload(device, pool, Float32Array.from(coords));
+    const fixedBuffer = upload(device, pool, Float32Array.from(fixed));
+    const samples = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
+    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
+    const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
+    this.context.submit(
+      this.samplePipeline(d, kind, "sample"),
+      info,
+      [imageBuffer, coordBuffer, fixedBuffer, samples],
+      wx,
+      wy,
+    );
+    const chunks = Math.ceil(count / HISTOGRAM_CHUNK);
+    if (chunks > 65535)
+      throw new RangeError(
+        `jointHistogram takes at most ${65535 * HISTOGRAM_CHUNK} points per call, got ${count}`,
+      );
+    const size = bins * bins;
+    const partial = pool.acquire(chunks * size * 4, 0x80 | 0x08 | 0x04);
+    const chunkInfo = new DataView(new ArrayBuffer(32));
+    chunkInfo.setUint32(0, count, true);
+    chunkInfo.setUint32(4, bins, true);
+    chunkInfo.setFloat32(8, movingRange[0], true);
+    chunkInfo.setFloat32(12, movingRange[1], true);
+    chunkInfo.setFloat32(16, fixedRange[0], true);
+    chunkInfo.setFloat32(20, fixedRange[1], true);
+    chunkInfo.setUint32(24, 1 + d, true);
+    const chunkPipeline = this.context.pipeline(`histogram:${bins}`, () => histogramChunkShader(bins), 3);
+    this.context.submit(chunkPipeline, chunkInfo, [samples, fixedBuffer, partial], chunks);
+    const histogram = pool.acquire(size * 4, 0x80 | 0x08 | 0x04);
+    const sumPipeline = this.context.pipeline("histogram:sum", () => histogramSumShader, 2);
+    this.context.submit(
+      sumPipeline,
+      new Uint32Array([chunks, size, 0, 0]),
+      [partial, histogram],
+      Math.ceil(size / 64),
+    );
+    const result = await readFloat32(device, histogram, size);
+    for (const b of [imageBuffer, coordBuffer, fixedBuffer, samples, partial, histogram]) pool.release(b);
+    return result;
   }
 
   /** NCC partial sums [Σ I, Σ F, Σ I², Σ F², Σ I F] over the points (deterministic tree sums). */

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type Interpolation,
+  jointHistogramCpu,
   nccFromSums,
   nccSumsCpu,
   type ScalarImage,
@@ -128,6 +129,34 @@ describe.skipIf(!webgpu)("WebGPU image kernels vs the CPU", () => {
         ).toBeLessThan(1e-5);
       const self = sampleImageCpu(image, coords, kind).values;
       expect(nccFromSums(nccSumsCpu(image, coords, self, kind), 20000)).toBeCloseTo(1, 12);
+    }
+  });
+
+  it("joint histograms (linear Parzen windows) agree with the CPU, hold one unit per point, and are deterministic", async () => {
+    for (const [size, kind, bins] of [
+      [[64, 48], "cubic", 32],
+      [[20, 16, 12], "linear", 17],
+    ] as [number[], Interpolation, number][]) {
+      const image = syntheticImage(size);
+      const rand = seededRandom(size.length + 20);
+      const count = 30000;
+      const coords = randomCoords(rand, count, size, 1);
+      const fixed = Float64Array.from({ length: count }, () => 120 * (rand() - 0.5));
+      const ranges = [
+        [-140, 140],
+        [-60, 60],
+      ] as [number, number][];
+      const cpu = jointHistogramCpu(image, coords, fixed, kind, bins, ranges[0], ranges[1]);
+      const gpu = await kernels!.jointHistogram(image, coords, fixed, kind, bins, ranges[0], ranges[1]);
+      const again = await kernels!.jointHistogram(image, coords, fixed, kind, bins, ranges[0], ranges[1]);
+      let total = 0;
+      for (let i = 0; i < cpu.length; i++) {
+        // f32 sampling moves values near bin edges a little: compare each bin to within a point's weight
+        expect(Math.abs(gpu[i] - cpu[i])).toBeLessThan(1e-2 * Math.max(1, cpu[i]));
+        total += gpu[i];
+      }
+      expect(total).toBeCloseTo(count, 0);
+      expect(Array.from(again)).toEqual(Array.from(gpu));
     }
   });
 
