@@ -153,6 +153,7 @@ export function fitSurface(
   }
   const iterations: FitIteration[] = [];
   let control: Float64Array | undefined;
+  let carriedPlan: EvaluationPlan | undefined;
   let stopReason: FitResult["report"]["stopReason"] = "maxIterations";
   let field: THBField | undefined;
   const maxIterations = options.maxIterations ?? 20;
@@ -162,7 +163,8 @@ export function fitSurface(
   }
   for (let it = 0; it < maxIterations; it++) {
     const t0 = performance.now();
-    const plan = compile(space);
+    // one compile per refinement: the carried-over field from the last step already holds this space's plan
+    const plan = carriedPlan ?? compile(space);
     let solution = solveNormalEquations(
       assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0),
       control,
@@ -197,7 +199,7 @@ export function fitSurface(
         maxIterations: options.gradientIterations ?? 200,
       }).control;
     }
-    field = new THBField(space, coefficients, dim);
+    field = new THBField(space, coefficients, dim, plan);
     const fitted = field.evaluate(params);
     const { maxError, rmsError, elementError } = errorsPerElement(plan, params, values, fitted, dim);
     const entry = {
@@ -230,7 +232,9 @@ export function fitSurface(
       break;
     }
     const refined = refineElementRefs(space, marked, admissibility);
-    control = field.carryOverTo(refined).control;
+    const carried = field.carryOverTo(refined);
+    control = carried.control;
+    carriedPlan = carried.plan;
     space = refined;
   }
   const surface = field!;

@@ -38,7 +38,8 @@ export class THBField {
   private planCache?: EvaluationPlan;
   private localCache?: Float64Array;
 
-  constructor(space: THBSpace, control: ArrayLike<number>, dim: number) {
+  /** `plan`, when given, must be compile(space): callers that already compiled the space pass it on. */
+  constructor(space: THBSpace, control: ArrayLike<number>, dim: number, plan?: EvaluationPlan) {
     if (!Number.isInteger(dim) || dim < 1)
       throw new ArgumentError(`dim must be a positive integer, got ${dim}`);
     if (control == null || control.length !== space.size * dim) {
@@ -53,6 +54,7 @@ export class THBField {
     this.space = space;
     this.dim = dim;
     this.control = Float64Array.from(control);
+    this.planCache = plan;
   }
 
   /** The zero field. */
@@ -184,9 +186,7 @@ export class THBField {
         }
       }
     }
-    const field = new THBField(target, control, dim);
-    field.planCache = newPlan;
-    return field;
+    return new THBField(target, control, dim, newPlan);
   }
 }
 
@@ -242,15 +242,14 @@ export function projectLeastSquares(field: THBField, target: THBSpace): THBField
   const colIndex: number[] = [];
   const values: number[] = [];
   const rhs = new Float64Array(plan.functionCount * dim);
-  const x = new Float64Array(d);
   const counts = rules.map((r) => r.nodes.length);
   const total = counts.reduce((a, b) => a * b, 1);
-  const sourceValue = new Float64Array(dim);
+  // all quadrature points and weights first, so the source field is evaluated in one batch
+  const points = new Float64Array(plan.elementCount * total * d);
+  const weights = new Float64Array(plan.elementCount * total);
   for (let e = 0; e < plan.elementCount; e++) {
-    const start = plan.extractionStart[e];
-    const k = plan.extractionStart[e + 1] - start;
-    const T = new Float64Array(k);
     for (let g = 0; g < total; g++) {
+      const q = e * total + g;
       let rest = g;
       let weight = 1;
       for (let dir = 0; dir < d; dir++) {
@@ -258,19 +257,29 @@ export function projectLeastSquares(field: THBField, target: THBSpace): THBField
         rest = (rest - i) / counts[dir];
         const lo = plan.elementBox[e * 2 * d + dir];
         const hi = plan.elementBox[e * 2 * d + d + dir];
-        x[dir] = lo + (hi - lo) * rules[dir].nodes[i];
+        points[q * d + dir] = lo + (hi - lo) * rules[dir].nodes[i];
         weight *= (hi - lo) * rules[dir].weights[i];
       }
-      localTensorBasis(plan, e, x, 0, scratch);
+      weights[q] = weight;
+    }
+  }
+  const source = field.evaluate(points, 0);
+  for (let e = 0; e < plan.elementCount; e++) {
+    const start = plan.extractionStart[e];
+    const k = plan.extractionStart[e + 1] - start;
+    const T = new Float64Array(k);
+    for (let g = 0; g < total; g++) {
+      const q = e * total + g;
+      const weight = weights[q];
+      localTensorBasis(plan, e, points, q * d, scratch);
       for (let a = 0; a < k; a++) {
         let v = 0;
         for (let j = 0; j < B; j++) v += plan.extractionCoefficients[(start + a) * B + j] * scratch.values[j];
         T[a] = v;
       }
-      field.evaluate(x, 0, sourceValue);
       for (let a = 0; a < k; a++) {
         const fa = plan.extractionFunctions[start + a];
-        for (let c = 0; c < dim; c++) rhs[fa * dim + c] += weight * T[a] * sourceValue[c];
+        for (let c = 0; c < dim; c++) rhs[fa * dim + c] += weight * T[a] * source[q * dim + c];
         for (let b = 0; b < k; b++) {
           rowIndex.push(fa);
           colIndex.push(plan.extractionFunctions[start + b]);
@@ -289,5 +298,5 @@ export function projectLeastSquares(field: THBField, target: THBSpace): THBField
     conjugateGradient(mass, b, solution, 1e-14);
     for (let i = 0; i < plan.functionCount; i++) control[i * dim + c] = solution[i];
   }
-  return new THBField(target, control, dim);
+  return new THBField(target, control, dim, plan);
 }
