@@ -143,6 +143,55 @@ export function locateSurfacePoint(
   return node;
 }
 
+/** Scratch for surfaceBasisAt: the 1D bases of both directions and A2.2's work arrays. */
+export class SurfaceBasisScratch {
+  readonly Nu: Float64Array;
+  readonly Nv: Float64Array;
+  readonly left: Float64Array;
+  readonly right: Float64Array;
+
+  constructor(p: number, q: number) {
+    this.Nu = new Float64Array(p + 1);
+    this.Nv = new Float64Array(q + 1);
+    this.left = new Float64Array(Math.max(p, q) + 1);
+    this.right = new Float64Array(Math.max(p, q) + 1);
+  }
+}
+
+/** Locates (u, v) and fills scratch.Nu, scratch.Nv with its element's 1D bases (division-free A2.2). */
+export function surfaceBasisAt(
+  plan: EvaluationPlan,
+  cache: SurfacePlanCache,
+  u: number,
+  v: number,
+  scratch: SurfaceBasisScratch,
+): number {
+  const e = locateSurfacePoint(plan, cache, u, v);
+  const l = plan.elementLevel[e];
+  const { Nu, Nv, left, right } = scratch;
+  basisFunctionsPrecomputed(
+    cache.levelKnots[2 * l],
+    plan.degrees[0],
+    plan.elementSpan[2 * e],
+    u,
+    cache.levelInverses[2 * l],
+    Nu,
+    left,
+    right,
+  );
+  basisFunctionsPrecomputed(
+    cache.levelKnots[2 * l + 1],
+    plan.degrees[1],
+    plan.elementSpan[2 * e + 1],
+    v,
+    cache.levelInverses[2 * l + 1],
+    Nv,
+    left,
+    right,
+  );
+  return e;
+}
+
 /** Field values at `params  #points by 2`; `out  #points by dim`. */
 export function evaluateSurfaceField(
   plan: EvaluationPlan,
@@ -159,36 +208,10 @@ export function evaluateSurfaceField(
   const p = plan.degrees[0];
   const q = plan.degrees[1];
   const B = plan.localSize;
-  const { levelKnots, levelInverses } = cache;
-  const Nu = new Float64Array(p + 1);
-  const Nv = new Float64Array(q + 1);
-  const left = new Float64Array(Math.max(p, q) + 1);
-  const right = new Float64Array(Math.max(p, q) + 1);
+  const basis = new SurfaceBasisScratch(p, q);
+  const { Nu, Nv } = basis;
   for (let i = 0; i < count; i++) {
-    const u = params[2 * i];
-    const v = params[2 * i + 1];
-    const e = locateSurfacePoint(plan, cache, u, v);
-    const l = plan.elementLevel[e];
-    basisFunctionsPrecomputed(
-      levelKnots[2 * l],
-      p,
-      plan.elementSpan[2 * e],
-      u,
-      levelInverses[2 * l],
-      Nu,
-      left,
-      right,
-    );
-    basisFunctionsPrecomputed(
-      levelKnots[2 * l + 1],
-      q,
-      plan.elementSpan[2 * e + 1],
-      v,
-      levelInverses[2 * l + 1],
-      Nv,
-      left,
-      right,
-    );
+    const e = surfaceBasisAt(plan, cache, params[2 * i], params[2 * i + 1], basis);
     const base = e * B * dim;
     for (let c = 0; c < dim; c++) {
       let sum = 0;

@@ -18,10 +18,10 @@ import {
 import {
   bicubicElementGradients,
   evaluateSurfaceField,
-  locateSurfacePoint,
+  SurfaceBasisScratch,
+  surfaceBasisAt,
   surfacePlanCache,
 } from "../../hierarchy/surfaceEvaluate.js";
-import { basisFunctionsPrecomputed } from "../../splines/basis.js";
 
 /** Forward: local control blocks, then values (order 0) or values and derivatives up to `order`. */
 export function thbForwardCpu(
@@ -57,35 +57,10 @@ export function elementGradientsCpu(
     const cache = surfacePlanCache(plan);
     const p = plan.degrees[0];
     const q = plan.degrees[1];
-    const Nu = new Float64Array(p + 1);
-    const Nv = new Float64Array(q + 1);
-    const left = new Float64Array(Math.max(p, q) + 1);
-    const right = new Float64Array(Math.max(p, q) + 1);
+    const basis = new SurfaceBasisScratch(p, q);
+    const { Nu, Nv } = basis;
     for (let i = 0; i < count; i++) {
-      const u = params[2 * i];
-      const v = params[2 * i + 1];
-      const e = locateSurfacePoint(plan, cache, u, v);
-      const l = plan.elementLevel[e];
-      basisFunctionsPrecomputed(
-        cache.levelKnots[2 * l],
-        p,
-        plan.elementSpan[2 * e],
-        u,
-        cache.levelInverses[2 * l],
-        Nu,
-        left,
-        right,
-      );
-      basisFunctionsPrecomputed(
-        cache.levelKnots[2 * l + 1],
-        q,
-        plan.elementSpan[2 * e + 1],
-        v,
-        cache.levelInverses[2 * l + 1],
-        Nv,
-        left,
-        right,
-      );
+      const e = surfaceBasisAt(plan, cache, params[2 * i], params[2 * i + 1], basis);
       let row = e * B * dim;
       for (let j = 0; j <= q; j++) {
         for (let k = 0; k <= p; k++, row += dim) {

@@ -226,19 +226,9 @@ export class GpuImageKernels {
     const { device, pool } = this.context;
     const d = image.size.length;
     const count = coords.length / d;
-    const imageBuffer = upload(device, pool, Float32Array.from(image.values));
-    const coordBuffer = upload(device, pool, Float32Array.from(coords));
-    const fixedBuffer = upload(device, pool, Float32Array.from(fixed));
+    const [imageBuffer, coordBuffer, fixedBuffer] = this.uploadInputs(image, coords, fixed);
     const samples = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
-    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
-    const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
-    this.context.submit(
-      this.samplePipeline(d, kind, "sample"),
-      info,
-      [imageBuffer, coordBuffer, fixedBuffer, samples],
-      wx,
-      wy,
-    );
+    this.sampleTerms("sample", image.size, imageBuffer, coordBuffer, fixedBuffer, samples, count, kind);
     const chunks = Math.ceil(count / HISTOGRAM_CHUNK);
     if (chunks > 65535)
       throw new RangeError(
@@ -279,19 +269,9 @@ export class GpuImageKernels {
     const { device, pool } = this.context;
     const d = image.size.length;
     const count = coords.length / d;
-    const imageBuffer = upload(device, pool, Float32Array.from(image.values));
-    const coordBuffer = upload(device, pool, Float32Array.from(coords));
-    const fixedBuffer = upload(device, pool, Float32Array.from(fixed));
+    const [imageBuffer, coordBuffer, fixedBuffer] = this.uploadInputs(image, coords, fixed);
     const terms = pool.acquire(count * 5 * 4, 0x80 | 0x08 | 0x04);
-    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
-    const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
-    this.context.submit(
-      this.samplePipeline(d, kind, "ncc"),
-      info,
-      [imageBuffer, coordBuffer, fixedBuffer, terms],
-      wx,
-      wy,
-    );
+    this.sampleTerms("ncc", image.size, imageBuffer, coordBuffer, fixedBuffer, terms, count, kind);
     const sums = new Float64Array(5);
     for (let k = 0; k < 5; k++) {
       const result = this.sumBuffer(terms, count, 5, k);
@@ -337,10 +317,43 @@ export class GpuImageKernels {
     count: number,
     kind: Interpolation,
   ): void {
-    const d = size.length;
+    this.sampleTerms("ssd", size, image, coords, fixed, out, count, kind);
+  }
+
+  /** Encodes the sampling kernel in one mode over buffers on the device (one thread per point). */
+  private sampleTerms(
+    mode: "sample" | "ssd" | "ncc",
+    size: readonly number[],
+    image: GPUBuffer,
+    coords: GPUBuffer,
+    fixed: GPUBuffer,
+    out: GPUBuffer,
+    count: number,
+    kind: Interpolation,
+  ): void {
     const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
     const info = new Int32Array([count, wx * 64, size[0], size[1], size[2] ?? 1, 0, 0, 0]);
-    this.context.submit(this.samplePipeline(d, kind, "ssd"), info, [image, coords, fixed, out], wx, wy);
+    this.context.submit(
+      this.samplePipeline(size.length, kind, mode),
+      info,
+      [image, coords, fixed, out],
+      wx,
+      wy,
+    );
+  }
+
+  /** Uploads an image, coordinates and fixed values (a placeholder when there are none). */
+  private uploadInputs(
+    image: ScalarImage,
+    coords: ArrayLike<number>,
+    fixed: ArrayLike<number> | undefined,
+  ): GPUBuffer[] {
+    const { device, pool } = this.context;
+    return [
+      upload(device, pool, Float32Array.from(image.values)),
+      upload(device, pool, Float32Array.from(coords)),
+      upload(device, pool, Float32Array.from(fixed ?? [0])),
+    ];
   }
 
   /** Encodes the tree sum of buffer[offset + stride·i], i < count; returns the 1-value result buffer. */
@@ -374,18 +387,17 @@ export class GpuImageKernels {
     const { device, pool } = this.context;
     const d = image.size.length;
     const count = coords.length / d;
-    const imageBuffer = upload(device, pool, Float32Array.from(image.values));
-    const coordBuffer = upload(device, pool, Float32Array.from(coords));
-    const fixedBuffer = upload(device, pool, Float32Array.from(fixed ?? [0]));
+    const [imageBuffer, coordBuffer, fixedBuffer] = this.uploadInputs(image, coords, fixed);
     const out = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
-    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
-    const info = new Int32Array([count, wx * 64, image.size[0], image.size[1], image.size[2] ?? 1, 0, 0, 0]);
-    this.context.submit(
-      this.samplePipeline(d, kind, ssd ? "ssd" : "sample"),
-      info,
-      [imageBuffer, coordBuffer, fixedBuffer, out],
-      wx,
-      wy,
+    this.sampleTerms(
+      ssd ? "ssd" : "sample",
+      image.size,
+      imageBuffer,
+      coordBuffer,
+      fixedBuffer,
+      out,
+      count,
+      kind,
     );
     const values = await readFloat32(device, out, count * (1 + d));
     for (const b of [imageBuffer, coordBuffer, fixedBuffer, out]) pool.release(b);
