@@ -1,9 +1,10 @@
 /**
  * Custom primitives in JAX's custom_vjp shape: a forward that returns outputs and residuals, and a VJP that
  * maps output cotangents (undefined where an output is unused) to one cotangent per input. One
- * implementation per backend; the active backend's is used, with cpu as the fallback.
+ * implementation per backend; where the data lives decides which runs (as in PyTorch): any input on the
+ * GPU selects the webgpu implementation, host inputs the cpu one.
  */
-import type { Node, Tensor } from "./tensor.js";
+import { type Node, Tensor } from "./tensor.js";
 
 /** Backend names an op may implement. */
 export type BackendName = "cpu" | "webgpu";
@@ -24,25 +25,19 @@ export interface OpDefinition<R> {
   implementations: { cpu: OpImplementation<R> } & Partial<Record<BackendName, OpImplementation<R>>>;
 }
 
-let activeBackend: BackendName = "cpu";
-
-/** Selects the backend whose implementations custom ops use. */
-export function setOpBackend(name: BackendName): void {
-  activeBackend = name;
-}
-
-/** The backend custom ops currently use. */
-export function opBackend(): BackendName {
-  return activeBackend;
-}
-
 /**
  * Defines a custom primitive and returns the function that applies it. Outputs are recorded in the graph
  * when any input is traced; each output's node calls the VJP with its own cotangent.
  */
 export function defineOp<R>(definition: OpDefinition<R>): (inputs: readonly Tensor[]) => Tensor[] {
   return (inputs) => {
-    const impl = definition.implementations[activeBackend] ?? definition.implementations.cpu;
+    const onDevice = inputs.some((t) => t.onDevice);
+    const impl = onDevice ? definition.implementations.webgpu : definition.implementations.cpu;
+    if (!impl) {
+      throw new RangeError(
+        `${definition.name} has no webgpu implementation: read its GPU inputs back with \`await t.read()\``,
+      );
+    }
     const { outputs, residuals } = impl.forward(inputs);
     if (!inputs.some((t) => t.traced)) return outputs;
     return outputs.map((out, k) => {
@@ -54,17 +49,7 @@ export function defineOp<R>(definition: OpDefinition<R>): (inputs: readonly Tens
           return impl.vjp(residuals, cotangents, inputs);
         },
       };
-      return rewrap(out, node);
+      return new Tensor(out.backing, out.shape, node);
     });
   };
-}
-
-/** The same values with a graph node attached. */
-function rewrap(t: Tensor, node: Node): Tensor {
-  const Ctor = t.constructor as new (
-    values: Tensor["values"],
-    shape: readonly number[],
-    node?: Node,
-  ) => Tensor;
-  return new Ctor(t.values, t.shape, node);
 }

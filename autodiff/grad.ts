@@ -27,12 +27,12 @@ function leaves(t: Tree, out: Tensor[] = []): Tensor[] {
 
 /** A traced copy of a tensor: a leaf of the graph (its VJP has no inputs). */
 function traceLeaf(x: Tensor): Tensor {
-  return new Tensor(x.values, x.shape, { op: "input", inputs: [], vjp: () => [] });
+  return new Tensor(x.backing, x.shape, { op: "input", inputs: [], vjp: () => [] });
 }
 
 /** The same values, cut off from the graph: no gradient flows through. */
 export function stopGradient(x: Tensor): Tensor {
-  return new Tensor(x.values, x.shape);
+  return new Tensor(x.backing, x.shape);
 }
 
 /** Cotangents of `output` (a scalar) with respect to each of `wrt`; zeros where it does not depend on one. */

@@ -3,7 +3,16 @@
  * the primitive's name so that a missing rule is a compile error. VJP rules are written with the same ops,
  * so backward passes are themselves differentiable (Hessian-vector products by reverse over reverse).
  */
-import { allocate, type DType, type Node, sizeOf, Tensor, tensor, type Values } from "./tensor.js";
+import {
+  allocate,
+  type DeviceStorage,
+  type DType,
+  type Node,
+  sizeOf,
+  Tensor,
+  tensor,
+  type Values,
+} from "./tensor.js";
 
 /** Parameters of each primitive. */
 export interface PrimParams {
@@ -19,6 +28,8 @@ export interface PrimParams {
   exp: Record<string, never>;
   log: Record<string, never>;
   abs: Record<string, never>;
+  sign: Record<string, never>;
+  step: Record<string, never>;
   pow: { exponent: number };
   where: { condition: Uint8Array };
   clamp: { lo: number; hi: number };
@@ -52,9 +63,33 @@ type Rule<P extends Prim> = (
 const resultType = (inputs: readonly Tensor[]): DType =>
   inputs.some((t) => t.dtype === "f64") ? "f64" : "f32";
 
+/**
+ * Runs primitives whose inputs live on a device (kernels/webgpu/tensorGpu.ts registers one). Host inputs
+ * mixed in are uploaded; outputs stay on the device.
+ */
+export interface DeviceExecutor {
+  forward<P extends Prim>(
+    prim: P,
+    params: PrimParams[P],
+    inputs: readonly Tensor[],
+  ): { values: DeviceStorage; shape: readonly number[] };
+}
+
+let deviceExecutor: DeviceExecutor | undefined;
+
+/** Registers the executor for device tensors (one device per process). */
+export function setDeviceExecutor(executor: DeviceExecutor | undefined): void {
+  deviceExecutor = executor;
+}
+
 /** Applies a primitive, recording it when any input is traced. */
 export function apply<P extends Prim>(prim: P, params: PrimParams[P], inputs: readonly Tensor[]): Tensor {
-  const { values, shape } = (forwards[prim] as Forward<P>)(params, inputs);
+  let result: { values: Values | DeviceStorage; shape: readonly number[] };
+  if (inputs.some((t) => t.onDevice)) {
+    if (!deviceExecutor) throw new RangeError(`${prim}: a GPU tensor was given but no device is registered`);
+    result = deviceExecutor.forward(prim, params, inputs);
+  } else result = (forwards[prim] as Forward<P>)(params, inputs);
+  const { values, shape } = result;
   const traced = inputs.some((t) => t.traced);
   let node: Node | undefined;
   if (traced) {
@@ -140,13 +175,6 @@ function unary(f: (x: number) => number): PlainForward {
   };
 }
 
-/** A constant (untraced) tensor of a mask or derived values, shaped like t. */
-function constantLike(t: Tensor, f: (x: number, i: number) => number): Tensor {
-  const out = allocate(t.dtype, t.size);
-  for (let i = 0; i < out.length; i++) out[i] = f(t.values[i], i);
-  return new Tensor(out, t.shape);
-}
-
 // ---- forward implementations ------------------------------------------------------------------------
 
 const forwards: { [P in Prim]: Forward<P> } = {
@@ -162,6 +190,8 @@ const forwards: { [P in Prim]: Forward<P> } = {
   exp: unary(Math.exp),
   log: unary(Math.log),
   abs: unary(Math.abs),
+  sign: unary(Math.sign),
+  step: unary((x) => (x >= 0 ? 1 : 0)),
   pow: (p, [a]) => unary((x) => x ** p.exponent)({}, [a]),
   where: (p, [a, b]) => {
     const shape = broadcastShapes(a.shape, b.shape);
@@ -326,32 +356,15 @@ const rules: { [P in Prim]: Rule<P> } = {
     unbroadcast(apply("div", none, [g, b]), a.shape),
     unbroadcast(apply("neg", none, [apply("div", none, [mulT(g, out), b])]), b.shape),
   ],
-  maximum: (_, [a, b], out, g) => {
-    const shape = out.shape;
-    const x = apply("broadcastTo", { shape }, [a]).values;
-    const y = apply("broadcastTo", { shape }, [b]).values;
-    const takeA = new Tensor(
-      Float64Array.from(x, (v, i) => (v >= y[i] ? 1 : 0)),
-      shape,
-    );
-    const takeB = new Tensor(
-      Float64Array.from(x, (v, i) => (v >= y[i] ? 0 : 1)),
-      shape,
-    );
+  // masks come from primitives (not host loops) so the rules run on device tensors too
+  maximum: (_, [a, b], __, g) => {
+    const takeA = apply("step", none, [apply("sub", none, [a, b])]);
+    const takeB = apply("sub", none, [tensor([1], [], takeA.dtype), takeA]);
     return [unbroadcast(mulT(g, takeA), a.shape), unbroadcast(mulT(g, takeB), b.shape)];
   },
-  minimum: (_, [a, b], out, g) => {
-    const shape = out.shape;
-    const x = apply("broadcastTo", { shape }, [a]).values;
-    const y = apply("broadcastTo", { shape }, [b]).values;
-    const takeA = new Tensor(
-      Float64Array.from(x, (v, i) => (v <= y[i] ? 1 : 0)),
-      shape,
-    );
-    const takeB = new Tensor(
-      Float64Array.from(x, (v, i) => (v <= y[i] ? 0 : 1)),
-      shape,
-    );
+  minimum: (_, [a, b], __, g) => {
+    const takeA = apply("step", none, [apply("sub", none, [b, a])]);
+    const takeB = apply("sub", none, [tensor([1], [], takeA.dtype), takeA]);
     return [unbroadcast(mulT(g, takeA), a.shape), unbroadcast(mulT(g, takeB), b.shape)];
   },
   neg: (_, __, ___, g) => [apply("neg", none, [g])],
@@ -359,12 +372,9 @@ const rules: { [P in Prim]: Rule<P> } = {
   sqrt: (_, __, out, g) => [apply("div", none, [g, mulT(out, tensor([2], [], out.dtype))])],
   exp: (_, __, out, g) => [mulT(g, out)],
   log: (_, [a], __, g) => [apply("div", none, [g, a])],
-  abs: (_, [a], __, g) => [
-    mulT(
-      g,
-      constantLike(a, (x) => Math.sign(x)),
-    ),
-  ],
+  abs: (_, [a], __, g) => [mulT(g, apply("sign", none, [a]))],
+  sign: () => [undefined],
+  step: () => [undefined],
   pow: (p, [a], __, g) => [
     mulT(g, mulT(apply("pow", { exponent: p.exponent - 1 }, [a]), tensor([p.exponent], [], a.dtype))),
   ],
@@ -376,12 +386,11 @@ const rules: { [P in Prim]: Rule<P> } = {
       unbroadcast(apply("where", { condition: inverse }, [g, zero]), b.shape),
     ];
   },
-  clamp: (p, [a], __, g) => [
-    mulT(
-      g,
-      constantLike(a, (x) => (x >= p.lo && x <= p.hi ? 1 : 0)),
-    ),
-  ],
+  clamp: (p, [a], __, g) => {
+    const aboveLo = apply("step", none, [apply("sub", none, [a, tensor([p.lo], [], a.dtype)])]);
+    const belowHi = apply("step", none, [apply("sub", none, [tensor([p.hi], [], a.dtype), a])]);
+    return [mulT(g, mulT(aboveLo, belowHi))];
+  },
   sum: (p, [a], __, g) => {
     if (p.axis === undefined) return [apply("broadcastTo", { shape: a.shape }, [g])];
     const kept = a.shape.slice();

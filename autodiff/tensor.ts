@@ -10,6 +10,25 @@ export type DType = "f32" | "f64";
 /** Storage of a tensor's values. */
 export type Values = Float32Array | Float64Array;
 
+/**
+ * Values that live on a device (a GPU buffer of f32). Reading them back is asynchronous, so a device
+ * tensor has no `values`: ops on it run on the device, and `await t.read()` fetches the numbers. Several
+ * tensors may share one storage (reshape views, traced leaves); each holds a reference, and the buffer
+ * goes back to its pool when the last scope that made one of them ends.
+ */
+export interface DeviceStorage {
+  readonly device: "webgpu";
+  /** The first `count` values. */
+  read(count: number): Promise<Float32Array>;
+  retain(): void;
+  release(): void;
+}
+
+/** A device tensor's `values` (or another synchronous read) was asked for. */
+export class DeviceTensorError extends Error {
+  override name = "DeviceTensorError";
+}
+
 /** A recorded operation: its inputs and how to pull a cotangent of the output back to each of them. */
 export interface Node {
   readonly op: string;
@@ -35,32 +54,59 @@ export function sizeOf(shape: readonly number[]): number {
 
 let nextId = 1;
 
+const isValues = (x: Values | DeviceStorage): x is Values =>
+  x instanceof Float64Array || x instanceof Float32Array;
+
 /** An immutable n-d array with an optional place in the autodiff graph. */
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly dtype: DType;
-  readonly values: Values;
+  /** Host values or device storage. */
+  readonly backing: Values | DeviceStorage;
   /** The op that made this tensor, when it depends on a traced input. */
   readonly node: Node | undefined;
 
-  constructor(values: Values, shape: readonly number[], node?: Node) {
+  constructor(backing: Values | DeviceStorage, shape: readonly number[], node?: Node) {
     checkShape(shape);
-    if (values.length !== sizeOf(shape)) {
-      throw new RangeError(
-        `values hold ${values.length} numbers but shape [${shape}] needs ${sizeOf(shape)}`,
-      );
+    if (isValues(backing)) {
+      if (backing.length !== sizeOf(shape)) {
+        throw new RangeError(
+          `values hold ${backing.length} numbers but shape [${shape}] needs ${sizeOf(shape)}`,
+        );
+      }
+      this.dtype = backing instanceof Float32Array ? "f32" : "f64";
+    } else {
+      backing.retain();
+      this.dtype = "f32";
     }
-    this.values = values;
+    this.backing = backing;
     this.shape = shape.slice();
-    this.dtype = values instanceof Float32Array ? "f32" : "f64";
     this.node = node;
     currentScope?.add(this);
   }
 
+  /** The values of a host tensor; a device tensor throws (use `await read()`). */
+  get values(): Values {
+    if (isValues(this.backing)) return this.backing;
+    throw new DeviceTensorError(
+      `tensor of shape [${this.shape}] lives on the GPU (${this.backing.device}): read it with \`await t.read()\``,
+    );
+  }
+
+  /** The device storage, when the values live on a device. */
+  get storage(): DeviceStorage | undefined {
+    return isValues(this.backing) ? undefined : this.backing;
+  }
+
+  /** True when the values live on a device. */
+  get onDevice(): boolean {
+    return !isValues(this.backing);
+  }
+
   /** Number of elements. */
   get size(): number {
-    return this.values.length;
+    return sizeOf(this.shape);
   }
 
   /** Number of axes. */
@@ -68,20 +114,21 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** The value of a one-element tensor. */
+  /** The value of a one-element host tensor. */
   item(): number {
     if (this.size !== 1) throw new RangeError(`item() needs a one-element tensor, shape is [${this.shape}]`);
     return this.values[0];
   }
 
-  /** A copy of the values (CPU storage: synchronous). */
+  /** A copy of the values (host storage: synchronous). */
   toArray(): Values {
     return this.values.slice();
   }
 
-  /** The values, asynchronously: the same call for CPU and GPU storage. */
+  /** The values, asynchronously: the same call for host and device storage. */
   async read(): Promise<Values> {
-    return this.toArray();
+    const storage = this.storage;
+    return storage ? storage.read(this.size) : this.toArray();
   }
 
   /** True when the tensor depends on a traced input. */
@@ -150,12 +197,26 @@ export function scope<T>(fn: () => T): T {
   };
   collect(result);
   for (const t of made) {
-    if (kept.has(t)) {
-      outer?.add(t);
-      continue;
-    }
-    releasers.get(t)?.release();
-    releasers.delete(t);
+    if (kept.has(t)) outer?.add(t);
+    else releaseTensor(t);
   }
   return result;
+}
+
+const released = new WeakSet<Tensor>();
+
+function releaseTensor(t: Tensor): void {
+  if (released.has(t)) return;
+  released.add(t);
+  releasers.get(t)?.release();
+  releasers.delete(t);
+  t.storage?.release();
+}
+
+/**
+ * Releases the storage of tensors now (device buffers go back to their pool); for results kept out of a
+ * scope once they have been read. A released device tensor must not be used again.
+ */
+export function dispose(...tensors: readonly Tensor[]): void {
+  for (const t of tensors) releaseTensor(t);
 }

@@ -19,6 +19,7 @@ import {
   thbBackwardParamsWithDerivativesCpu,
   thbForwardCpu,
 } from "../kernels/cpu/thbKernels.js";
+import { deviceOf } from "../kernels/webgpu/tensorGpu.js";
 
 /** The THB primitives of one plan. */
 export interface ThbOps {
@@ -52,9 +53,28 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
         },
         vjp: (params, [h]) => [h ? evaluate([h, params])[0] : undefined, undefined],
       },
+      webgpu: {
+        // per-element reduction over points sorted by element once, then the gather per function
+        forward: (inputs) => {
+          const [g, params] = inputs;
+          const dim = g.shape[1];
+          const gpu = deviceOf(inputs);
+          const gpuPlan = gpu.plan(plan);
+          const order = gpu.pointOrder(gpuPlan, params);
+          const [gIn, pIn] = [gpu.input(g), gpu.input(params)];
+          const G = gpuPlan.elementGradients(pIn.buffer, gIn.buffer, order, dim);
+          const out = gpuPlan.gatherFunctions(G, dim);
+          for (const b of [gIn, pIn, { buffer: G, temporary: true }])
+            if (b.temporary) gpu.context.pool.release(b.buffer);
+          return { outputs: [gpu.wrap(out, [plan.functionCount, dim])], residuals: params };
+        },
+        vjp: (params, [h]) => [h ? evaluate([h, params])[0] : undefined, undefined],
+      },
     },
   });
-  const evaluate: Op = defineOp<{ local: Float64Array }>({
+  // host residuals: the local control blocks; device residuals: the same blocks as a device tensor
+  type Residuals = { local?: Float64Array; localOnDevice?: Tensor };
+  const evaluate: Op = defineOp<Residuals>({
     name: "thbEvaluate",
     implementations: {
       cpu: {
@@ -64,12 +84,46 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
           return { outputs: [new Tensor(values, [params.shape[0], dim])], residuals: { local } };
         },
         vjp: ({ local }, [g], [control, params]) => {
-          if (!g) return [undefined, undefined];
+          if (!g || !local) return [undefined, undefined];
           const dim = control.shape[1];
           const toControl = control.traced ? transpose([g, params])[0] : undefined;
           const toParams = params.traced
             ? new Tensor(thbBackwardParamsCpu(plan, local, dim, params.values, g.values), params.shape)
             : undefined;
+          return [toControl, toParams];
+        },
+      },
+      webgpu: {
+        forward: (inputs) => {
+          const [control, params] = inputs;
+          const dim = checkInputs(plan, control, params);
+          const gpu = deviceOf(inputs);
+          const gpuPlan = gpu.plan(plan);
+          const count = params.shape[0];
+          const [cIn, pIn] = [gpu.input(control), gpu.input(params)];
+          const local = gpuPlan.localControl(cIn.buffer, dim);
+          const out = gpuPlan.forward(local, pIn.buffer, count, dim, 0);
+          for (const b of [cIn, pIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
+          // the local control blocks are a residual: a device tensor, so the caller's scope frees them
+          const localTensor = gpu.wrap(local, [plan.elementCount * plan.localSize * dim]);
+          return { outputs: [gpu.wrap(out, [count, dim])], residuals: { localOnDevice: localTensor } };
+        },
+        vjp: ({ localOnDevice: local }, [g], inputs) => {
+          const [control, params] = inputs;
+          if (!g || !local) return [undefined, undefined];
+          const dim = control.shape[1];
+          const toControl = control.traced ? transpose([g, params])[0] : undefined;
+          let toParams: Tensor | undefined;
+          if (params.traced) {
+            const gpu = deviceOf([local]);
+            const [pIn, gIn] = [gpu.input(params), gpu.input(g)];
+            const localBuffer = gpu.input(local).buffer;
+            const out = gpu
+              .plan(plan)
+              .backwardParams(localBuffer, pIn.buffer, gIn.buffer, params.shape[0], dim);
+            for (const b of [pIn, gIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
+            toParams = gpu.wrap(out, params.shape);
+          }
           return [toControl, toParams];
         },
       },

@@ -4,12 +4,14 @@
  * THB_BACKEND=cpu|webgpu forces one, and the choice is logged and readable (`backend.name`).
  * Shapes as in kernels/cpu/thbKernels.ts; every method is async so both backends share call sites.
  */
+import { setDeviceExecutor } from "../autodiff/ops.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { evaluateLocalField, localControl } from "../hierarchy/planEvaluate.js";
 import { thbBackwardControlCpu, thbBackwardParamsCpu, thbForwardCpu } from "./cpu/thbKernels.js";
 import { noAdapterAdvice, requestWebGPU, type WebGPUContext } from "./webgpu/device.js";
 import { readFloat32, upload } from "./webgpu/gpuBuffers.js";
-import { GpuContext, GpuPlan, gpuBackwardControl, gpuBackwardParams, gpuEvaluate } from "./webgpu/thbGpu.js";
+import { WebGpuTensors } from "./webgpu/tensorGpu.js";
+import { GpuContext, gpuBackwardControl, gpuBackwardParams, gpuEvaluate } from "./webgpu/thbGpu.js";
 
 /** Names of the backends. */
 export type BackendKind = "cpu" | "webgpu";
@@ -51,6 +53,11 @@ export interface Backend {
     spacing: number[],
     counts: number[],
   ): Promise<Float32Array | Float64Array>;
+  /**
+   * Device tensors (webgpu only): autodiff primitives, the THB primitives included, run on the GPU for
+   * tensors made with `tensors.toDevice`.
+   */
+  readonly tensors?: WebGpuTensors;
   /** Releases device resources. */
   dispose(): void;
 }
@@ -97,15 +104,9 @@ export const cpuBackend: Backend = {
 /** The WebGPU backend on a device; plans are uploaded once and cached. */
 export function webgpuBackend(webgpu: WebGPUContext): Backend {
   const context = new GpuContext(webgpu.device);
-  const plans = new WeakMap<EvaluationPlan, GpuPlan>();
-  const gpuPlan = (plan: EvaluationPlan) => {
-    let g = plans.get(plan);
-    if (!g) {
-      g = new GpuPlan(context, plan);
-      plans.set(plan, g);
-    }
-    return g;
-  };
+  const tensors = new WebGpuTensors(context);
+  setDeviceExecutor(tensors);
+  const gpuPlan = (plan: EvaluationPlan) => tensors.plan(plan);
   const info = webgpu.adapterInfo;
   return {
     name: "webgpu",
@@ -125,7 +126,9 @@ export function webgpuBackend(webgpu: WebGPUContext): Backend {
       for (const b of [controlBuffer, local, out]) context.pool.release(b);
       return values;
     },
+    tensors,
     dispose: () => {
+      setDeviceExecutor(undefined);
       context.pool.destroy();
       webgpu.device.destroy();
     },
