@@ -1,10 +1,12 @@
 /**
  * Optimisers behind one interface: SGD with momentum, Adam, and L-BFGS with a strong-Wolfe line search
  * (Nocedal & Wright, Algorithms 7.4, 3.5 and 3.6). The objective maps a flat f64 parameter tensor to a
- * scalar tensor; gradients come from reverse mode.
+ * scalar tensor; gradients come from reverse mode. Each algorithm is written once, as a generator that
+ * yields the points it needs evaluated: `minimize` drives it synchronously (host tensors), and
+ * `minimizeAsync` awaits each evaluation (objectives whose tensors live on the GPU).
  */
 import { valueAndGrad } from "./grad.js";
-import { Tensor } from "./tensor.js";
+import { dispose, scope, Tensor } from "./tensor.js";
 
 /** Stopped because the loss or the gradient became NaN or infinite. */
 export class OptimizationError extends Error {
@@ -44,23 +46,59 @@ export interface MinimizeResult {
   history: IterationEntry[];
 }
 
-/** Minimises f starting at x0. */
+/** The loss and its gradient at a point. */
+interface Evaluation {
+  value: number;
+  gradient: Float64Array;
+}
+
+/** An optimiser: yields points to evaluate, receives their evaluations, returns its result. */
+type Search<T> = Generator<Float64Array, T, Evaluation>;
+
+function search(x0: ArrayLike<number>, options: MinimizeOptions): Search<MinimizeResult> {
+  const method = options.method ?? "lbfgs";
+  if (method === "lbfgs") return lbfgs(Float64Array.from(x0), options);
+  return firstOrder(Float64Array.from(x0), options, method);
+}
+
+/** Minimises f starting at x0 (f's tensors on the host). */
 export function minimize(
   f: (x: Tensor) => Tensor,
   x0: ArrayLike<number>,
   options: MinimizeOptions = {},
 ): MinimizeResult {
   const shape = [x0.length];
-  const evaluate = (x: Float64Array): { value: number; gradient: Float64Array } => {
-    const { value, grad } = valueAndGrad(f, new Tensor(x, shape));
-    return { value: value.item(), gradient: Float64Array.from(grad.values) };
-  };
-  const method = options.method ?? "lbfgs";
-  if (method === "lbfgs") return lbfgs(evaluate, Float64Array.from(x0), options);
-  return firstOrder(evaluate, Float64Array.from(x0), options, method);
+  const steps = search(x0, options);
+  let next = steps.next();
+  while (!next.done) {
+    const { value, grad } = valueAndGrad(f, new Tensor(next.value, shape));
+    next = steps.next({ value: value.item(), gradient: Float64Array.from(grad.values) });
+  }
+  return next.value;
 }
 
-type Evaluate = (x: Float64Array) => { value: number; gradient: Float64Array };
+/**
+ * Minimises f starting at x0, awaiting each evaluation: for objectives whose tensors live on the GPU.
+ * Every evaluation runs in a scope, so its device buffers go back to the pool; the optimiser's own state
+ * (a few vectors of x's size) stays on the host in f64.
+ */
+export async function minimizeAsync(
+  f: (x: Tensor) => Tensor,
+  x0: ArrayLike<number>,
+  options: MinimizeOptions = {},
+): Promise<MinimizeResult> {
+  const shape = [x0.length];
+  const steps = search(x0, options);
+  let next = steps.next();
+  while (!next.done) {
+    const x = next.value;
+    const { value, grad } = scope(() => valueAndGrad(f, new Tensor(x, shape)));
+    const [loss, gradient] = [await value.read(), await grad.read()];
+    dispose(value, grad);
+    next = steps.next({ value: loss[0], gradient: Float64Array.from(gradient) });
+  }
+  return next.value;
+}
 
 function normInf(g: Float64Array): number {
   let m = 0;
@@ -83,12 +121,7 @@ function checkFinite(value: number, gradient: Float64Array, iteration: number): 
   }
 }
 
-function firstOrder(
-  evaluate: Evaluate,
-  x: Float64Array,
-  options: MinimizeOptions,
-  method: string,
-): MinimizeResult {
+function* firstOrder(x: Float64Array, options: MinimizeOptions, method: string): Search<MinimizeResult> {
   const maxIterations = options.maxIterations ?? 1000;
   const tolerance = options.tolerance ?? 1e-10;
   const lr = options.learningRate ?? 1e-2;
@@ -101,7 +134,7 @@ function firstOrder(
   for (let it = 0; it < maxIterations; it++) {
     if (options.signal?.aborted)
       return { x, value, iterations: it, converged: false, reason: "aborted", history };
-    const r = evaluate(x);
+    const r = yield x;
     value = r.value;
     checkFinite(value, r.gradient, it);
     const entry = { iteration: it, value, gradientNorm: normInf(r.gradient) };
@@ -127,7 +160,7 @@ function firstOrder(
   }
   return {
     x,
-    value: evaluate(x).value,
+    value: (yield x).value,
     iterations: maxIterations,
     converged: false,
     reason: "maxIterations",
@@ -135,7 +168,7 @@ function firstOrder(
   };
 }
 
-function lbfgs(evaluate: Evaluate, x: Float64Array, options: MinimizeOptions): MinimizeResult {
+function* lbfgs(x: Float64Array, options: MinimizeOptions): Search<MinimizeResult> {
   const maxIterations = options.maxIterations ?? 1000;
   const tolerance = options.tolerance ?? 1e-10;
   const memory = options.memory ?? 10;
@@ -143,7 +176,7 @@ function lbfgs(evaluate: Evaluate, x: Float64Array, options: MinimizeOptions): M
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
   const rho: number[] = [];
-  let { value, gradient } = evaluate(x);
+  let { value, gradient } = yield x;
   checkFinite(value, gradient, 0);
   const history: IterationEntry[] = [];
   const direction = new Float64Array(n);
@@ -183,7 +216,7 @@ function lbfgs(evaluate: Evaluate, x: Float64Array, options: MinimizeOptions): M
       slope = dotArrays(gradient, direction);
     }
     const initial = S.length === 0 ? Math.min(1, 1 / Math.max(normInf(gradient), 1e-300)) : 1;
-    const step = strongWolfe(evaluate, x, value, gradient, direction, slope, initial, it);
+    const step = yield* strongWolfe(x, value, gradient, direction, slope, initial, it);
     if (!step) return { x, value, iterations: it, converged: false, reason: "noProgress", history };
     const s = new Float64Array(n);
     const y = new Float64Array(n);
@@ -217,8 +250,7 @@ interface LinePoint {
 }
 
 /** Strong-Wolfe line search (Nocedal & Wright Alg. 3.5 with zoom, Alg. 3.6, cubic interpolation). */
-function strongWolfe(
-  evaluate: Evaluate,
+function* strongWolfe(
   x: Float64Array,
   value0: number,
   gradient0: Float64Array,
@@ -226,37 +258,37 @@ function strongWolfe(
   slope0: number,
   initial: number,
   iteration: number,
-): LinePoint | undefined {
+): Search<LinePoint | undefined> {
   const c1 = 1e-4;
   const c2 = 0.9;
-  const at = (t: number): LinePoint => {
+  function* at(t: number): Search<LinePoint> {
     const xt = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) xt[i] = x[i] + t * direction[i];
-    const r = evaluate(xt);
+    const r = yield xt;
     if (!Number.isFinite(r.value))
       return { t, value: Number.POSITIVE_INFINITY, slope: Number.NaN, x: xt, gradient: r.gradient };
     checkFinite(r.value, r.gradient, iteration);
     return { t, value: r.value, slope: dotArrays(r.gradient, direction), x: xt, gradient: r.gradient };
-  };
+  }
   const start: LinePoint = { t: 0, value: value0, slope: slope0, x, gradient: gradient0 };
   let previous = start;
   let t = initial;
   for (let i = 0; i < 25; i++) {
-    const current = at(t);
+    const current = yield* at(t);
     if (current.value > value0 + c1 * t * slope0 || (i > 0 && current.value >= previous.value)) {
-      return zoom(previous, current);
+      return yield* zoom(previous, current);
     }
     if (Math.abs(current.slope) <= -c2 * slope0) return current;
-    if (current.slope >= 0) return zoom(current, previous);
+    if (current.slope >= 0) return yield* zoom(current, previous);
     previous = current;
     t *= 2;
   }
   return undefined;
 
-  function zoom(lo: LinePoint, hi: LinePoint): LinePoint | undefined {
+  function* zoom(lo: LinePoint, hi: LinePoint): Search<LinePoint | undefined> {
     for (let i = 0; i < 30; i++) {
       const t = interpolate(lo, hi);
-      const current = at(t);
+      const current = yield* at(t);
       if (current.value > value0 + c1 * t * slope0 || current.value >= lo.value) hi = current;
       else {
         if (Math.abs(current.slope) <= -c2 * slope0) return current;

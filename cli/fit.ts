@@ -5,13 +5,14 @@
  */
 import { basename, dirname, extname, join } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
-import { type FitIteration, fitSurface } from "../fitting/fitSurface.js";
+import { type FitIteration, fitSurfaceAsync } from "../fitting/fitSurface.js";
 import { fieldToJson } from "../hierarchy/serialization.js";
 import type { THBField } from "../hierarchy/thbField.js";
 import { writeFileAtomic } from "../io/atomicWrite.js";
 import { meshToGlb } from "../io/gltf.js";
 import { meshToObj, meshToPly, meshToStl } from "../io/mesh.js";
 import { readPointCloud } from "../io/pointCloud.js";
+import { selectBackend } from "../kernels/backend.js";
 import { tessellateSurface } from "../splines/tessellation.js";
 import { InputError } from "./readInput.js";
 
@@ -130,28 +131,37 @@ export async function runFit(
         )
       : undefined;
   bar?.start(levelLimit, 0, { dofs: 0, maxError: "…" });
-  const result = fitSurface(cloud.points, {
-    ...(cloud.params && !options.heightField ? { params: cloud.params } : {}),
-    ...(tolerance !== undefined ? { tolerance } : {}),
-    ...(rmsTolerance !== undefined ? { rmsTolerance } : {}),
-    ...(degree !== undefined ? { degree } : {}),
-    ...(elements !== undefined ? { elements } : {}),
-    ...(maxLevels !== undefined ? { maxLevels } : {}),
-    ...(smoothing !== undefined ? { smoothing } : {}),
-    heightField: options.heightField ?? false,
-    method,
-    loss,
-    ...(parameterCorrection !== undefined ? { parameterCorrection } : {}),
-    onProgress: (it: FitIteration) => {
-      if (bar) bar.update(it.levels, { dofs: it.dofs, maxError: it.maxError.toPrecision(4) });
-      else {
-        log(
-          `  level ${it.levels}  dofs ${it.dofs}  max error ${it.maxError.toPrecision(4)}  rms ${it.rmsError.toPrecision(4)}  (${it.seconds.toFixed(2)} s)`,
-        );
-      }
-    },
-  });
-  bar?.stop();
+  // the gradient methods run on the GPU when an adapter exists (THB_BACKEND=cpu forces the host); lsq
+  // solves f64 normal equations on the host and needs no device
+  const backend = method === "lsq" ? undefined : await selectBackend({ log });
+  let result: Awaited<ReturnType<typeof fitSurfaceAsync>>;
+  try {
+    result = await fitSurfaceAsync(cloud.points, {
+      ...(backend ? { backend } : {}),
+      ...(cloud.params && !options.heightField ? { params: cloud.params } : {}),
+      ...(tolerance !== undefined ? { tolerance } : {}),
+      ...(rmsTolerance !== undefined ? { rmsTolerance } : {}),
+      ...(degree !== undefined ? { degree } : {}),
+      ...(elements !== undefined ? { elements } : {}),
+      ...(maxLevels !== undefined ? { maxLevels } : {}),
+      ...(smoothing !== undefined ? { smoothing } : {}),
+      heightField: options.heightField ?? false,
+      method,
+      loss,
+      ...(parameterCorrection !== undefined ? { parameterCorrection } : {}),
+      onProgress: (it: FitIteration) => {
+        if (bar) bar.update(it.levels, { dofs: it.dofs, maxError: it.maxError.toPrecision(4) });
+        else {
+          log(
+            `  level ${it.levels}  dofs ${it.dofs}  max error ${it.maxError.toPrecision(4)}  rms ${it.rmsError.toPrecision(4)}  (${it.seconds.toFixed(2)} s)`,
+          );
+        }
+      },
+    });
+  } finally {
+    bar?.stop();
+    backend?.dispose();
+  }
   const seconds = (performance.now() - t0) / 1000;
   // everything computed: now write, each file whole
   const reportPath =

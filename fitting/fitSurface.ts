@@ -8,9 +8,16 @@ import { locatePoint } from "../hierarchy/planEvaluate.js";
 import { refineElementRefs } from "../hierarchy/refinement.js";
 import { THBField } from "../hierarchy/thbField.js";
 import { type ElementRef, THBSpace } from "../hierarchy/thbSpace.js";
+import type { Backend } from "../kernels/backend.js";
 import { ArgumentError } from "../splines/errors.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
-import { correctParameters, type FitLoss, fitCoefficientsByGradient } from "./gradientFit.js";
+import {
+  correctParameters,
+  type FitLoss,
+  fitCoefficientsByGradient,
+  fitCoefficientsByGradientOnDevice,
+  type GradientFitOptions,
+} from "./gradientFit.js";
 import { assembleNormalEquations, solveNormalEquations } from "./normalEquations.js";
 import { projectOntoBestFitPlane } from "./parametrize.js";
 
@@ -75,11 +82,59 @@ export interface FitResult {
   };
 }
 
-/** Fits a THB surface to `points  #points by 3` (with optional `params  #points by 2`). */
+/** A solve the gradient path needs: the loop yields it, and the driver runs it on the host or the GPU. */
+interface GradientRequest {
+  plan: EvaluationPlan;
+  params: Float64Array;
+  values: Float64Array;
+  dim: number;
+  initial: Float64Array;
+  options: GradientFitOptions;
+}
+
+/** Fits a THB surface to `points  #points by 3` (with optional `params  #points by 2`), on the host. */
 export function fitSurface(
   points: Float64Array,
   options: FitOptions & { params?: Float64Array } = {},
 ): FitResult {
+  const loop = fitLoop(points, options, "host (f64)");
+  let next = loop.next();
+  while (!next.done) {
+    const r = next.value;
+    next = loop.next(
+      fitCoefficientsByGradient(r.plan, r.params, r.values, r.dim, r.initial, r.options).control,
+    );
+  }
+  return next.value;
+}
+
+/**
+ * fitSurface with a backend: on webgpu, the gradient methods (lbfgs, adam — robust losses) run their
+ * forward and backward passes on the GPU. The lsq path stays on the host: its normal equations need f64.
+ */
+export async function fitSurfaceAsync(
+  points: Float64Array,
+  options: FitOptions & { params?: Float64Array; backend?: Backend } = {},
+): Promise<FitResult> {
+  const gpu = options.backend?.tensors;
+  const loop = fitLoop(points, options, gpu ? (options.backend?.description ?? "webgpu") : "host (f64)");
+  let next = loop.next();
+  while (!next.done) {
+    const r = next.value;
+    const solved = gpu
+      ? await fitCoefficientsByGradientOnDevice(gpu, r.plan, r.params, r.values, r.dim, r.initial, r.options)
+      : fitCoefficientsByGradient(r.plan, r.params, r.values, r.dim, r.initial, r.options);
+    next = loop.next(solved.control);
+  }
+  return next.value;
+}
+
+/** The adaptive loop, yielding each gradient solve to its driver. */
+function* fitLoop(
+  points: Float64Array,
+  options: FitOptions & { params?: Float64Array },
+  gradientDevice: string,
+): Generator<GradientRequest, FitResult, Float64Array> {
   const n = points.length / 3;
   if (!Number.isInteger(n) || n === 0)
     throw new ArgumentError(`points must hold #points × 3 numbers, got length ${points.length}`);
@@ -161,6 +216,7 @@ export function fitSurface(
   if (method !== "lsq" && method !== "lbfgs" && method !== "adam") {
     throw new ArgumentError(`method must be "lsq", "lbfgs" or "adam", got "${method}"`);
   }
+  if (method !== "lsq") notes.push(`${method} steps on ${gradientDevice}`);
   for (let it = 0; it < maxIterations; it++) {
     const t0 = performance.now();
     // one compile per refinement: the carried-over field from the last step already holds this space's plan
@@ -192,12 +248,19 @@ export function fitSurface(
     }
     let coefficients = solution.control;
     if (method !== "lsq") {
-      coefficients = fitCoefficientsByGradient(plan, params, values, dim, solution.control, {
-        method,
-        loss: options.loss ?? "l2",
-        huberDelta: options.huberDelta ?? tolerance,
-        maxIterations: options.gradientIterations ?? 200,
-      }).control;
+      coefficients = yield {
+        plan,
+        params,
+        values,
+        dim,
+        initial: solution.control,
+        options: {
+          method,
+          loss: options.loss ?? "l2",
+          huberDelta: options.huberDelta ?? tolerance,
+          maxIterations: options.gradientIterations ?? 200,
+        },
+      };
     }
     field = new THBField(space, coefficients, dim, plan);
     const fitted = field.evaluate(params);

@@ -3,17 +3,60 @@
  * coefficients (L-BFGS or Adam), and parameter correction — foot-point optimisation of each point's (u, v)
  * with Gauss–Newton steps built from the primitive's first-derivative outputs.
  */
-import { add, mean, mul, reshape, sqrt, square, sub, sum, where } from "../autodiff/api.js";
-import { minimize } from "../autodiff/optimize.js";
-import { type Tensor, tensor } from "../autodiff/tensor.js";
+import { add, mean, minimum, mul, reshape, sqrt, square, sub, sum } from "../autodiff/api.js";
+import { minimize, minimizeAsync } from "../autodiff/optimize.js";
+import { dispose, type Tensor, tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
+import type { WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
 import { thbOps } from "./thbPrimitive.js";
 
 /** Robust data terms of the gradient path. */
 export type FitLoss = "l2" | "huber" | "l1";
 
+/** Options of the gradient path. */
+export interface GradientFitOptions {
+  method: "lbfgs" | "adam";
+  loss: FitLoss;
+  huberDelta: number;
+  maxIterations: number;
+  learningRate?: number;
+}
+
 /**
- * Minimises mean ρ(‖S(x_k; C) − f_k‖) over C from `initial` (`#functions by dim`):
+ * mean ρ(‖S(x_k; C) − f_k‖) as a function of the flat coefficients, from tensors X (`#points by 2`) and F
+ * (`#points by dim`) on the host or the GPU alike: every mask comes from primitives (Huber through
+ * minimum), never from reading values back.
+ */
+function lossFunction(
+  plan: EvaluationPlan,
+  X: Tensor,
+  F: Tensor,
+  dim: number,
+  options: GradientFitOptions,
+): (c: Tensor) => Tensor {
+  const ops = thbOps(plan);
+  return (c) => {
+    const residual = sub(ops.evaluate(reshape(c, [plan.functionCount, dim]), X), F);
+    const squared = sum(square(residual), 1); // ‖r‖² per point
+    if (options.loss === "l2") return mean(squared);
+    const r = sqrt(add(squared, 1e-24));
+    if (options.loss === "l1") return mean(r);
+    // Huber: with m = min(r, δ), m²/(2δ) + (r − m) is r²/(2δ) inside δ and r − δ/2 outside
+    const delta = options.huberDelta;
+    const m = minimum(r, delta);
+    return mean(add(mul(square(m), 1 / (2 * delta)), sub(r, m)));
+  };
+}
+
+const minimizeOptions = (options: GradientFitOptions) => ({
+  method: options.method,
+  maxIterations: options.maxIterations,
+  tolerance: 1e-12,
+  learningRate: options.learningRate ?? 1e-3,
+});
+
+/**
+ * Minimises mean ρ(‖S(x_k; C) − f_k‖) over C from `initial` (`#functions by dim`) on the host in f64:
  * l2 ρ(r) = r², huber ρ(r) = r² / (2δ) for r ≤ δ else r − δ/2, l1 ρ(r) = r (smoothed at 1e-12).
  */
 export function fitCoefficientsByGradient(
@@ -22,35 +65,41 @@ export function fitCoefficientsByGradient(
   values: Float64Array,
   dim: number,
   initial: Float64Array,
-  options: {
-    method: "lbfgs" | "adam";
-    loss: FitLoss;
-    huberDelta: number;
-    maxIterations: number;
-    learningRate?: number;
-  },
+  options: GradientFitOptions,
 ): { control: Float64Array; iterations: number } {
-  const ops = thbOps(plan);
   const count = params.length / 2;
-  const X = tensor(params, [count, 2]);
-  const F = tensor(values, [count, dim]);
-  const lossOf = (c: Tensor): Tensor => {
-    const residual = sub(ops.evaluate(reshape(c, [plan.functionCount, dim]), X), F);
-    const squared = sum(square(residual), 1); // ‖r‖² per point
-    if (options.loss === "l2") return mean(squared);
-    const r = sqrt(add(squared, 1e-24));
-    if (options.loss === "l1") return mean(r);
-    const delta = options.huberDelta;
-    const inside = Array.from(r.values, (x) => x <= delta);
-    return mean(where(inside, mul(squared, 1 / (2 * delta)), sub(r, delta / 2)));
-  };
-  const result = minimize(lossOf, initial, {
-    method: options.method,
-    maxIterations: options.maxIterations,
-    tolerance: 1e-12,
-    learningRate: options.learningRate ?? 1e-3,
-  });
+  const f = lossFunction(plan, tensor(params, [count, 2]), tensor(values, [count, dim]), dim, options);
+  const result = minimize(f, initial, minimizeOptions(options));
   return { control: result.x, iterations: result.iterations };
+}
+
+/**
+ * The same minimisation with the points on the GPU (f32): forward, loss and backward run as WebGPU
+ * kernels, and only the loss and the coefficient gradient come back each evaluation. The optimiser state
+ * stays in f64 on the host.
+ */
+export async function fitCoefficientsByGradientOnDevice(
+  gpu: WebGpuTensors,
+  plan: EvaluationPlan,
+  params: Float64Array,
+  values: Float64Array,
+  dim: number,
+  initial: Float64Array,
+  options: GradientFitOptions,
+): Promise<{ control: Float64Array; iterations: number }> {
+  const count = params.length / 2;
+  const X = gpu.toDevice(params, [count, 2]);
+  const F = gpu.toDevice(values, [count, dim]);
+  try {
+    const result = await minimizeAsync(
+      lossFunction(plan, X, F, dim, options),
+      initial,
+      minimizeOptions(options),
+    );
+    return { control: result.x, iterations: result.iterations };
+  } finally {
+    dispose(X, F);
+  }
 }
 
 /**
