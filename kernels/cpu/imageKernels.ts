@@ -156,9 +156,20 @@ export function jointHistogramCpu(
   fixedRange: readonly [number, number],
 ): Float64Array {
   const { values } = sampleImageCpu(moving, coords, kind);
+  return jointHistogramOfValues(values, fixed, bins, movingRange, fixedRange);
+}
+
+/** The joint histogram of moving values against fixed values (as jointHistogramCpu, from values). */
+export function jointHistogramOfValues(
+  moving: ArrayLike<number>,
+  fixed: ArrayLike<number>,
+  bins: number,
+  movingRange: readonly [number, number],
+  fixedRange: readonly [number, number],
+): Float64Array {
   const histogram = new Float64Array(bins * bins);
-  for (let p = 0; p < values.length; p++) {
-    const [a, wa] = binPosition(values[p], movingRange[0], movingRange[1], bins);
+  for (let p = 0; p < moving.length; p++) {
+    const [a, wa] = binPosition(moving[p], movingRange[0], movingRange[1], bins);
     const [b, wb] = binPosition(fixed[p], fixedRange[0], fixedRange[1], bins);
     histogram[a + bins * b] += (1 - wa) * (1 - wb);
     histogram[a + 1 + bins * b] += wa * (1 - wb);
@@ -166,4 +177,30 @@ export function jointHistogramCpu(
     histogram[a + 1 + bins * (b + 1)] += wa * wb;
   }
   return histogram;
+}
+
+/**
+ * The VJP of jointHistogramOfValues with respect to the moving values: per point, the cotangents of the
+ * bins it touched times its Parzen weights' derivative (zero where its position was clamped to the range).
+ */
+export function jointHistogramVjpCpu(
+  moving: ArrayLike<number>,
+  fixed: ArrayLike<number>,
+  cotangent: ArrayLike<number>,
+  bins: number,
+  movingRange: readonly [number, number],
+  fixedRange: readonly [number, number],
+): Float64Array {
+  const out = new Float64Array(moving.length);
+  const [lo, hi] = movingRange;
+  for (let p = 0; p < moving.length; p++) {
+    const raw = ((moving[p] - lo) / (hi - lo)) * (bins - 1);
+    if (!(raw >= 0 && raw <= bins - 1)) continue;
+    const [a] = binPosition(moving[p], lo, hi, bins);
+    const [b, wb] = binPosition(fixed[p], fixedRange[0], fixedRange[1], bins);
+    const lowerRow = cotangent[a + 1 + bins * b] - cotangent[a + bins * b];
+    const upperRow = cotangent[a + 1 + bins * (b + 1)] - cotangent[a + bins * (b + 1)];
+    out[p] = ((bins - 1) / (hi - lo)) * ((1 - wb) * lowerRow + wb * upperRow);
+  }
+  return out;
 }

@@ -156,6 +156,62 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 `;
 }
 
+/** The uniform of the histogram kernels. */
+function histogramInfo(
+  count: number,
+  bins: number,
+  movingRange: readonly [number, number],
+  fixedRange: readonly [number, number],
+  stride: number,
+  rowStride: number,
+): DataView {
+  const info = new DataView(new ArrayBuffer(32));
+  info.setUint32(0, count, true);
+  info.setUint32(4, bins, true);
+  info.setFloat32(8, movingRange[0], true);
+  info.setFloat32(12, movingRange[1], true);
+  info.setFloat32(16, fixedRange[0], true);
+  info.setFloat32(20, fixedRange[1], true);
+  info.setUint32(24, stride, true);
+  info.setUint32(28, rowStride, true);
+  return info;
+}
+
+/**
+ * ∂L/∂m_p for a histogram cotangent G: with the point's lower bins (a, b) and weights (wa, wb),
+ * s · ((1 − wb)(G[b][a+1] − G[b][a]) + wb (G[b+1][a+1] − G[b+1][a])), s = (bins − 1)/(hi − lo) inside the
+ * range and 0 where the position was clamped.
+ */
+const histogramVjpShader = `struct Info { count: u32, bins: u32, movingLo: f32, movingHi: f32, fixedLo: f32, fixedHi: f32, stride: u32, rowStride: u32 };
+@group(0) @binding(0) var<uniform> info: Info;
+@group(0) @binding(1) var<storage, read> moving: array<f32>;
+@group(0) @binding(2) var<storage, read> fixedValues: array<f32>;
+@group(0) @binding(3) var<storage, read> cotangent: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+fn position(value: f32, lo: f32, hi: f32) -> vec2f {
+  let top = f32(info.bins - 1u);
+  let t = clamp((value - lo) / (hi - lo) * top, 0.0, top);
+  let lower = min(floor(t), top - 1.0);
+  return vec2f(lower, t - lower);
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let p = gid.x + gid.y * info.rowStride;
+  if (p >= info.count) { return; }
+  let top = f32(info.bins - 1u);
+  let raw = (moving[p] - info.movingLo) / (info.movingHi - info.movingLo) * top;
+  let scale = select(0.0, top / (info.movingHi - info.movingLo), raw >= 0.0 && raw <= top);
+  let m = position(moving[p], info.movingLo, info.movingHi);
+  let f = position(fixedValues[p], info.fixedLo, info.fixedHi);
+  let a = u32(m.x);
+  let b = u32(f.x);
+  let n = info.bins;
+  let lowerRow = cotangent[a + 1u + n * b] - cotangent[a + n * b];
+  let upperRow = cotangent[a + 1u + n * (b + 1u)] - cotangent[a + n * (b + 1u)];
+  out[p] = scale * ((1.0 - f.y) * lowerRow + f.y * upperRow);
+}
+`;
+
 /** Sums each bin over chunks, in chunk order. */
 const histogramSumShader = `struct Info { chunks: u32, size: u32, pad0: u32, pad1: u32 };
 @group(0) @binding(0) var<uniform> info: Info;
@@ -204,33 +260,10 @@ export class GpuImageKernels {
     const [imageBuffer, coordBuffer, fixedBuffer] = this.uploadInputs(image, coords, fixed);
     const samples = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
     this.sampleTerms("sample", image.size, imageBuffer, coordBuffer, fixedBuffer, samples, count, kind);
-    const chunks = Math.ceil(count / HISTOGRAM_CHUNK);
-    if (chunks > 65535)
-      throw new RangeError(
-        `jointHistogram takes at most ${65535 * HISTOGRAM_CHUNK} points per call, got ${count}`,
-      );
+    const histogram = this.encodeHistogram(samples, 1 + d, fixedBuffer, count, bins, movingRange, fixedRange);
     const size = bins * bins;
-    const partial = pool.acquire(chunks * size * 4, 0x80 | 0x08 | 0x04);
-    const chunkInfo = new DataView(new ArrayBuffer(32));
-    chunkInfo.setUint32(0, count, true);
-    chunkInfo.setUint32(4, bins, true);
-    chunkInfo.setFloat32(8, movingRange[0], true);
-    chunkInfo.setFloat32(12, movingRange[1], true);
-    chunkInfo.setFloat32(16, fixedRange[0], true);
-    chunkInfo.setFloat32(20, fixedRange[1], true);
-    chunkInfo.setUint32(24, 1 + d, true);
-    const chunkPipeline = this.context.pipeline(`histogram:${bins}`, () => histogramChunkShader(bins), 3);
-    this.context.submit(chunkPipeline, chunkInfo, [samples, fixedBuffer, partial], chunks);
-    const histogram = pool.acquire(size * 4, 0x80 | 0x08 | 0x04);
-    const sumPipeline = this.context.pipeline("histogram:sum", () => histogramSumShader, 2);
-    this.context.submit(
-      sumPipeline,
-      new Uint32Array([chunks, size, 0, 0]),
-      [partial, histogram],
-      Math.ceil(size / 64),
-    );
     const result = await readFloat32(device, histogram, size);
-    for (const b of [imageBuffer, coordBuffer, fixedBuffer, samples, partial, histogram]) pool.release(b);
+    for (const b of [imageBuffer, coordBuffer, fixedBuffer, samples, histogram]) pool.release(b);
     return result;
   }
 
@@ -315,6 +348,86 @@ export class GpuImageKernels {
       wx,
       wy,
     );
+  }
+
+  /**
+   * Encodes the joint histogram of moving[p · stride] against fixed[p] (`bins by bins`, moving index
+   * fastest): chunk-owned partial histograms, then a chunk-ordered sum. Returns the histogram buffer.
+   */
+  encodeHistogram(
+    moving: GPUBuffer,
+    stride: number,
+    fixed: GPUBuffer,
+    count: number,
+    bins: number,
+    movingRange: readonly [number, number],
+    fixedRange: readonly [number, number],
+  ): GPUBuffer {
+    const { pool } = this.context;
+    const chunks = Math.max(1, Math.ceil(count / HISTOGRAM_CHUNK));
+    if (chunks > 65535)
+      throw new RangeError(
+        `jointHistogram takes at most ${65535 * HISTOGRAM_CHUNK} points per call, got ${count}`,
+      );
+    const size = bins * bins;
+    const partial = pool.acquire(chunks * size * 4, 0x80 | 0x08 | 0x04);
+    const chunkPipeline = this.context.pipeline(`histogram:${bins}`, () => histogramChunkShader(bins), 3);
+    this.context.submit(
+      chunkPipeline,
+      histogramInfo(count, bins, movingRange, fixedRange, stride, 0),
+      [moving, fixed, partial],
+      chunks,
+    );
+    const histogram = pool.acquire(size * 4, 0x80 | 0x08 | 0x04);
+    const sumPipeline = this.context.pipeline("histogram:sum", () => histogramSumShader, 2);
+    this.context.submit(
+      sumPipeline,
+      new Uint32Array([chunks, size, 0, 0]),
+      [partial, histogram],
+      Math.ceil(size / 64),
+    );
+    pool.release(partial);
+    return histogram;
+  }
+
+  /**
+   * Encodes the VJP of the joint histogram with respect to the moving values: per point, the bin
+   * cotangents it touched, weighted by its Parzen weights' derivative (a gather, no atomics).
+   */
+  encodeHistogramVjp(
+    moving: GPUBuffer,
+    fixed: GPUBuffer,
+    cotangent: GPUBuffer,
+    count: number,
+    bins: number,
+    movingRange: readonly [number, number],
+    fixedRange: readonly [number, number],
+  ): GPUBuffer {
+    const out = this.context.pool.acquire(Math.max(1, count) * 4, 0x80 | 0x08 | 0x04);
+    const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
+    const pipeline = this.context.pipeline("histogram:vjp", () => histogramVjpShader, 4);
+    if (count > 0)
+      this.context.submit(
+        pipeline,
+        histogramInfo(count, bins, movingRange, fixedRange, 1, wx * 64),
+        [moving, fixed, cotangent, out],
+        wx,
+        wy,
+      );
+    return out;
+  }
+
+  /** Encodes sampling: `out  #points by (1+d)` gets (I, ∂I/∂x_k …) at `coords` (buffers on the device). */
+  encodeSample(
+    size: readonly number[],
+    image: GPUBuffer,
+    coords: GPUBuffer,
+    out: GPUBuffer,
+    count: number,
+    kind: Interpolation,
+  ): void {
+    // the sample mode reads no fixed values; the coordinates stand in for that binding
+    this.sampleTerms("sample", size, image, coords, coords, out, count, kind);
   }
 
   /** Uploads an image, coordinates and fixed values (a placeholder when there are none). */

@@ -8,7 +8,9 @@
 import { broadcastShapes, type DeviceExecutor, type Prim, type PrimParams } from "../../autodiff/ops.js";
 import { type DeviceStorage, sizeOf, Tensor } from "../../autodiff/tensor.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import type { ScalarImage } from "../cpu/imageKernels.js";
 import { readFloat32, STORAGE, upload } from "./gpuBuffers.js";
+import { GpuImageKernels } from "./imageGpu.js";
 import { treeSum } from "./reduce.js";
 import { type GpuContext, GpuPlan, type PointOrder, workgroupGrid } from "./thbGpu.js";
 
@@ -185,6 +187,8 @@ export class WebGpuTensors implements DeviceExecutor {
   readonly context: GpuContext;
   private readonly plans = new WeakMap<EvaluationPlan, GpuPlan>();
   private readonly orders = new WeakMap<GpuStorage, WeakMap<GpuPlan, PointOrder>>();
+  private readonly imageBuffers = new WeakMap<ScalarImage, GPUBuffer>();
+  private imageKernels: GpuImageKernels | undefined;
 
   constructor(context: GpuContext) {
     this.context = context;
@@ -211,6 +215,22 @@ export class WebGpuTensors implements DeviceExecutor {
       this.plans.set(plan, g);
     }
     return g;
+  }
+
+  /** The image kernels of this device. */
+  get images(): GpuImageKernels {
+    this.imageKernels ??= new GpuImageKernels(this.context);
+    return this.imageKernels;
+  }
+
+  /** An image's voxels on the device, uploaded once per image object (treat images as immutable). */
+  imageBuffer(image: ScalarImage): GPUBuffer {
+    let buffer = this.imageBuffers.get(image);
+    if (!buffer) {
+      buffer = upload(this.context.device, this.context.pool, Float32Array.from(image.values));
+      this.imageBuffers.set(image, buffer);
+    }
+    return buffer;
   }
 
   /**
@@ -253,7 +273,8 @@ export class WebGpuTensors implements DeviceExecutor {
     };
   }
 
-  private output(count: number): GPUBuffer {
+  /** A pooled output buffer of `count` f32 values. */
+  output(count: number): GPUBuffer {
     return this.context.pool.acquire(Math.max(1, count) * 4, STORAGE);
   }
 
