@@ -21,13 +21,16 @@ export interface Backend {
   readonly name: BackendKind;
   /** Human-readable device description. */
   readonly description: string;
-  /** Values (order 0: `#points by dim`) or values and first derivatives (`#points by (1+d) by dim`). */
+  /**
+   * Values (order 0: `#points by dim`), with first derivatives (order 1: `#points by (1+d) by dim`) or
+   * with second derivatives too (order 2: value, ∂_k, ∂_kk, mixed ∂_k∂_l for k < l).
+   */
   evaluate(
     plan: EvaluationPlan,
     control: ArrayLike<number>,
     dim: number,
     params: ArrayLike<number>,
-    order?: 0 | 1,
+    order?: 0 | 1 | 2,
   ): Promise<Float32Array | Float64Array>;
   /** ∂L/∂C for a cotangent `#points by dim`: `#functions by dim`. */
   backwardControl(

@@ -10,6 +10,7 @@ import { BufferPool, readFloat32, upload } from "./gpuBuffers.js";
 import {
   backwardParamsShader,
   elementReduceShader,
+  forwardBlocks,
   forwardShader,
   gatherFunctionsShader,
   gridForwardShader,
@@ -226,9 +227,9 @@ export class GpuPlan {
     return out;
   }
 
-  /** Forward at `count` scattered points: `#points by (order ? 1+D : 1) by dim`. */
-  forward(local: GPUBuffer, params: GPUBuffer, count: number, dim: number, order: 0 | 1 = 0): GPUBuffer {
-    const blocks = order === 0 ? 1 : 1 + this.plan.dimension;
+  /** Forward at `count` scattered points: `#points by forwardBlocks(D, order) by dim`. */
+  forward(local: GPUBuffer, params: GPUBuffer, count: number, dim: number, order: 0 | 1 | 2 = 0): GPUBuffer {
+    const blocks = forwardBlocks(this.plan.dimension, order);
     const out = this.output(count * blocks * dim * 4);
     this.launch(
       "forward",
@@ -342,7 +343,7 @@ export async function gpuEvaluate(
   control: ArrayLike<number>,
   dim: number,
   params: ArrayLike<number>,
-  order: 0 | 1 = 0,
+  order: 0 | 1 | 2 = 0,
 ): Promise<Float32Array> {
   const { device, pool } = gpu.context;
   const count = params.length / gpu.plan.dimension;
@@ -350,7 +351,7 @@ export async function gpuEvaluate(
   const paramsBuffer = upload(device, pool, Float32Array.from(params));
   const local = gpu.localControl(controlBuffer, dim);
   const out = gpu.forward(local, paramsBuffer, count, dim, order);
-  const blocks = order === 0 ? 1 : 1 + gpu.plan.dimension;
+  const blocks = forwardBlocks(gpu.plan.dimension, order);
   const values = await readFloat32(device, out, count * blocks * dim);
   for (const b of [controlBuffer, paramsBuffer, local, out]) pool.release(b);
   return values;

@@ -167,6 +167,27 @@ function unrolledBasis(p: number, k: number): string {
       );
     ders.push(`  D[${j}] = ${p}.0 * (${terms.join(" ") || "0.0"});`);
   }
+  // second derivatives: the first-derivative formula applied to the degree-(p−1) derivatives, which come
+  // from the degree-(p−2) values in the same way
+  const knot = (offset: number) => `planFloats[base + span + ${offset}]`;
+  const seconds: string[] = [`  var S: array<f32, ${p + 1}>;`];
+  if (p >= 2) {
+    seconds.unshift(...a22Lines("M", p - 2, p + 1), `  var D1: array<f32, ${p + 1}>;`);
+    for (let j = 0; j < p; j++) {
+      const terms: string[] = [];
+      if (j > 0) terms.push(`safeQuotient(M[${j - 1}], ${knot(j)} - ${knot(j - p + 1)})`);
+      if (j < p - 1) terms.push(`- safeQuotient(M[${j}], ${knot(j + 1)} - ${knot(j + 2 - p)})`);
+      seconds.splice(seconds.length - 1, 0, `  D1[${j}] = ${p - 1}.0 * (${terms.join(" ") || "0.0"});`);
+    }
+    for (let j = 0; j <= p; j++) {
+      const terms: string[] = [];
+      if (j > 0) terms.push(`safeQuotient(D1[${j - 1}], ${knot(j)} - ${knot(j - p)})`);
+      if (j < p) terms.push(`- safeQuotient(D1[${j}], ${knot(j + 1)} - ${knot(j + 1 - p)})`);
+      seconds.push(`  S[${j}] = ${p}.0 * (${terms.join(" ") || "0.0"});`);
+    }
+  } else {
+    for (let j = 0; j <= p; j++) seconds.push(`  S[${j}] = 0.0;`);
+  }
   return `
 // A2.2 (The NURBS Book) unrolled in f32 for direction ${k}, degree ${p}; knots at planFloats[base + …]
 fn basis${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
@@ -178,18 +199,32 @@ fn basisDerivative${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
 ${low.join("\n")}
 ${ders.join("\n")}
   return D;
+}
+fn basisSecond${k}(base: i32, span: i32, u: f32) -> array<f32, ${p + 1}> {
+${seconds.join("\n")}
+  return S;
 }`;
 }
 
-/** Basis of every direction at x on element e: N0, N1(, N2) and, with derivatives, D0, D1(, D2). */
-function basesAt(v: Variant, derivatives: boolean): string {
+/**
+ * Basis of every direction at x on element e: N0, N1(, N2), with order ≥ 1 the derivatives D0, D1(, D2),
+ * with order 2 the second derivatives S0, S1(, S2).
+ */
+function basesAt(v: Variant, derivatives: boolean | number): string {
+  const order = derivatives === true ? 1 : derivatives === false ? 0 : derivatives;
   const lines: string[] = ["let level = elementLevelOf(e);"];
   for (let k = 0; k < v.d; k++) {
-    lines.push(`let N${k} = basis${k}(knotBase(level, ${k}), elementSpanOf(e, ${k}), x[${k}]);`);
-    if (derivatives)
-      lines.push(`let D${k} = basisDerivative${k}(knotBase(level, ${k}), elementSpanOf(e, ${k}), x[${k}]);`);
+    const args = `knotBase(level, ${k}), elementSpanOf(e, ${k}), x[${k}]`;
+    lines.push(`let N${k} = basis${k}(${args});`);
+    if (order >= 1) lines.push(`let D${k} = basisDerivative${k}(${args});`);
+    if (order >= 2) lines.push(`let S${k} = basisSecond${k}(${args});`);
   }
   return lines.join("\n    ");
+}
+
+/** Output blocks of the forward at a derivative order: value, ∂_k, then ∂_kk and the mixed ∂_k∂_l (k < l). */
+export function forwardBlocks(d: number, order: 0 | 1 | 2): number {
+  return order === 0 ? 1 : order === 1 ? 1 + d : 1 + 2 * d + (d * (d - 1)) / 2;
 }
 
 /** Product of the 1D factors for local function idx = (j0, j1, j2); `which[k]` picks N or D per direction. */
@@ -203,24 +238,41 @@ function readPoint(v: Variant): string {
 }
 
 /**
- * Forward at scattered points: out[i] = Σ_j b_j(x_i) P_e[j] (order 0), or with first derivatives:
- * `out  #points by (1+D) by DIM` (value, then ∂/∂x_k).
+ * Forward at scattered points: out[i] = Σ_j b_j(x_i) P_e[j] (order 0), or with derivatives:
+ * `out  #points by forwardBlocks(D, order) by DIM` (value, ∂/∂x_k, then for order 2 ∂²/∂x_k² and the mixed
+ * ∂²/∂x_k∂x_l, k < l) — the CPU's block order.
  */
-export function forwardShader(v: Variant, order: 0 | 1): string {
-  const blocks = order === 0 ? 1 : 1 + v.d;
+export function forwardShader(v: Variant, order: 0 | 1 | 2): string {
+  const blocks = forwardBlocks(v.d, order);
   const row = (j: number, c: number) => `local[(e * B + ${j}) * DIM + ${c}]`;
   const accumulate = (j: number, idx: number[]) => {
     const lines = [
       `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * ${row(j, c)};`)} }`,
     ];
-    if (order === 1) {
-      for (let k = 0; k < v.d; k++) {
-        const which = ["N", "N", "N"];
-        which[k] = "D";
-        lines.push(
-          `{ let w = ${product(v, which, idx)}; ${forComponents(v.dim, (c) => `acc[${(k + 1) * v.dim + c}] += w * ${row(j, c)};`)} }`,
+    const add = (which: string[], block: number) =>
+      lines.push(
+        `{ let w = ${product(v, which, idx)}; ${forComponents(v.dim, (c) => `acc[${block * v.dim + c}] += w * ${row(j, c)};`)} }`,
+      );
+    if (order >= 1) {
+      for (let k = 0; k < v.d; k++)
+        add(
+          ["N", "N", "N"].map((x, i) => (i === k ? "D" : x)),
+          1 + k,
         );
-      }
+    }
+    if (order === 2) {
+      for (let k = 0; k < v.d; k++)
+        add(
+          ["N", "N", "N"].map((x, i) => (i === k ? "S" : x)),
+          1 + v.d + k,
+        );
+      let block = 1 + 2 * v.d;
+      for (let a = 0; a < v.d; a++)
+        for (let b = a + 1; b < v.d; b++)
+          add(
+            ["N", "N", "N"].map((x, i) => (i === a || i === b ? "D" : x)),
+            block++,
+          );
     }
     return lines.join(" ");
   };
@@ -236,7 +288,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = i32(p);
   ${readPoint(v)}
   let e = locate(x);
-  ${basesAt(v, order === 1)}
+  ${basesAt(v, order)}
   var acc = array<f32, ${blocks * v.dim}>();
   ${tensorLoops(v, accumulate)}
   ${forComponents(blocks * v.dim, (c) => `out[i * ${blocks * v.dim} + ${c}] = acc[${c}];`)}

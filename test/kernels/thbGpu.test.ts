@@ -53,7 +53,7 @@ for (const d of [2, 3] as const)
 
 describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
   for (const { d, degree, levels, dim } of cases) {
-    it(`${d}D, degree ${degree}, ~${levels} levels, dim ${dim}: forward, derivatives and both backwards within 1e-5`, async () => {
+    it(`${d}D, degree ${degree}, ~${levels} levels, dim ${dim}: forward, first and second derivatives and both backwards within 1e-5`, async () => {
       const seed = 100 * d + 10 * degree + dim;
       const space = buildHierarchy({
         dimension: d,
@@ -78,6 +78,9 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
       const withDerivatives = await gpuEvaluate(gpu, control, dim, params, 1);
       // derivative blocks scale with 1/h of the finest level: compare relative to their own magnitude
       expect(relativeError(withDerivatives, expected)).toBeLessThan(1e-4);
+      // second derivatives scale with 1/h²; f32 A2.2 differences cost a little more
+      const withSeconds = await gpuEvaluate(gpu, control, dim, params, 2);
+      expect(relativeError(withSeconds, evaluateLocalField(plan, local, dim, params, 2))).toBeLessThan(2e-4);
       const cotangent = randomArray(rand, count * dim);
       const gradControl = await gpuBackwardControl(gpu, params, cotangent, dim);
       expect(relativeError(gradControl, thbBackwardControlCpu(plan, params, cotangent, dim))).toBeLessThan(
