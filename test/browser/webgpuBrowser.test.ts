@@ -1,0 +1,147 @@
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { build } from "esbuild";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compile, type EvaluationPlan } from "../../hierarchy/plan.js";
+import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
+import { thbBackwardControlCpu } from "../../kernels/cpu/thbKernels.js";
+import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
+import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
+import type { ParityInput, ParityOutput, TaggedArray } from "./gpuParityPage.js";
+
+/** Debian's chromium package: the browser CI installs (Playwright's own downloads are not reachable). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  if (process.env.CI === "true")
+    throw new Error(`CI=true but no Chromium at ${CHROMIUM}: apt-get install chromium`);
+  console.warn(`\n!!! browser WebGPU tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`);
+}
+
+/** Flags for WebGPU on SwiftShader in headless Chromium, without network chatter. */
+const FLAGS = [
+  "--enable-unsafe-webgpu",
+  "--use-webgpu-adapter=swiftshader",
+  "--enable-features=Vulkan",
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+];
+
+let browser: Browser | undefined;
+let server: Server | undefined;
+let origin = "";
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  const bundle = await build({
+    entryPoints: [new URL("./gpuParityPage.ts", import.meta.url).pathname],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+    // Node-only branches of device.ts: never reached where navigator.gpu exists
+    external: ["webgpu", "node:fs"],
+  });
+  const script = bundle.outputFiles[0].text;
+  server = createServer((request, response) => {
+    if (request.url === "/page.js") {
+      response.writeHead(200, { "content-type": "text/javascript" }).end(script);
+    } else {
+      response
+        .writeHead(200, { "content-type": "text/html" })
+        .end('<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>');
+    }
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+});
+
+function tag(plan: EvaluationPlan): ParityInput["plan"] {
+  const out: ParityInput["plan"] = {};
+  for (const [key, value] of Object.entries(plan)) {
+    if (value instanceof Int32Array || value instanceof Float64Array) {
+      out[key] = {
+        type: value instanceof Int32Array ? "Int32Array" : "Float64Array",
+        data: Array.from(value),
+      } as TaggedArray;
+    } else if (typeof value === "number" || typeof value === "boolean") out[key] = value;
+  }
+  return out;
+}
+
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 1;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+describe.skipIf(!hasChromium)("the WGSL kernels through navigator.gpu in headless Chromium", () => {
+  for (const d of [2, 3] as const) {
+    it(`${d}D bicubic THB, 3 levels: forward (to second derivatives) and backward agree with the f64 CPU`, async () => {
+      const space = buildHierarchy({
+        dimension: d,
+        degree: 3,
+        truncated: true,
+        m: 2,
+        seed: 40 + d,
+        steps: 2,
+        nonUniform: true,
+      });
+      const plan = compile(space);
+      const rand = seededRandom(d);
+      const dim = 3;
+      const count = 2000;
+      const control = randomArray(rand, plan.functionCount * dim);
+      const lower = new Array(d).fill(0);
+      const upper = new Array(d).fill(1);
+      const params = randomParams(rand, count, lower, upper);
+      const cotangent = randomArray(rand, count * dim);
+      const page = await browser!.newPage();
+      page.on("console", (message) => {
+        if (message.type() === "error") console.error(`[chromium] ${message.text()}`);
+      });
+      await page.goto(origin);
+      await page.waitForFunction(() => "runParity" in globalThis);
+      const input: ParityInput = {
+        plan: tag(plan),
+        control: Array.from(control),
+        dim,
+        params: Array.from(params),
+        cotangent: Array.from(cotangent),
+      };
+      const result = (await page.evaluate(
+        (x) => (globalThis as unknown as { runParity: (i: ParityInput) => Promise<unknown> }).runParity(x),
+        input,
+      )) as ParityOutput | { error: string };
+      await page.close();
+      if ("error" in result) throw new Error(result.error);
+      expect(result.viaNavigator).toBe(true);
+      console.info(`browser WebGPU adapter: ${result.adapter}`);
+      const local = localControl(plan, control, dim);
+      expect(relativeError(result.values, evaluateLocalField(plan, local, dim, params, 0))).toBeLessThan(
+        1e-5,
+      );
+      expect(relativeError(result.derivatives, evaluateLocalField(plan, local, dim, params, 2))).toBeLessThan(
+        2e-4,
+      );
+      expect(
+        relativeError(result.gradient, thbBackwardControlCpu(plan, params, cotangent, dim)),
+      ).toBeLessThan(1e-5);
+    });
+  }
+});
