@@ -4,12 +4,16 @@
  * (1 M on a software adapter); effective GB/s counts the unavoidable traffic per point (parameters in,
  * values out, cotangents in), and the bandwidth fraction compares it with a measured buffer copy.
  */
+
+import * as ad from "../autodiff/index.js";
+import type { Tensor } from "../autodiff/tensor.js";
+import { thbOps } from "../fitting/thbPrimitive.js";
 import { compile } from "../hierarchy/plan.js";
 import { localControl } from "../hierarchy/planEvaluate.js";
 import { refineBoxes } from "../hierarchy/refinement.js";
 import { evaluateSurfaceField } from "../hierarchy/surfaceEvaluate.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
-import { ssdCpu } from "../kernels/cpu/imageKernels.js";
+import { jointHistogramCpu, nccFromSums, nccSumsCpu, ssdCpu } from "../kernels/cpu/imageKernels.js";
 import {
   elementGradientsCpu,
   gatherFunctionGradientsCpu,
@@ -18,6 +22,7 @@ import {
 import { requestWebGPU } from "../kernels/webgpu/device.js";
 import { readFloat32, upload } from "../kernels/webgpu/gpuBuffers.js";
 import { GpuImageKernels } from "../kernels/webgpu/imageGpu.js";
+import { WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
 import { GpuContext, GpuPlan, gpuBackwardControl, gpuEvaluate } from "../kernels/webgpu/thbGpu.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
@@ -266,9 +271,129 @@ for (const n of sizes) {
       webgpu.isSoftware ? 2 : 5,
     );
     add("image warp + SSD gradient (cubic)", "webgpu", n, seconds, 8 + 4 + 12);
+    // NCC partial sums (five tree sums) and the joint histogram for mutual information (32 bins)
+    const nccSeconds = await timeGpu(
+      () => {
+        const [terms, sums] = kernels.encodeNccSums(
+          [side, side],
+          imageBuffer,
+          coordBuffer,
+          fixedBuffer,
+          n,
+          "cubic",
+        );
+        for (const b of [terms, ...sums]) context.pool.release(b);
+      },
+      webgpu.isSoftware ? 2 : 5,
+    );
+    add("image warp + NCC sums (cubic)", "webgpu", n, nccSeconds, 8 + 4 + 20);
+    const histogramSeconds = await timeGpu(
+      () => {
+        kernels.encodeSample([side, side], imageBuffer, coordBuffer, out, n, "cubic");
+        context.pool.release(kernels.encodeHistogram(out, 3, fixedBuffer, n, 32, [-1, 1], [-0.5, 0.5]));
+      },
+      webgpu.isSoftware ? 2 : 5,
+    );
+    add("image warp + joint histogram 32² (cubic)", "webgpu", n, histogramSeconds, 8 + 4 + 12 + 4);
+    if (n === 1_000_000) {
+      const cpuNcc = medianSeconds(() => nccSumsCpu(image, coords, fixed, "cubic"), 3);
+      add("image warp + NCC sums (cubic)", "cpu", n, cpuNcc, 8 + 4);
+      const cpuHistogram = medianSeconds(
+        () => jointHistogramCpu(image, coords, fixed, "cubic", 32, [-1, 1], [-0.5, 0.5]),
+        3,
+      );
+      add("image warp + joint histogram 32² (cubic)", "cpu", n, cpuHistogram, 8 + 4);
+      // parity of both at 20k points before their numbers count
+      const small = 20000;
+      const sums = await kernels.nccSums(
+        image,
+        coords.subarray(0, 2 * small),
+        fixed.subarray(0, small),
+        "cubic",
+      );
+      const nccError = Math.abs(
+        nccFromSums(sums, small) -
+          nccFromSums(
+            nccSumsCpu(image, coords.subarray(0, 2 * small), fixed.subarray(0, small), "cubic"),
+            small,
+          ),
+      );
+      const histogram = await kernels.jointHistogram(
+        image,
+        coords.subarray(0, 2 * small),
+        fixed.subarray(0, small),
+        "cubic",
+        32,
+        [-1, 1],
+        [-0.5, 0.5],
+      );
+      const histogramError = relativeError(
+        histogram,
+        jointHistogramCpu(
+          image,
+          coords.subarray(0, 2 * small),
+          fixed.subarray(0, small),
+          "cubic",
+          32,
+          [-1, 1],
+          [-0.5, 0.5],
+        ),
+      );
+      console.log(
+        `image NCC / histogram check at 20k points: |ΔNCC| ${nccError.toExponential(1)}, histogram ${histogramError.toExponential(1)} (relative)`,
+      );
+      if (!(nccError < 1e-4 && histogramError < 1e-4))
+        throw new Error("image metric kernels disagree with the CPU");
+    }
     for (const b of [coordBuffer, fixedBuffer, out]) context.pool.release(b);
   }
   context.pool.release(imageBuffer);
+}
+
+// ---- one fitting gradient through autodiff: mean ‖S(x; C) − p‖² with device tensors ----------------------
+// (forward, loss, backward, and the read-back of loss and ∂/∂C — what each L-BFGS/Adam step costs)
+{
+  const tensors = new WebGpuTensors(context);
+  ad.setDeviceExecutor(tensors);
+  const ops = thbOps(plan);
+  for (const n of sizes) {
+    const params = Float64Array.from({ length: 2 * n }, () => rand());
+    const targets = Float64Array.from({ length: n * dim }, () => rand());
+    const loss = (X: Tensor, F: Tensor) => (c: Tensor) =>
+      ad.mean(ad.sum(ad.square(ad.sub(ops.evaluate(ad.reshape(c, [plan.functionCount, dim]), X), F)), 1));
+    const c0 = ad.tensor(control);
+    const X = tensors.toDevice(params, [n, 2]);
+    const F = tensors.toDevice(targets, [n, dim]);
+    const step = async () => {
+      const { value, grad } = ad.scope(() => ad.valueAndGrad(loss(X, F), c0));
+      const out = [await value.read(), await grad.read()] as const;
+      ad.dispose(value, grad);
+      return out;
+    };
+    await step(); // warm-up: pipelines, point sorting (once per parameter tensor)
+    const times: number[] = [];
+    let last: readonly [ad.Values, ad.Values] | undefined;
+    for (let r = 0; r < (webgpu.isSoftware ? 2 : 5); r++) {
+      const t0 = performance.now();
+      last = await step();
+      times.push((performance.now() - t0) / 1000);
+    }
+    add("fit gradient via autodiff (+ read-back)", "webgpu", n, median(times), forwardBytes + backwardBytes);
+    if (n === 1_000_000) {
+      const hostX = ad.tensor(params, [n, 2]);
+      const hostF = ad.tensor(targets, [n, dim]);
+      let reference: { value: ad.Tensor; grad: ad.Tensor } | undefined;
+      const cpu = medianSeconds(() => {
+        reference = ad.valueAndGrad(loss(hostX, hostF), c0);
+      }, 3);
+      add("fit gradient via autodiff (+ read-back)", "cpu", n, cpu, forwardBytes + backwardBytes);
+      const gradError = relativeError(last![1], reference!.grad.values);
+      console.log(`autodiff gradient check at ${si(n)} points: ${gradError.toExponential(1)} (relative)`);
+      if (!(gradError < 1e-4)) throw new Error("device autodiff gradient disagrees with the host");
+    }
+    ad.dispose(X, F);
+  }
+  ad.setDeviceExecutor(undefined);
 }
 
 printTable(

@@ -278,16 +278,38 @@ export class GpuImageKernels {
     const d = image.size.length;
     const count = coords.length / d;
     const [imageBuffer, coordBuffer, fixedBuffer] = this.uploadInputs(image, coords, fixed);
-    const terms = pool.acquire(count * 5 * 4, 0x80 | 0x08 | 0x04);
-    this.sampleTerms("ncc", image.size, imageBuffer, coordBuffer, fixedBuffer, terms, count, kind);
+    const [terms, results] = this.encodeNccSums(
+      image.size,
+      imageBuffer,
+      coordBuffer,
+      fixedBuffer,
+      count,
+      kind,
+    );
     const sums = new Float64Array(5);
     for (let k = 0; k < 5; k++) {
-      const result = this.sumBuffer(terms, count, 5, k);
-      [sums[k]] = await readFloat32(device, result, 1);
-      pool.release(result);
+      [sums[k]] = await readFloat32(device, results[k], 1);
+      pool.release(results[k]);
     }
     for (const b of [imageBuffer, coordBuffer, fixedBuffer, terms]) pool.release(b);
     return sums;
+  }
+
+  /**
+   * Encodes the NCC terms per point and their five tree sums over buffers on the device: returns the terms
+   * buffer and the five one-value sum buffers [Σ I, Σ F, Σ I², Σ F², Σ I F] (the caller releases them).
+   */
+  encodeNccSums(
+    size: readonly number[],
+    image: GPUBuffer,
+    coords: GPUBuffer,
+    fixed: GPUBuffer,
+    count: number,
+    kind: Interpolation,
+  ): [GPUBuffer, GPUBuffer[]] {
+    const terms = this.context.pool.acquire(count * 5 * 4, 0x80 | 0x08 | 0x04);
+    this.sampleTerms("ncc", size, image, coords, fixed, terms, count, kind);
+    return [terms, [0, 1, 2, 3, 4].map((k) => this.sumBuffer(terms, count, 5, k))];
   }
 
   /** Values and gradients at coordinates: `#points by (1+d)` (value, then ∂/∂x_k). */
