@@ -1,17 +1,18 @@
 /**
  * One gradient of L(C) = mean ‖S(u_k, v_k; C) − p_k‖² for a 64×64 bicubic surface at 100,000 points:
- * ours (THB primitive + tape) against TF.js on its CPU backend, written the way a TF.js user would (basis
- * weights and indices precomputed as constants, then gather · weights · sum inside tf.valueAndGrad).
+ * ours (THB primitive + tape) against TF.js on its cpu (pure JS) and wasm (WebAssembly SIMD) backends,
+ * written the way a TF.js user would (dense basis matrices precomputed as constants, one matMul inside
+ * tf.variableGrads).
  */
 import * as tf from "@tensorflow/tfjs";
 import * as ad from "../autodiff/index.js";
 import { thbOps } from "../fitting/thbPrimitive.js";
 import { compile } from "../hierarchy/plan.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
-import { basisFunctions, createBasisWorkspace } from "../splines/basis.js";
-import { findSpan, uniformKnotVector } from "../splines/knotVector.js";
+import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
 import { medianSeconds, printTable } from "./harness.js";
+import { denseBasis, useTfBackend } from "./tfjs.js";
 
 /** Runs the autodiff benchmark and prints its table. */
 export async function benchAutodiff(points = 100_000): Promise<void> {
@@ -37,54 +38,48 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
   // TF.js: dense per-direction basis matrices (constants, f32 as TF.js computes), then
   // S_c = Σ_j (B_u C_c)[k, j] B_v[k, j] with one matMul. (The gather formulation is unusable: TF.js's gather
   // gradient is an unsorted segment sum costing O(#points × #control points), about 22 ms per point here.)
-  await tf.setBackend("cpu");
-  const work = createBasisWorkspace(3);
-  const Nu = new Float64Array(4);
-  const Nv = new Float64Array(4);
-  const bu = new Float32Array(points * n);
-  const bv = new Float32Array(points * n);
-  for (let k = 0; k < points; k++) {
-    const su = findSpan(U, 3, params[2 * k]);
-    const sv = findSpan(U, 3, params[2 * k + 1]);
-    basisFunctions(U, 3, su, params[2 * k], Nu, 0, work);
-    basisFunctions(U, 3, sv, params[2 * k + 1], Nv, 0, work);
-    for (let i = 0; i < 4; i++) {
-      bu[k * n + su - 3 + i] = Nu[i];
-      bv[k * n + sv - 3 + i] = Nv[i];
-    }
-  }
+  const { bu, bv } = denseBasis(U, 3, n, params, points);
   // TF.js control layout [i, j·3 + c] from ours (i + 64 j)·3 + c
   const tfControlValues = new Float32Array(n * n * 3);
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++)
       for (let c = 0; c < 3; c++) tfControlValues[i * n * 3 + j * 3 + c] = control[(i + n * j) * 3 + c];
   }
-  const Bu = tf.tensor2d(bu, [points, n]);
-  const Bv = tf.tensor3d(bv, [points, n, 1]);
-  const tfTargets = tf.tensor2d(Float32Array.from(targets), [points, 3]);
-  const tfControl = tf.variable(tf.tensor2d(tfControlValues, [n, n * 3]));
-  const tfLoss = (c: tf.Tensor2D) => {
-    const surface = tf.sum(tf.mul(tf.reshape(tf.matMul(Bu, c), [points, n, 3]), Bv), 1);
-    return tf.mean(tf.square(tf.sub(surface, tfTargets))) as tf.Scalar;
-  };
-  const tfForward = medianSeconds(() => tf.tidy(() => tfLoss(tfControl).dataSync()), 1);
-  const tfGrad = new Float32Array(n * n * 3);
-  const tfBoth = medianSeconds(() => {
-    tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => tfLoss(tfControl), [tfControl]);
-      const g = grads[tfControl.name].dataSync();
-      for (let j = 0; j < n; j++) {
-        for (let i = 0; i < n; i++)
-          for (let c = 0; c < 3; c++) tfGrad[(i + n * j) * 3 + c] = g[i * n * 3 + j * 3 + c];
-      }
-    });
-  }, 1); // TF.js takes seconds per call: one timed run after the warm-up
-  // parity: the two gradients agree to f32 precision
+  const tfRows: { backend: string; forward: number; both: number; grad: Float32Array }[] = [];
+  for (const backend of ["cpu", "wasm"] as const) {
+    await useTfBackend(backend);
+    const Bu = tf.tensor2d(bu, [points, n]);
+    const Bv = tf.tensor3d(bv, [points, n, 1]);
+    const tfTargets = tf.tensor2d(Float32Array.from(targets), [points, 3]);
+    const tfControl = tf.variable(tf.tensor2d(tfControlValues, [n, n * 3]));
+    const tfLoss = (c: tf.Tensor2D) => {
+      const surface = tf.sum(tf.mul(tf.reshape(tf.matMul(Bu, c), [points, n, 3]), Bv), 1);
+      return tf.mean(tf.square(tf.sub(surface, tfTargets))) as tf.Scalar;
+    };
+    const runs = backend === "cpu" ? 1 : 3; // the cpu backend takes seconds per call
+    const tfForward = medianSeconds(() => tf.tidy(() => tfLoss(tfControl).dataSync()), runs);
+    const tfGrad = new Float32Array(n * n * 3);
+    const tfBoth = medianSeconds(() => {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => tfLoss(tfControl), [tfControl]);
+        const g = grads[tfControl.name].dataSync();
+        for (let j = 0; j < n; j++) {
+          for (let i = 0; i < n; i++)
+            for (let c = 0; c < 3; c++) tfGrad[(i + n * j) * 3 + c] = g[i * n * 3 + j * 3 + c];
+        }
+      });
+    }, runs);
+    tf.dispose([Bu, Bv, tfTargets, tfControl]);
+    tfRows.push({ backend, forward: tfForward, both: tfBoth, grad: tfGrad });
+  }
+  // parity: the gradients agree to f32 precision
   let maxDiff = 0;
   let scale = 0;
-  for (let i = 0; i < ourGrad.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(ourGrad[i] - tfGrad[i]));
-    scale = Math.max(scale, Math.abs(ourGrad[i]));
+  for (const { grad } of tfRows) {
+    for (let i = 0; i < ourGrad.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(ourGrad[i] - grad[i]));
+      scale = Math.max(scale, Math.abs(ourGrad[i]));
+    }
   }
   if (maxDiff > 1e-4 * scale)
     throw new Error(`bench parity failed: gradients differ by ${maxDiff} (scale ${scale})`);
@@ -98,19 +93,20 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
         `${(oursBoth * 1e3).toFixed(1)} ms`,
         ((oursBoth - oursForward) / oursForward).toFixed(2),
       ],
-      [
-        "TF.js 4.22 cpu (dense basis matMul, f32)",
-        `${(tfForward * 1e3).toFixed(1)} ms`,
-        `${(tfBoth * 1e3).toFixed(1)} ms`,
-        ((tfBoth - tfForward) / tfForward).toFixed(2),
-      ],
-      [
-        "TF.js ÷ ours",
-        `${(tfForward / oursForward).toFixed(1)}×`,
-        `${(tfBoth / oursBoth).toFixed(1)}×`,
-        "target ≥ 20× (gradient)",
-      ],
+      ...tfRows.flatMap(({ backend, forward, both }) => [
+        [
+          `TF.js 4.22 ${backend} (dense basis matMul, f32)`,
+          `${(forward * 1e3).toFixed(1)} ms`,
+          `${(both * 1e3).toFixed(1)} ms`,
+          ((both - forward) / forward).toFixed(2),
+        ],
+        [
+          `TF.js ${backend} ÷ ours`,
+          `${(forward / oursForward).toFixed(1)}×`,
+          `${(both / oursBoth).toFixed(1)}×`,
+          "target ≥ 20× (gradient)",
+        ],
+      ]),
     ],
   );
-  tf.dispose([Bu, Bv, tfTargets, tfControl]);
 }

@@ -8,4 +8,4 @@ console.log(`thbspline benchmarks — node ${process.version}, ${process.arch}; 
 await benchSplines();
 benchHierarchy();
 await benchAutodiff();
-benchFitting();
+await benchFitting();
