@@ -13,6 +13,7 @@ import { meshToGlb } from "../io/gltf.js";
 import { meshToObj, meshToPly, meshToStl } from "../io/mesh.js";
 import { readPointCloud } from "../io/pointCloud.js";
 import { selectBackend } from "../kernels/backend.js";
+import { ArgumentError } from "../splines/errors.js";
 import { tessellateSurface } from "../splines/tessellation.js";
 import { InputError } from "./readInput.js";
 
@@ -158,6 +159,10 @@ export async function runFit(
         }
       },
     });
+  } catch (error) {
+    // the cloud itself is unfit (collinear, degenerate parameters): say which file
+    if (error instanceof ArgumentError) throw new InputError(`${pointsPath}: ${error.message}`);
+    throw error;
   } finally {
     bar?.stop();
     backend?.dispose();

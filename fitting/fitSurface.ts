@@ -176,13 +176,21 @@ function* fitLoop(
       upper[k] = Math.max(upper[k], x);
     }
   }
+  const span = Math.max(upper[0] - lower[0], upper[1] - lower[1]);
   for (let k = 0; k < 2; k++) {
-    if (!(upper[k] > lower[k])) {
+    if (!(upper[k] - lower[k] > 1e-9 * span)) {
       throw new ArgumentError(
-        `the points' parameters are all equal along direction ${k}: the cloud is collinear or degenerate`,
+        `the points' parameters are all equal along direction ${k}${heightField ? ` (${k ? "y" : "x"})` : ""}: the cloud is collinear or degenerate, so no surface is determined`,
       );
     }
   }
+  notes.push(
+    ...duplicateNotes(
+      params,
+      heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points,
+      heightField ? 1 : 3,
+    ),
+  );
   const dim = heightField ? 1 : 3;
   const values = heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points;
   let extent = 0;
@@ -367,4 +375,37 @@ function markElements(
     return candidates.slice(0, Math.max(1, Math.ceil(fraction * candidates.length))).map((c) => c.e);
   }
   return candidates.map((c) => c.e);
+}
+
+/**
+ * Notes on repeated parameters: exact copies of a point weigh double in least squares (harmless, but worth
+ * knowing), and points that share parameters with different values cannot both be met — the fit averages.
+ */
+function duplicateNotes(params: Float64Array, values: ArrayLike<number>, dim: number): string[] {
+  const seen = new Map<string, number>();
+  let copies = 0;
+  let conflicts = 0;
+  let example = -1;
+  for (let i = 0; i < params.length / 2; i++) {
+    const key = `${params[2 * i]},${params[2 * i + 1]}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, i);
+      continue;
+    }
+    let same = true;
+    for (let c = 0; c < dim; c++) same &&= values[first * dim + c] === values[i * dim + c];
+    if (same) copies++;
+    else {
+      conflicts++;
+      if (example < 0) example = i;
+    }
+  }
+  const notes: string[] = [];
+  if (copies > 0) notes.push(`${copies} points repeat an earlier point exactly: kept, so they weigh double`);
+  if (conflicts > 0)
+    notes.push(
+      `${conflicts} points share their parameters with a different earlier point (first: point ${example}): no surface meets both, the fit averages them`,
+    );
+  return notes;
 }

@@ -3,6 +3,7 @@
  * directions of the centred cloud), scaled to [0, 1]². Right for height-field-like clouds whose projection
  * onto that plane is one-to-one; folded or closed surfaces need parameters from the user.
  */
+import { ArgumentError } from "../splines/errors.js";
 
 /** Eigen-decomposition of a symmetric 3×3 matrix by cyclic Jacobi rotations: values descending, vectors as rows. */
 export function symmetricEigen3(m: Float64Array): { values: Float64Array; vectors: Float64Array } {
@@ -74,9 +75,14 @@ export function projectOntoBestFitPlane(points: Float64Array): Float64Array {
       hi[k] = Math.max(hi[k], s);
     }
   }
+  // rounding leaves a collinear cloud a sliver of width ~1e-16 across: refuse rather than stretch it to [0, 1]
+  if (!(hi[1] - lo[1] > 1e-9 * (hi[0] - lo[0]))) {
+    throw new ArgumentError(
+      `points: the cloud is collinear (or a single point): its extent across the best-fit line is ${(hi[1] - lo[1]).toExponential(2)} against ${(hi[0] - lo[0]).toExponential(2)} along it, so no surface is determined`,
+    );
+  }
   for (let i = 0; i < n; i++) {
-    for (let k = 0; k < 2; k++)
-      params[2 * i + k] = hi[k] > lo[k] ? (params[2 * i + k] - lo[k]) / (hi[k] - lo[k]) : 0.5;
+    for (let k = 0; k < 2; k++) params[2 * i + k] = (params[2 * i + k] - lo[k]) / (hi[k] - lo[k]);
   }
   return params;
 }

@@ -39,7 +39,16 @@ describe("thb fit", () => {
   it("bad input: a clear message naming the file, exit code 1, and no output file at all", () => {
     const dir = mkdtempSync(join(tmpdir(), "thb-fit-"));
     writeFileSync(join(dir, "bad.xyz"), "0 0 0\n1 0 1\n0 1 nan\n");
+    writeFileSync(join(dir, "empty.xyz"), "# nothing here\n");
+    writeFileSync(join(dir, "line.xyz"), "0 0 0\n1 1 1\n2 2 2\n3 3 3\n");
+    writeFileSync(join(dir, "column.xyz"), "0.5 0 0\n0.5 1 1\n0.5 2 0\n0.5 3 1\n");
     for (const [args, message] of [
+      [["fit", join(dir, "empty.xyz"), "--out", join(dir, "s.json")], /empty.xyz: no points/],
+      [["fit", join(dir, "line.xyz"), "--out", join(dir, "s.json")], /line.xyz: .*collinear/],
+      [
+        ["fit", join(dir, "column.xyz"), "--out", join(dir, "s.json"), "--height-field"],
+        /column.xyz: .*all equal along direction 0 \(x\).*collinear/,
+      ],
       [["fit", join(dir, "bad.xyz"), "--out", join(dir, "s.json")], /bad.xyz: line 3, column 3 is "nan"/],
       [["fit", join(dir, "missing.xyz"), "--out", join(dir, "s.json")], /missing.xyz: cannot read/],
       [["fit", join(dir, "bad.las"), "--out", join(dir, "s.json")], /unknown extension ".las"/],
@@ -56,7 +65,35 @@ describe("thb fit", () => {
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(message);
     }
-    expect(readdirSync(dir).sort()).toEqual(["bad.xyz"]);
+    expect(readdirSync(dir).sort()).toEqual(["bad.xyz", "column.xyz", "empty.xyz", "line.xyz"]);
     expect(existsSync(join(dir, "s.report.json"))).toBe(false);
+  });
+
+  it("fewer points than functions and conflicting duplicates: fits, and says what it did about them", () => {
+    const dir = mkdtempSync(join(tmpdir(), "thb-fit-"));
+    // 12 points for 49 bicubic functions; the last point repeats the first's (x, y) with another height
+    const rows = ["0 0 0", "1 0 1", "0 1 1", "1 1 0", "0.5 0.5 0.3", "0.2 0.7 0.1", "0.8 0.3 0.6"];
+    rows.push("0.3 0.3 0.2", "0.6 0.9 0.4", "0.9 0.6 0.8", "0.1 0.4 0.5", "0 0 0.2");
+    writeFileSync(join(dir, "few.xyz"), `${rows.join("\n")}\n`);
+    const run = thb([
+      "fit",
+      join(dir, "few.xyz"),
+      "--out",
+      join(dir, "s.json"),
+      "--height-field",
+      "--levels",
+      "1",
+    ]);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(
+      /note: fewer data \(12 points\) than unknowns \(49 functions\): regularised minimally/,
+    );
+    expect(run.stderr).toMatch(
+      /note: 1 points share their parameters with a different earlier point \(first: point 11\)/,
+    );
+    const surface = fieldFromJson(readFileSync(join(dir, "s.json"), "utf8"));
+    // the conflicting pair is averaged; the other points are met closely (more unknowns than data)
+    expect(surface.evaluate([0, 0])[0]).toBeCloseTo(0.1, 2);
+    expect(surface.evaluate([0.5, 0.5])[0]).toBeCloseTo(0.3, 2);
   });
 });
