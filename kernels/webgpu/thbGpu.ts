@@ -16,6 +16,7 @@ import {
   gridForwardShader,
   localControlShader,
   META_FIELDS,
+  sortedForwardShader,
   type Variant,
 } from "./wgsl.js";
 
@@ -240,6 +241,26 @@ export class GpuPlan {
       count,
       true,
       count,
+    );
+    return out;
+  }
+
+  /**
+   * Forward (values) at points sorted by element once (`sortPoints`): `#points by dim`, in the points'
+   * own order. No point location per call; for loops over fixed points.
+   */
+  forwardSorted(local: GPUBuffer, params: GPUBuffer, order: PointOrder, dim: number): GPUBuffer {
+    const out = this.output(order.count * dim * 4);
+    const inputs = [params, local, order.pointStart, order.order, out];
+    this.launch(
+      "forwardSorted",
+      0,
+      dim,
+      sortedForwardShader,
+      inputs,
+      this.plan.elementCount,
+      false,
+      order.count,
     );
     return out;
   }

@@ -297,6 +297,42 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 /**
+ * Forward at scattered points already sorted by element (for loops that evaluate the same points many
+ * times): one workgroup per element stages P_e in workgroup memory and its threads evaluate the element's
+ * points, so no point is located and every control read is local. Writes out[i] at each point's own index.
+ * Bindings: 3 params, 4 local, 5 pointStart (i32), 6 order (i32), 7 out.
+ */
+export function sortedForwardShader(v: Variant): string {
+  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read> local: array<f32>;
+@group(0) @binding(5) var<storage, read> pointStart: array<i32>;
+@group(0) @binding(6) var<storage, read> order: array<i32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+
+var<workgroup> block: array<f32, ${size}>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let e = i32(wid.x + wid.y * info.rowStride);
+  if (u32(e) >= info.elementCount) { return; }
+  for (var k = i32(tid); k < ${size}; k += 64) { block[k] = local[e * ${size} + k]; }
+  workgroupBarrier();
+  for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += 64) {
+    let i = order[s];
+    ${readPoint(v)}
+    ${basesAt(v, false)}
+    var acc: array<f32, ${v.dim}>;
+    ${forComponents(v.dim, (c) => `acc[${c}] = 0.0;`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * block[${j * v.dim + c}];`)} }`)}
+    ${forComponents(v.dim, (c) => `out[i * DIM + ${c}] = acc[${c}];`)}
+  }
+}
+`;
+}
+
+/**
  * Local control P_e[j] = Σ_r E[r, j] C[f_r]: one thread per (element, j), so every output has one owner.
  * Bindings: 3 extractionStart (i32), 4 extractionFunctions (i32), 5 coefficients (f32), 6 control, 7 out.
  */

@@ -75,6 +75,14 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
       const values = await gpuEvaluate(gpu, control, dim, params, 0);
       const valuesCpu = evaluateLocalField(plan, local, dim, params, 0);
       expect(relativeError(values, valuesCpu)).toBeLessThan(1e-5);
+      // the same values from points sorted by element once (no point location)
+      const order = gpu.sortPoints(params);
+      const [controlBuffer, paramsBuffer] = [Float32Array.from(control), Float32Array.from(params)].map((a) =>
+        upload(context!.device, context!.pool, a),
+      );
+      const sortedOut = gpu.forwardSorted(gpu.localControl(controlBuffer, dim), paramsBuffer, order, dim);
+      const sorted = await readFloat32(context!.device, sortedOut, count * dim);
+      expect(relativeError(sorted, valuesCpu)).toBeLessThan(1e-5);
       const withDerivatives = await gpuEvaluate(gpu, control, dim, params, 1);
       // derivative blocks scale with 1/h of the finest level: compare relative to their own magnitude
       expect(relativeError(withDerivatives, expected)).toBeLessThan(1e-4);
