@@ -12,26 +12,13 @@ import { THBField } from "../hierarchy/thbField.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
 import { readPointCloud } from "../io/pointCloud.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
-import { seededRandom } from "../test/helpers/random.js";
+import { frankeCloud } from "../test/helpers/franke.js";
 import { printTable } from "./harness.js";
 import { denseBasis, useTfBackend } from "./tfjs.js";
 
-const franke = (x: number, y: number) =>
-  0.75 * Math.exp(-((9 * x - 2) ** 2) / 4 - (9 * y - 2) ** 2 / 4) +
-  0.75 * Math.exp(-((9 * x + 1) ** 2) / 49 - (9 * y + 1) / 10) +
-  0.5 * Math.exp(-((9 * x - 7) ** 2) / 4 - (9 * y - 3) ** 2 / 4) -
-  0.2 * Math.exp(-((9 * x - 4) ** 2) - (9 * y - 7) ** 2);
-
 /** Runs the fitting benchmarks and prints their tables. */
 export async function benchFitting(): Promise<void> {
-  const rand = seededRandom(1);
-  const n = 100_000;
-  const points = new Float64Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    const x = rand();
-    const y = rand();
-    points.set([x, y, franke(x, y)], 3 * i);
-  }
+  const points = frankeCloud(100_000, 1);
   const rows: string[][] = [];
   for (const tolerance of [1e-3, 1e-4]) {
     let t0 = performance.now();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile, type EvaluationPlan } from "../../hierarchy/plan.js";
 import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
 import { thbBackwardControlCpu } from "../../kernels/cpu/thbKernels.js";
+import { relativeError } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 import type { ParityInput, ParityOutput, TaggedArray } from "./gpuParityPage.js";
@@ -77,17 +78,6 @@ function tag(plan: EvaluationPlan): ParityInput["plan"] {
     } else if (typeof value === "number" || typeof value === "boolean") out[key] = value;
   }
   return out;
-}
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
 }
 
 describe.skipIf(!hasChromium)("the WGSL kernels through navigator.gpu in headless Chromium", () => {

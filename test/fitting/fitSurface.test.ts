@@ -8,27 +8,11 @@ import { thbOps } from "../../fitting/thbPrimitive.js";
 import { compile } from "../../hierarchy/plan.js";
 import { evaluateBasis } from "../../hierarchy/planEvaluate.js";
 import { readPointCloud } from "../../io/pointCloud.js";
+import { frankeCloud, inlierError, withOutliers } from "../helpers/franke.js";
 import { seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
 /** Franke's test function on [0, 1]². */
-const franke = (x: number, y: number) =>
-  0.75 * Math.exp(-((9 * x - 2) ** 2) / 4 - (9 * y - 2) ** 2 / 4) +
-  0.75 * Math.exp(-((9 * x + 1) ** 2) / 49 - (9 * y + 1) / 10) +
-  0.5 * Math.exp(-((9 * x - 7) ** 2) / 4 - (9 * y - 3) ** 2 / 4) -
-  0.2 * Math.exp(-((9 * x - 4) ** 2) - (9 * y - 7) ** 2);
-
-function frankeCloud(n: number, seed: number): Float64Array {
-  const rand = seededRandom(seed);
-  const points = new Float64Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    const x = rand();
-    const y = rand();
-    points.set([x, y, franke(x, y)], 3 * i);
-  }
-  return points;
-}
-
 /** Dense Cholesky solve of a small SPD system. */
 function denseSolve(A: Float64Array, b: Float64Array, n: number): Float64Array {
   const L = new Float64Array(n * n);
@@ -198,9 +182,8 @@ describe("least-squares fitting", () => {
 
 describe("gradient path and parameter correction", () => {
   it("Huber loss (L-BFGS through autodiff) resists outliers that pull the L2 fit away", () => {
-    const points = frankeCloud(3000, 7);
-    const clean = Float64Array.from(points);
-    for (let i = 0; i < 3000; i += 50) points[3 * i + 2] += 2; // 2 % gross outliers
+    const clean = frankeCloud(3000, 7);
+    const points = withOutliers(clean, 50, 2); // 2 % gross outliers
     const options = {
       heightField: true,
       tolerance: 1e-9,
@@ -216,16 +199,7 @@ describe("gradient path and parameter correction", () => {
       huberDelta: 0.01,
       gradientIterations: 300,
     });
-    const inlierError = (surface: typeof l2.surface) => {
-      let worst = 0;
-      for (let i = 1; i < 3000; i++) {
-        if (i % 50 === 0) continue;
-        const z = surface.evaluate([clean[3 * i], clean[3 * i + 1]])[0];
-        worst = Math.max(worst, Math.abs(z - clean[3 * i + 2]));
-      }
-      return worst;
-    };
-    expect(inlierError(huber.surface)).toBeLessThan(0.5 * inlierError(l2.surface));
+    expect(inlierError(huber.surface, clean, 50)).toBeLessThan(0.5 * inlierError(l2.surface, clean, 50));
     expect(huber.report.options.method).toBe("lbfgs");
   });
 

@@ -8,9 +8,9 @@ import {
   sampleImageCpu,
   ssdCpu,
 } from "../../kernels/cpu/imageKernels.js";
-import { noAdapterAdvice, requestWebGPU } from "../../kernels/webgpu/device.js";
 import { GpuImageKernels } from "../../kernels/webgpu/imageGpu.js";
 import { GpuContext } from "../../kernels/webgpu/thbGpu.js";
+import { webgpuForTests } from "../helpers/gpu.js";
 import { seededRandom } from "../helpers/random.js";
 
 /** A smooth synthetic image (sums of sines) of a given size. */
@@ -68,11 +68,7 @@ describe("CPU image sampling", () => {
   }
 });
 
-const webgpu = await requestWebGPU();
-if (!webgpu) {
-  if (process.env.CI === "true") throw new Error(`CI=true but ${noAdapterAdvice()}`);
-  console.warn(`\n!!! WebGPU image kernel tests SKIPPED: ${noAdapterAdvice()}\n`);
-}
+const webgpu = await webgpuForTests("WebGPU image kernel tests");
 const context = webgpu ? new GpuContext(webgpu.device) : undefined;
 const kernels = context ? new GpuImageKernels(context) : undefined;
 afterAll(() => {

@@ -9,14 +9,10 @@ import {
   mutualInformation,
   normalizedCrossCorrelation,
 } from "../../kernels/imagePrimitives.js";
-import { noAdapterAdvice, requestWebGPU } from "../../kernels/webgpu/device.js";
+import { webgpuForTests } from "../helpers/gpu.js";
 import { seededRandom } from "../helpers/random.js";
 
-const webgpu = await requestWebGPU();
-if (!webgpu) {
-  if (process.env.CI === "true") throw new Error(`CI=true but ${noAdapterAdvice()}`);
-  console.warn(`\n!!! WebGPU image-primitive tests SKIPPED: ${noAdapterAdvice()}\n`);
-}
+const webgpu = await webgpuForTests("WebGPU image-primitive tests");
 const backend = webgpu ? webgpuBackend(webgpu) : undefined;
 afterAll(() => backend?.dispose());
 

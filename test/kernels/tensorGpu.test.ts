@@ -4,30 +4,14 @@ import { DeviceTensorError, dispose, scope, type Tensor } from "../../autodiff/t
 import { thbOps } from "../../fitting/thbPrimitive.js";
 import { compile } from "../../hierarchy/plan.js";
 import { webgpuBackend } from "../../kernels/backend.js";
-import { noAdapterAdvice, requestWebGPU } from "../../kernels/webgpu/device.js";
+import { relativeError, webgpuForTests } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
-const webgpu = await requestWebGPU();
-if (!webgpu) {
-  if (process.env.CI === "true") throw new Error(`CI=true but ${noAdapterAdvice()}`);
-  console.warn(`\n!!! WebGPU device-tensor tests SKIPPED: ${noAdapterAdvice()}\n`);
-}
+const webgpu = await webgpuForTests("WebGPU device-tensor tests");
 const backend = webgpu ? webgpuBackend(webgpu) : undefined;
 const gpu = backend?.tensors;
 afterAll(() => backend?.dispose());
-
-/** max |a − b| / max(1, max |b|). */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
   const rand = seededRandom(7);

@@ -2,7 +2,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../hierarchy/plan.js";
 import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
 import { thbBackwardControlCpu, thbBackwardParamsCpu } from "../../kernels/cpu/thbKernels.js";
-import { noAdapterAdvice, requestWebGPU } from "../../kernels/webgpu/device.js";
 import { readFloat32, upload } from "../../kernels/webgpu/gpuBuffers.js";
 import {
   GpuContext,
@@ -11,30 +10,16 @@ import {
   gpuBackwardParams,
   gpuEvaluate,
 } from "../../kernels/webgpu/thbGpu.js";
+import { relativeError, webgpuForTests } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
-const webgpu = await requestWebGPU();
-if (!webgpu) {
-  if (process.env.CI === "true") throw new Error(`CI=true but ${noAdapterAdvice()}`);
-  console.warn(`\n!!! WebGPU kernel tests SKIPPED: ${noAdapterAdvice()}\n`);
-}
+const webgpu = await webgpuForTests("WebGPU kernel tests");
 const context = webgpu ? new GpuContext(webgpu.device) : undefined;
 afterAll(() => {
   context?.pool.destroy();
   webgpu?.device.destroy();
 });
-
-/** max |a − b| / max(1, max |b|): relative to the field's scale. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 /** Parameters with element boundaries and the domain's end mixed in. */
 function edgeParams(rand: () => number, count: number, d: number): Float64Array {

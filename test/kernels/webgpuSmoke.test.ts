@@ -1,11 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { noAdapterAdvice, requestWebGPU, type WebGPUContext } from "../../kernels/webgpu/device.js";
+import { webgpuForTests } from "../helpers/gpu.js";
 
-const context: WebGPUContext | undefined = await requestWebGPU();
-if (!context) {
-  if (process.env.CI === "true") throw new Error(`CI=true but ${noAdapterAdvice()}`);
-  console.warn(`\n!!! WebGPU tests SKIPPED: ${noAdapterAdvice()}\n`);
-}
+const context = await webgpuForTests("WebGPU tests");
 
 afterAll(() => context?.device.destroy());
 
