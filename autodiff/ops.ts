@@ -149,13 +149,46 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function binary(f: (x: number, y: number) => number): PlainForward {
+/**
+ * Loops of the arithmetic ops written out one by one: a shared loop calling `f` per element turns that call
+ * megamorphic and costs ~25 ns per element. Modes: both same shape, or one side a scalar. Returns false for
+ * other broadcasts (the generic path).
+ */
+function arithmeticLoop(op: string, x: Values, y: Values, out: Values, mode: "same" | "scalarB" | "scalarA") {
+  const n = out.length;
+  if (mode === "same") {
+    if (op === "add") for (let i = 0; i < n; i++) out[i] = x[i] + y[i];
+    else if (op === "sub") for (let i = 0; i < n; i++) out[i] = x[i] - y[i];
+    else if (op === "mul") for (let i = 0; i < n; i++) out[i] = x[i] * y[i];
+    else for (let i = 0; i < n; i++) out[i] = x[i] / y[i];
+  } else if (mode === "scalarB") {
+    const b = y[0];
+    if (op === "add") for (let i = 0; i < n; i++) out[i] = x[i] + b;
+    else if (op === "sub") for (let i = 0; i < n; i++) out[i] = x[i] - b;
+    else if (op === "mul") for (let i = 0; i < n; i++) out[i] = x[i] * b;
+    else for (let i = 0; i < n; i++) out[i] = x[i] / b;
+  } else {
+    const a = x[0];
+    if (op === "add") for (let i = 0; i < n; i++) out[i] = a + y[i];
+    else if (op === "sub") for (let i = 0; i < n; i++) out[i] = a - y[i];
+    else if (op === "mul") for (let i = 0; i < n; i++) out[i] = a * y[i];
+    else for (let i = 0; i < n; i++) out[i] = a / y[i];
+  }
+}
+
+function binary(
+  f: (x: number, y: number) => number,
+  arithmetic?: "add" | "sub" | "mul" | "div",
+): PlainForward {
   return (_, [a, b]) => {
     const shape = broadcastShapes(a.shape, b.shape);
     const out = allocate(resultType([a, b]), sizeOf(shape));
     const x = a.values;
     const y = b.values;
-    if (sameShape(a.shape, b.shape)) for (let i = 0; i < out.length; i++) out[i] = f(x[i], y[i]);
+    const same = sameShape(a.shape, b.shape);
+    if (arithmetic && (same || b.size === 1 || a.size === 1)) {
+      arithmeticLoop(arithmetic, x, y, out, same ? "same" : b.size === 1 ? "scalarB" : "scalarA");
+    } else if (same) for (let i = 0; i < out.length; i++) out[i] = f(x[i], y[i]);
     else if (b.size === 1) for (let i = 0; i < out.length; i++) out[i] = f(x[i], y[0]);
     else if (a.size === 1) for (let i = 0; i < out.length; i++) out[i] = f(x[0], y[i]);
     else {
@@ -167,10 +200,14 @@ function binary(f: (x: number, y: number) => number): PlainForward {
   };
 }
 
-function unary(f: (x: number) => number): PlainForward {
+function unary(f: (x: number) => number, written?: "neg" | "square"): PlainForward {
   return (_, [a]) => {
     const out = allocate(a.dtype, a.size);
-    for (let i = 0; i < out.length; i++) out[i] = f(a.values[i]);
+    const x = a.values;
+    // the two unary ops of every loss, written out (see arithmeticLoop)
+    if (written === "neg") for (let i = 0; i < out.length; i++) out[i] = -x[i];
+    else if (written === "square") for (let i = 0; i < out.length; i++) out[i] = x[i] * x[i];
+    else for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
     return { values: out, shape: a.shape };
   };
 }
@@ -178,14 +215,14 @@ function unary(f: (x: number) => number): PlainForward {
 // ---- forward implementations ------------------------------------------------------------------------
 
 const forwards: { [P in Prim]: Forward<P> } = {
-  add: binary((x, y) => x + y),
-  sub: binary((x, y) => x - y),
-  mul: binary((x, y) => x * y),
-  div: binary((x, y) => x / y),
+  add: binary((x, y) => x + y, "add"),
+  sub: binary((x, y) => x - y, "sub"),
+  mul: binary((x, y) => x * y, "mul"),
+  div: binary((x, y) => x / y, "div"),
   maximum: binary(Math.max),
   minimum: binary(Math.min),
-  neg: unary((x) => -x),
-  square: unary((x) => x * x),
+  neg: unary((x) => -x, "neg"),
+  square: unary((x) => x * x, "square"),
   sqrt: unary(Math.sqrt),
   exp: unary(Math.exp),
   log: unary(Math.log),
@@ -207,7 +244,8 @@ const forwards: { [P in Prim]: Forward<P> } = {
   sum: (p, [a]) => {
     if (p.axis === undefined) {
       let s = 0;
-      for (let i = 0; i < a.size; i++) s += a.values[i];
+      const x = a.values;
+      for (let i = 0; i < x.length; i++) s += x[i];
       const out = allocate(a.dtype, 1);
       out[0] = s;
       return { values: out, shape: [] };
@@ -217,10 +255,11 @@ const forwards: { [P in Prim]: Forward<P> } = {
     const n = a.shape[axis];
     const inner = sizeOf(a.shape.slice(axis + 1));
     const out = allocate(a.dtype, outer * inner);
+    const x = a.values;
     for (let o = 0; o < outer; o++) {
       for (let k = 0; k < n; k++) {
         const src = (o * n + k) * inner;
-        for (let i = 0; i < inner; i++) out[o * inner + i] += a.values[src + i];
+        for (let i = 0; i < inner; i++) out[o * inner + i] += x[src + i];
       }
     }
     return { values: out, shape: [...a.shape.slice(0, axis), ...a.shape.slice(axis + 1)] };
@@ -232,14 +271,16 @@ const forwards: { [P in Prim]: Forward<P> } = {
     if (a.size === 1) out.fill(a.values[0]);
     else {
       const index = broadcastIndex(a.shape, shape);
-      for (let i = 0; i < out.length; i++) out[i] = a.values[index[i]];
+      const x = a.values;
+      for (let i = 0; i < out.length; i++) out[i] = x[index[i]];
     }
     return { values: out, shape };
   },
   sumTo: (p, [a]) => {
     const out = allocate(a.dtype, sizeOf(p.shape));
     const index = broadcastIndex(p.shape, a.shape);
-    for (let i = 0; i < a.size; i++) out[index[i]] += a.values[i];
+    const x = a.values;
+    for (let i = 0; i < x.length; i++) out[index[i]] += x[i];
     return { values: out, shape: p.shape };
   },
   matmul: (_, [a, b]) => {
@@ -249,11 +290,13 @@ const forwards: { [P in Prim]: Forward<P> } = {
     const [m, k] = a.shape;
     const n = b.shape[1];
     const out = allocate(resultType([a, b]), m * n);
+    const A = a.values;
+    const B = b.values;
     for (let i = 0; i < m; i++) {
       for (let t = 0; t < k; t++) {
-        const x = a.values[i * k + t];
+        const x = A[i * k + t];
         if (x === 0) continue;
-        for (let j = 0; j < n; j++) out[i * n + j] += x * b.values[t * n + j];
+        for (let j = 0; j < n; j++) out[i * n + j] += x * B[t * n + j];
       }
     }
     return { values: out, shape: [m, n] };
@@ -262,7 +305,8 @@ const forwards: { [P in Prim]: Forward<P> } = {
     if (a.rank !== 2) throw new RangeError(`transpose needs a 2-D tensor, got [${a.shape}]`);
     const [m, n] = a.shape;
     const out = allocate(a.dtype, m * n);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = a.values[i * n + j];
+    const x = a.values;
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = x[i * n + j];
     return { values: out, shape: [n, m] };
   },
   reshape: (p, [a]) => {

@@ -62,8 +62,12 @@ export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
   /** Host values or device storage. */
   readonly backing: Values | DeviceStorage;
+  /** The host values (undefined on a device): a plain field, so `values` stays cheap in hot loops. */
+  readonly #host: Values | undefined;
   /** The op that made this tensor, when it depends on a traced input. */
   readonly node: Node | undefined;
 
@@ -76,37 +80,36 @@ export class Tensor {
         );
       }
       this.dtype = backing instanceof Float32Array ? "f32" : "f64";
+      this.#host = backing;
     } else {
       backing.retain();
       this.dtype = "f32";
+      this.#host = undefined;
     }
     this.backing = backing;
     this.shape = shape.slice();
+    this.size = sizeOf(shape);
     this.node = node;
     currentScope?.add(this);
   }
 
   /** The values of a host tensor; a device tensor throws (use `await read()`). */
   get values(): Values {
-    if (isValues(this.backing)) return this.backing;
+    const host = this.#host;
+    if (host !== undefined) return host;
     throw new DeviceTensorError(
-      `tensor of shape [${this.shape}] lives on the GPU (${this.backing.device}): read it with \`await t.read()\``,
+      `tensor of shape [${this.shape}] lives on the GPU (${(this.backing as DeviceStorage).device}): read it with \`await t.read()\``,
     );
   }
 
   /** The device storage, when the values live on a device. */
   get storage(): DeviceStorage | undefined {
-    return isValues(this.backing) ? undefined : this.backing;
+    return this.#host === undefined ? (this.backing as DeviceStorage) : undefined;
   }
 
   /** True when the values live on a device. */
   get onDevice(): boolean {
-    return !isValues(this.backing);
-  }
-
-  /** Number of elements. */
-  get size(): number {
-    return sizeOf(this.shape);
+    return this.#host === undefined;
   }
 
   /** Number of axes. */

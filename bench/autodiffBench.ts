@@ -29,11 +29,11 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
   const X = ad.tensor(params, [points, 2]);
   const P = ad.tensor(targets, [points, 3]);
   const loss = (c: ad.Tensor) => ad.mean(ad.square(ad.sub(ops.evaluate(c, X), P)));
-  const oursForward = medianSeconds(() => loss(C), 7);
+  const oursForward = medianSeconds(() => loss(C), 21);
   let ourGrad = new Float64Array(0);
   const oursBoth = medianSeconds(() => {
     ourGrad = Float64Array.from(ad.valueAndGrad(loss, C).grad.values);
-  }, 7);
+  }, 21);
 
   // TF.js: dense per-direction basis matrices (constants, f32 as TF.js computes), then
   // S_c = Σ_j (B_u C_c)[k, j] B_v[k, j] with one matMul. (The gather formulation is unusable: TF.js's gather
