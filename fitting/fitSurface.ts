@@ -233,6 +233,10 @@ function* fitLoop(
       assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0),
       control,
     );
+    if (solution.solver === "cg")
+      notes.push(
+        `iteration ${it}: the normal equations were singular or too large to factor; solved by conjugate gradients (relative residual ${solution.relativeResidual.toExponential(1)})`,
+      );
     if (solution.regularised > 0)
       notes.push(
         `iteration ${it}: ${solution.regularised} functions had no data and no smoothing; pinned by a tiny ridge`,

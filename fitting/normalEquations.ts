@@ -1,12 +1,14 @@
 /**
  * Least squares on a compiled THB plan: min_C Σ_k ‖S(x_k; C) − f_k‖² + λ ∫ (S_uu² + 2 S_uv² + S_vv²),
  * assembled as sparse normal equations in f64 (per-element local Gram blocks, then E_e M_e E_eᵀ) and solved
- * by Jacobi-preconditioned conjugate gradients, one right-hand side per output component.
+ * exactly by an envelope Cholesky factorisation after RCM ordering (one factor for every output component),
+ * or — for systems too large to factor, or singular ones — by Jacobi-preconditioned conjugate gradients.
  * Shapes: `params  #points by 2`, `values  #points by dim`, solution `#functions by dim`.
  */
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { LocalBasisScratch, localTensorBasis, locatePoint } from "../hierarchy/planEvaluate.js";
 import { conjugateGradient } from "../splines/conjugateGradient.js";
+import { EnvelopeCholesky } from "../splines/envelopeCholesky.js";
 import { gaussLegendre } from "../splines/gaussLegendre.js";
 import { SparseMatrix } from "../splines/sparseMatrix.js";
 
@@ -128,15 +130,24 @@ export interface LeastSquaresSolution {
   control: Float64Array;
   /** Functions that no data point and no smoothing reached, pinned by a tiny ridge term. */
   regularised: number;
+  /** "cholesky" (direct, exact up to rounding) or "cg" (iterative). */
+  solver: "cholesky" | "cg";
+  /** CG iterations (0 for Cholesky). */
   iterations: number;
   relativeResidual: number;
 }
 
 /**
  * Solves the normal equations. Functions untouched by data and smoothing make A singular: those (and only
- * those) get a ridge of 1e-8 × the mean diagonal, which pins their coefficients near the initial guess.
+ * those) get a ridge of 1e-8 × the mean diagonal pulling their coefficients to the initial guess (0 without
+ * one). A direct envelope Cholesky solve is used when the factor is small enough; singular systems the ridge
+ * does not cure (too few points to determine the touched functions) and very large ones go to CG.
  */
-export function solveNormalEquations(system: NormalEquations, initial?: Float64Array): LeastSquaresSolution {
+export function solveNormalEquations(
+  system: NormalEquations,
+  initial?: Float64Array,
+  options: { solver?: "auto" | "cg" } = {},
+): LeastSquaresSolution {
   const { matrix, rhs, dim } = system;
   const n = matrix.rows;
   let mean = 0;
@@ -169,6 +180,8 @@ export function solveNormalEquations(system: NormalEquations, initial?: Float64A
   const control = new Float64Array(n * dim);
   const b = new Float64Array(n);
   const x = new Float64Array(n);
+  const Ax = new Float64Array(n);
+  const factored = options.solver === "cg" ? { ok: false as const } : EnvelopeCholesky.factor(A);
   let iterations = 0;
   let relativeResidual = 0;
   for (let c = 0; c < dim; c++) {
@@ -176,10 +189,24 @@ export function solveNormalEquations(system: NormalEquations, initial?: Float64A
       b[r] = rhs[r * dim + c];
       x[r] = initial ? initial[r * dim + c] : 0;
     }
-    const result = conjugateGradient(A, b, x, 1e-12, Math.min(20 * n + 1000, 20000));
-    iterations = Math.max(iterations, result.iterations);
-    relativeResidual = Math.max(relativeResidual, result.relativeResidual);
+    // the ridge pulls toward the initial guess: (A + εI) x = b + ε x0 on the ridge rows
+    for (const r of ridgeRows) b[r] += 1e-8 * mean * x[r];
+    if (factored.ok) {
+      factored.factor.solve(b, x);
+      A.multiply(x, 1, Ax);
+      let residual = 0;
+      let norm = 0;
+      for (let r = 0; r < n; r++) {
+        residual += (Ax[r] - b[r]) ** 2;
+        norm += b[r] * b[r];
+      }
+      relativeResidual = Math.max(relativeResidual, Math.sqrt(residual / (norm || 1)));
+    } else {
+      const result = conjugateGradient(A, b, x, 1e-12, Math.min(20 * n + 1000, 20000));
+      iterations = Math.max(iterations, result.iterations);
+      relativeResidual = Math.max(relativeResidual, result.relativeResidual);
+    }
     for (let r = 0; r < n; r++) control[r * dim + c] = x[r];
   }
-  return { control, regularised, iterations, relativeResidual };
+  return { control, regularised, solver: factored.ok ? "cholesky" : "cg", iterations, relativeResidual };
 }

@@ -42,7 +42,7 @@ function denseSolve(A: Float64Array, b: Float64Array, n: number): Float64Array {
 }
 
 describe("least-squares fitting", () => {
-  it("the sparse lsq solution equals a dense normal-equations solution to 1e-10 (THB, with smoothing)", () => {
+  it("the sparse lsq solution (Cholesky and CG alike) equals a dense normal-equations solution to 1e-10 (THB, with smoothing)", () => {
     const space = buildHierarchy({
       dimension: 2,
       degree: 2,
@@ -60,7 +60,13 @@ describe("least-squares fitting", () => {
     const sparse = solveNormalEquations(system).control;
     // dense reference: N from the basis at the points, plus the same smoothing matrix (taken from the assembly
     // with zero data weight is not possible, so compare the data-only problem densely)
-    const dataOnly = solveNormalEquations(assembleNormalEquations(plan, params, values, 1, 0)).control;
+    const direct = solveNormalEquations(assembleNormalEquations(plan, params, values, 1, 0));
+    expect(direct.solver).toBe("cholesky");
+    const dataOnly = direct.control;
+    const iterative = solveNormalEquations(assembleNormalEquations(plan, params, values, 1, 0), undefined, {
+      solver: "cg",
+    });
+    expect(iterative.solver).toBe("cg");
     const n = space.size;
     const NtN = new Float64Array(n * n);
     const Ntf = new Float64Array(n);
@@ -73,7 +79,10 @@ describe("least-squares fitting", () => {
       });
     });
     const dense = denseSolve(NtN, Ntf, n);
-    for (let i = 0; i < n; i++) expect(Math.abs(dataOnly[i] - dense[i])).toBeLessThan(1e-10);
+    for (let i = 0; i < n; i++) {
+      expect(Math.abs(dataOnly[i] - dense[i])).toBeLessThan(1e-10);
+      expect(Math.abs(iterative.control[i] - dense[i])).toBeLessThan(1e-10);
+    }
     // the smoothed solution is close to, but not equal to, the data-only one
     let diff = 0;
     for (let i = 0; i < n; i++) diff = Math.max(diff, Math.abs(sparse[i] - dataOnly[i]));
