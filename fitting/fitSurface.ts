@@ -235,11 +235,11 @@ function* fitLoop(
     );
     if (solution.solver === "cg")
       notes.push(
-        `iteration ${it}: the normal equations were singular or too large to factor; solved by conjugate gradients (relative residual ${solution.relativeResidual.toExponential(1)})`,
+        `iteration ${it}: the normal equations were too large to factor; solved by conjugate gradients (relative residual ${solution.relativeResidual.toExponential(1)})`,
       );
     if (solution.regularised > 0)
       notes.push(
-        `iteration ${it}: ${solution.regularised} functions had no data and no smoothing; pinned by a tiny ridge`,
+        `iteration ${it}: ${solution.regularised} functions had no data (or too little to determine them) and no smoothing; pinned by a tiny ridge`,
       );
     const corrections = heightField ? 0 : (options.parameterCorrection ?? 0);
     if (corrections > 0) {

@@ -138,10 +138,10 @@ export interface LeastSquaresSolution {
 }
 
 /**
- * Solves the normal equations. Functions untouched by data and smoothing make A singular: those (and only
- * those) get a ridge of 1e-8 × the mean diagonal pulling their coefficients to the initial guess (0 without
- * one). A direct envelope Cholesky solve is used when the factor is small enough; singular systems the ridge
- * does not cure (too few points to determine the touched functions) and very large ones go to CG.
+ * Solves the normal equations. Functions untouched by data and smoothing make A singular: those get a ridge
+ * of 1e-8 × the mean diagonal pulling their coefficients to the initial guess (0 without one); so do the
+ * directions the Cholesky factorisation finds undetermined (too few points on a function's support), and
+ * only those. Systems too large to factor go to CG.
  */
 export function solveNormalEquations(
   system: NormalEquations,
@@ -181,7 +181,11 @@ export function solveNormalEquations(
   const b = new Float64Array(n);
   const x = new Float64Array(n);
   const Ax = new Float64Array(n);
-  const factored = options.solver === "cg" ? { ok: false as const } : EnvelopeCholesky.factor(A);
+  // directions the data leave (numerically) undetermined get the same tiny ridge inside the factorisation
+  const factored =
+    options.solver === "cg" ? { ok: false as const } : EnvelopeCholesky.factor(A, { ridge: 1e-8 * mean });
+  const pinned = factored.ok ? Array.from(factored.factor.perturbed) : [];
+  regularised += pinned.length;
   let iterations = 0;
   let relativeResidual = 0;
   for (let c = 0; c < dim; c++) {
@@ -191,6 +195,7 @@ export function solveNormalEquations(
     }
     // the ridge pulls toward the initial guess: (A + εI) x = b + ε x0 on the ridge rows
     for (const r of ridgeRows) b[r] += 1e-8 * mean * x[r];
+    for (const r of pinned) b[r] += 1e-8 * mean * x[r];
     if (factored.ok) {
       factored.factor.solve(b, x);
       A.multiply(x, 1, Ax);

@@ -55,6 +55,8 @@ export class EnvelopeCholesky {
     /** Row i of L occupies rowStart[i] … rowStart[i+1]−1, columns first[i] … i. */
     readonly rowStart: Float64Array,
     readonly entries: Float64Array,
+    /** Unknowns whose pivot was replaced by pivot + ridge: the factor is of A + ridge Σ e_r e_rᵀ over these. */
+    readonly perturbed: Int32Array = new Int32Array(0),
   ) {}
 
   /**
@@ -62,7 +64,13 @@ export class EnvelopeCholesky {
    * is not clearly positive — singular or indefinite systems are left to an iterative solver — or when the
    * envelope would exceed `maxEntries` numbers or the factorisation `maxWork` multiply-adds.
    */
-  static factor(matrix: SparseMatrix, maxEntries = 40_000_000, maxWork = 4e9): CholeskyResult {
+  static factor(
+    matrix: SparseMatrix,
+    options: { maxEntries?: number; maxWork?: number; ridge?: number } = {},
+  ): CholeskyResult {
+    const maxEntries = options.maxEntries ?? 40_000_000;
+    const maxWork = options.maxWork ?? 4e9;
+    const perturbed: number[] = [];
     const n = matrix.rows;
     const order = reverseCuthillMcKee(matrix);
     const position = new Int32Array(n);
@@ -102,12 +110,20 @@ export class EnvelopeCholesky {
       }
       let s = diagonal;
       for (let k = fi; k < i; k++) s -= L[ri + k] * L[ri + k];
-      // a pivot lost to cancellation means a (numerically) singular system: refuse
-      if (!(s > 1e-13 * Math.abs(diagonal)) || !(s > 0))
-        return { ok: false, reason: "notPositiveDefinite", row: order[i] };
+      // a pivot lost to cancellation means a direction the matrix (numerically) does not determine: refuse,
+      // or with a ridge factor A + ridge·e_r e_rᵀ instead (minimal regularisation, reported in `perturbed`)
+      if (!(s > 1e-12 * Math.abs(diagonal)) || !(s > 0)) {
+        if (options.ridge === undefined || !(diagonal >= 0))
+          return { ok: false, reason: "notPositiveDefinite", row: order[i] };
+        s = Math.max(s, 0) + options.ridge;
+        perturbed.push(order[i]);
+      }
       L[ri + i] = Math.sqrt(s);
     }
-    return { ok: true, factor: new EnvelopeCholesky(order, position, first, rowStart, L) };
+    return {
+      ok: true,
+      factor: new EnvelopeCholesky(order, position, first, rowStart, L, Int32Array.from(perturbed)),
+    };
   }
 
   /** Numbers stored in the factor. */

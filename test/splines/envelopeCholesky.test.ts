@@ -64,7 +64,7 @@ describe("envelope Cholesky with RCM ordering", () => {
     expect(Array.from(order).sort()).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
-  it("refuses singular and indefinite matrices, and factors too large for its limits", () => {
+  it("refuses singular and indefinite matrices (or pins singular directions with a ridge), and factors too large for its limits", () => {
     const grid = gridMatrix(6, 0, (i) => i);
     const rows: number[] = [];
     const cols: number[] = [];
@@ -75,12 +75,25 @@ describe("envelope Cholesky with RCM ordering", () => {
         cols.push(c);
         vals.push(1); // rank one
       }
-    expect(EnvelopeCholesky.factor(SparseMatrix.fromTriplets(3, 3, rows, cols, vals)).ok).toBe(false);
+    const rankOne = SparseMatrix.fromTriplets(3, 3, rows, cols, vals);
+    expect(EnvelopeCholesky.factor(rankOne).ok).toBe(false);
+    // with a ridge, the undetermined directions are pinned: the factor is exactly that of A + ridge Σ e_r e_rᵀ
+    const pinned = EnvelopeCholesky.factor(rankOne, { ridge: 1e-3 });
+    expect(pinned.ok).toBe(true);
+    if (pinned.ok) {
+      const perturbed = Array.from(pinned.factor.perturbed);
+      expect(perturbed.length).toBe(2);
+      const b = Float64Array.of(1, 2, 3);
+      const x = pinned.factor.solve(b, new Float64Array(3));
+      const Ax = rankOne.multiply(x, 1);
+      for (const r of perturbed) Ax[r] += 1e-3 * x[r];
+      for (let i = 0; i < 3; i++) expect(Ax[i]).toBeCloseTo(b[i], 8);
+    }
     const indefinite = SparseMatrix.fromTriplets(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1, 2, 2, 1]);
     const refused = EnvelopeCholesky.factor(indefinite);
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.reason).toBe("notPositiveDefinite");
-    const limited = EnvelopeCholesky.factor(grid, 10);
+    const limited = EnvelopeCholesky.factor(grid, { maxEntries: 10 });
     expect(limited.ok).toBe(false);
     if (!limited.ok) expect(limited.reason).toBe("tooLarge");
   });
