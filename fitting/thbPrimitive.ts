@@ -11,6 +11,7 @@ import { add } from "../autodiff/api.js";
 import { defineOp } from "../autodiff/customOp.js";
 import { Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
+import { gridPoints } from "../kernels/backend.js";
 import {
   elementGradientsOfDerivativesCpu,
   gatherFunctionGradientsCpu,
@@ -19,7 +20,45 @@ import {
   thbBackwardParamsWithDerivativesCpu,
   thbForwardCpu,
 } from "../kernels/cpu/thbKernels.js";
-import { deviceOf } from "../kernels/webgpu/tensorGpu.js";
+import { deviceOf, type WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
+
+/**
+ * A regular grid origin + spacing · i (first direction fastest) inside the domain, with its points as a
+ * tensor (`#grid points by d`): on the host, or on the GPU (then the grid evaluates there).
+ */
+export interface ThbGrid {
+  readonly origin: readonly number[];
+  readonly spacing: readonly number[];
+  readonly counts: readonly number[];
+  readonly points: Tensor;
+}
+
+/**
+ * The grid origin + spacing · i, i < counts, of a plan's domain (rounding past the domain's end clamped
+ * back onto it); with `gpu`, its points live on that device, and evaluation uses the grid kernel.
+ */
+export function thbGrid(
+  plan: EvaluationPlan,
+  origin: readonly number[],
+  spacing: readonly number[],
+  counts: readonly number[],
+  gpu?: WebGpuTensors,
+): ThbGrid {
+  const d = plan.dimension;
+  if (origin.length !== d || spacing.length !== d || counts.length !== d)
+    throw new RangeError(`origin, spacing and counts need ${d} entries each`);
+  const points = gridPoints([...origin], [...spacing], [...counts]);
+  for (let i = 0; i < points.length; i++) {
+    const k = i % d;
+    const lo = plan.rootBreaks[plan.rootBreakStart[k]];
+    const hi = plan.rootBreaks[plan.rootBreakStart[k + 1] - 1];
+    if (points[i] < lo - 1e-9 * (hi - lo) || points[i] > hi + 1e-9 * (hi - lo))
+      throw new RangeError(`grid point ${Math.floor(i / d)} lies outside the domain along direction ${k}`);
+    points[i] = Math.min(Math.max(points[i], lo), hi);
+  }
+  const shape = [points.length / d, d];
+  return { origin, spacing, counts, points: gpu ? gpu.toDevice(points, shape) : new Tensor(points, shape) };
+}
 
 /** The THB primitives of one plan. */
 export interface ThbOps {
@@ -27,6 +66,8 @@ export interface ThbOps {
   evaluate(control: Tensor, params: Tensor): Tensor;
   /** Values and first derivatives: `values  #points by dim`, `derivatives  #points by d by dim`. */
   evaluateWithDerivatives(control: Tensor, params: Tensor): { values: Tensor; derivatives: Tensor };
+  /** Values on a regular grid (`#grid points by dim`, first direction fastest); on the GPU when its points are. */
+  evaluateGrid(control: Tensor, grid: ThbGrid): Tensor;
 }
 
 function checkInputs(plan: EvaluationPlan, control: Tensor, params: Tensor): number {
@@ -196,8 +237,51 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
       },
     },
   });
+  // the grid: the same field at fixed points, whose GPU forward walks each element's block of the grid
+  const grids = new WeakMap<Tensor, ThbGrid>();
+  const gridEvaluate: Op = defineOp<undefined>({
+    name: "thbEvaluateGrid",
+    implementations: {
+      cpu: {
+        forward: ([control, points]) => {
+          const dim = checkInputs(plan, control, points);
+          const { values } = thbForwardCpu(plan, control.values, dim, points.values, 0);
+          return { outputs: [new Tensor(values, [points.shape[0], dim])], residuals: undefined };
+        },
+        vjp: (_, [g], [control, points]) => [
+          g && control.traced ? transpose([g, points])[0] : undefined,
+          undefined,
+        ],
+      },
+      webgpu: {
+        forward: (inputs) => {
+          const [control, points] = inputs;
+          const dim = checkInputs(plan, control, points);
+          const grid = grids.get(points);
+          const gpu = deviceOf(inputs);
+          const gpuPlan = gpu.plan(plan);
+          const cIn = gpu.input(control);
+          const local = gpuPlan.localControl(cIn.buffer, dim);
+          const out = grid
+            ? gpuPlan.gridForward(local, dim, [...grid.origin], [...grid.spacing], [...grid.counts])
+            : gpuPlan.forward(local, gpu.input(points).buffer, points.shape[0], dim, 0);
+          for (const b of [cIn, { buffer: local, temporary: true }])
+            if (b.temporary) gpu.context.pool.release(b.buffer);
+          return { outputs: [gpu.wrap(out, [points.shape[0], dim])], residuals: undefined };
+        },
+        vjp: (_, [g], [control, points]) => [
+          g && control.traced ? transpose([g, points])[0] : undefined,
+          undefined,
+        ],
+      },
+    },
+  });
   return {
     evaluate: (control, params) => evaluate([control, params])[0],
+    evaluateGrid: (control, grid) => {
+      grids.set(grid.points, grid);
+      return gridEvaluate([control, grid.points])[0];
+    },
     evaluateWithDerivatives: (control, params) => {
       const [values, derivatives] = withDerivatives([control, params]);
       return { values, derivatives };

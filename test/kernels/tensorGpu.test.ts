@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import { DeviceTensorError, dispose, scope, type Tensor } from "../../autodiff/tensor.js";
-import { thbOps } from "../../fitting/thbPrimitive.js";
+import { thbGrid, thbOps } from "../../fitting/thbPrimitive.js";
 import { compile } from "../../hierarchy/plan.js";
 import { webgpuBackend } from "../../kernels/backend.js";
 import { relativeError, webgpuForTests } from "../helpers/gpu.js";
@@ -112,6 +112,50 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     // deterministic: the same gradient bit for bit
     const again = ad.valueAndGrad(([c]: Tensor[]) => loss(c, deviceParams, deviceTargets), [control]);
     expect(Array.from(await again.grad[0].read())).toEqual(Array.from(await onDevice.grad[0].read()));
+  });
+
+  it("THB on a regular grid: the GPU grid kernel and its gradient match the host (2D and 3D)", async () => {
+    for (const d of [2, 3] as const) {
+      const space = buildHierarchy({
+        dimension: d,
+        degree: 2,
+        truncated: true,
+        m: 2,
+        seed: 30 + d,
+        steps: 3,
+        nonUniform: false,
+      });
+      const plan = compile(space);
+      const r = seededRandom(d);
+      const counts = d === 2 ? [37, 29] : [13, 11, 9];
+      const spacing = counts.map((n) => 1 / (n - 1));
+      const origin = counts.map(() => 0);
+      const total = counts.reduce((a, n) => a * n, 1);
+      const control = ad.tensor(randomArray(r, plan.functionCount * 2), [plan.functionCount, 2]);
+      const target = ad.tensor(randomArray(r, total * 2), [total, 2]);
+      const ops = thbOps(plan);
+      const hostGrid = thbGrid(plan, origin, spacing, counts);
+      const deviceGrid = thbGrid(plan, origin, spacing, counts, gpu!);
+      const deviceTarget = dev(target);
+      const loss = (grid: typeof hostGrid, t: Tensor) => (c: Tensor) =>
+        ad.mean(ad.square(ad.sub(ops.evaluateGrid(c, grid), t)));
+      const onHost = ad.valueAndGrad(loss(hostGrid, target), control);
+      const onDevice = ad.valueAndGrad(loss(deviceGrid, deviceTarget), control);
+      // the host grid is the same field as evaluate at the grid points
+      const atPoints = ad.valueAndGrad(
+        (c: Tensor) => ad.mean(ad.square(ad.sub(ops.evaluate(c, hostGrid.points), target))),
+        control,
+      );
+      expect(relativeError(onHost.grad.values, atPoints.grad.values)).toBeLessThan(1e-14);
+      expect(
+        relativeError(
+          await ops.evaluateGrid(control, deviceGrid).read(),
+          ops.evaluateGrid(control, hostGrid).values,
+        ),
+      ).toBeLessThan(1e-5);
+      expect(relativeError(await onDevice.value.read(), onHost.value.values)).toBeLessThan(1e-5);
+      expect(relativeError(await onDevice.grad.read(), onHost.grad.values)).toBeLessThan(1e-5);
+    }
   });
 
   it("scopes return device buffers to the pool: repeated steps allocate nothing new", async () => {
