@@ -316,39 +316,15 @@ for (const n of sizes) {
       add("image warp + joint histogram 32² (cubic)", "cpu", n, cpuHistogram, 8 + 4);
       // parity of both at 20k points before their numbers count
       const small = 20000;
-      const sums = await kernels.nccSums(
-        image,
-        coords.subarray(0, 2 * small),
-        fixed.subarray(0, small),
-        "cubic",
-      );
+      const [someCoords, someFixed] = [coords.subarray(0, 2 * small), fixed.subarray(0, small)];
+      const sums = await kernels.nccSums(image, someCoords, someFixed, "cubic");
       const nccError = Math.abs(
-        nccFromSums(sums, small) -
-          nccFromSums(
-            nccSumsCpu(image, coords.subarray(0, 2 * small), fixed.subarray(0, small), "cubic"),
-            small,
-          ),
+        nccFromSums(sums, small) - nccFromSums(nccSumsCpu(image, someCoords, someFixed, "cubic"), small),
       );
-      const histogram = await kernels.jointHistogram(
-        image,
-        coords.subarray(0, 2 * small),
-        fixed.subarray(0, small),
-        "cubic",
-        32,
-        [-1, 1],
-        [-0.5, 0.5],
-      );
+      const histogramArgs = ["cubic", 32, [-1, 1], [-0.5, 0.5]] as const;
       const histogramError = relativeError(
-        histogram,
-        jointHistogramCpu(
-          image,
-          coords.subarray(0, 2 * small),
-          fixed.subarray(0, small),
-          "cubic",
-          32,
-          [-1, 1],
-          [-0.5, 0.5],
-        ),
+        await kernels.jointHistogram(image, someCoords, someFixed, ...histogramArgs),
+        jointHistogramCpu(image, someCoords, someFixed, ...histogramArgs),
       );
       console.log(
         `image NCC / histogram check at 20k points: |ΔNCC| ${nccError.toExponential(1)}, histogram ${histogramError.toExponential(1)} (relative)`,

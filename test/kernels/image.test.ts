@@ -4,27 +4,14 @@ import {
   jointHistogramCpu,
   nccFromSums,
   nccSumsCpu,
-  type ScalarImage,
   sampleImageCpu,
   ssdCpu,
 } from "../../kernels/cpu/imageKernels.js";
 import { GpuImageKernels } from "../../kernels/webgpu/imageGpu.js";
 import { GpuContext } from "../../kernels/webgpu/thbGpu.js";
 import { webgpuForTests } from "../helpers/gpu.js";
+import { syntheticImage } from "../helpers/images.js";
 import { seededRandom } from "../helpers/random.js";
-
-/** A smooth synthetic image (sums of sines) of a given size. */
-function syntheticImage(size: number[]): ScalarImage {
-  const total = size.reduce((a, b) => a * b, 1);
-  const values = new Float64Array(total);
-  for (let t = 0; t < total; t++) {
-    const x = t % size[0];
-    const y = Math.floor(t / size[0]) % size[1];
-    const z = Math.floor(t / (size[0] * size[1]));
-    values[t] = 100 * Math.sin(0.21 * x) * Math.cos(0.17 * y) + 30 * Math.sin(0.11 * z + (0.05 * x * y) / 10);
-  }
-  return { size, values };
-}
 
 function randomCoords(rand: () => number, count: number, size: number[], margin: number): Float64Array {
   const d = size.length;

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import type { Tensor } from "../../autodiff/tensor.js";
 import { webgpuBackend } from "../../kernels/backend.js";
-import type { Interpolation, ScalarImage } from "../../kernels/cpu/imageKernels.js";
+import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import {
   type HistogramSpec,
   imageSampler,
@@ -10,25 +10,12 @@ import {
   normalizedCrossCorrelation,
 } from "../../kernels/imagePrimitives.js";
 import { webgpuForTests } from "../helpers/gpu.js";
+import { syntheticImage } from "../helpers/images.js";
 import { seededRandom } from "../helpers/random.js";
 
 const webgpu = await webgpuForTests("WebGPU image-primitive tests");
 const backend = webgpu ? webgpuBackend(webgpu) : undefined;
 afterAll(() => backend?.dispose());
-
-/** A smooth synthetic image of a given size (values roughly in [-130, 130]). */
-function syntheticImage(size: number[], phase = 0): ScalarImage {
-  const total = size.reduce((a, b) => a * b, 1);
-  const values = new Float64Array(total);
-  for (let t = 0; t < total; t++) {
-    const x = t % size[0];
-    const y = Math.floor(t / size[0]) % size[1];
-    const z = Math.floor(t / (size[0] * size[1]));
-    values[t] =
-      100 * Math.sin(0.21 * x + phase) * Math.cos(0.17 * y) + 30 * Math.sin(0.11 * z + 0.005 * x * y);
-  }
-  return { size, values };
-}
 
 function coordsTensor(seed: number, count: number, size: number[]): Tensor {
   const rand = seededRandom(seed);
