@@ -107,6 +107,8 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
           const out = gpuPlan.gatherFunctions(G, dim);
           for (const b of [gIn, pIn, { buffer: G, temporary: true }])
             if (b.temporary) gpu.context.pool.release(b.buffer);
+          // host parameters were sorted for this call only
+          if (!params.onDevice) for (const b of [order.pointStart, order.order]) gpu.context.pool.release(b);
           return { outputs: [gpu.wrap(out, [plan.functionCount, dim])], residuals: params };
         },
         vjp: (params, [h]) => [h ? evaluate([h, params])[0] : undefined, undefined],

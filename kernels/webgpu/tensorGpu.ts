@@ -36,7 +36,10 @@ export class GpuStorage implements DeviceStorage {
   }
 
   release(): void {
-    if (--this.references === 0) this.owner.context.pool.release(this.buffer);
+    if (--this.references === 0) {
+      this.owner.context.pool.release(this.buffer);
+      this.owner.forgetOrders(this);
+    }
   }
 }
 
@@ -186,7 +189,8 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 export class WebGpuTensors implements DeviceExecutor {
   readonly context: GpuContext;
   private readonly plans = new WeakMap<EvaluationPlan, GpuPlan>();
-  private readonly orders = new WeakMap<GpuStorage, WeakMap<GpuPlan, PointOrder>>();
+  private readonly orders = new WeakMap<GpuStorage, PointOrder[]>();
+  private readonly orderPlans = new WeakMap<PointOrder, GpuPlan>();
   private readonly imageBuffers = new WeakMap<ScalarImage, GPUBuffer>();
   private imageKernels: GpuImageKernels | undefined;
 
@@ -246,17 +250,27 @@ export class WebGpuTensors implements DeviceExecutor {
         "the gradient to THB coefficients needs the points' parameters uploaded with toDevice() (they are sorted by element once, on the host)",
       );
     }
-    let byPlan = this.orders.get(storage);
-    if (!byPlan) {
-      byPlan = new WeakMap();
-      this.orders.set(storage, byPlan);
+    let list = this.orders.get(storage);
+    if (!list) {
+      list = [];
+      this.orders.set(storage, list);
     }
-    let order = byPlan.get(gpuPlan);
+    let order = list.find((o) => this.orderPlans.get(o) === gpuPlan);
     if (!order) {
       order = gpuPlan.sortPoints(storage.host);
-      byPlan.set(gpuPlan, order);
+      this.orderPlans.set(order, gpuPlan);
+      list.push(order);
     }
     return order;
+  }
+
+  /** Returns the point orders cached for a storage to the pool (its last tensor was released). */
+  forgetOrders(storage: GpuStorage): void {
+    for (const order of this.orders.get(storage) ?? []) {
+      this.context.pool.release(order.pointStart);
+      this.context.pool.release(order.order);
+    }
+    this.orders.delete(storage);
   }
 
   /**

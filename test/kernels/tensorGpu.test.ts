@@ -158,7 +158,7 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     }
   });
 
-  it("scopes return device buffers to the pool: repeated steps allocate nothing new", async () => {
+  it("scopes and dispose return device buffers to the pool: repeated steps and new point sets allocate nothing new", async () => {
     const space = buildHierarchy({
       dimension: 2,
       degree: 2,
@@ -172,8 +172,8 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     const r = seededRandom(9);
     const count = 1000;
     const ops = thbOps(plan);
-    const params = gpu!.toDevice(randomParams(r, count, [0, 0], [1, 1]), [count, 2]);
-    const targets = gpu!.toDevice(randomArray(r, count), [count, 1]);
+    let params = gpu!.toDevice(randomParams(r, count, [0, 0], [1, 1]), [count, 2]);
+    let targets = gpu!.toDevice(randomArray(r, count), [count, 1]);
     const step = async () => {
       const c = ad.tensor(randomArray(r, plan.functionCount), [plan.functionCount, 1]);
       const { value, grad } = scope(() =>
@@ -189,6 +189,19 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     const before = gpu!.context.pool.allocatedBytes;
     for (let i = 0; i < 5; i++) await step();
     expect(gpu!.context.pool.allocatedBytes).toBe(before);
+    // new points each round (an adaptive fit uploads its points again): disposing them returns their
+    // buffers and their cached sort by element to the pool
+    const newPoints = async () => {
+      dispose(params, targets);
+      params = gpu!.toDevice(randomParams(r, count, [0, 0], [1, 1]), [count, 2]);
+      targets = gpu!.toDevice(randomArray(r, count), [count, 1]);
+      await step();
+    };
+    await newPoints();
+    await newPoints();
+    const settled = gpu!.context.pool.allocatedBytes;
+    for (let i = 0; i < 4; i++) await newPoints();
+    expect(gpu!.context.pool.allocatedBytes).toBe(settled);
   });
 
   it("says clearly what a device tensor cannot do", () => {
