@@ -98,7 +98,9 @@ export async function fitCoefficientsByGradientOnDevice(
     );
     return { control: result.x, iterations: result.iterations };
   } finally {
+    // the next refinement brings a new plan and new points
     dispose(X, F);
+    gpu.forgetPlan(plan);
   }
 }
 

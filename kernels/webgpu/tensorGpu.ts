@@ -221,6 +221,12 @@ export class WebGpuTensors implements DeviceExecutor {
     return g;
   }
 
+  /** Returns a plan's device buffers to the pool (a refinement replaced it); a later use uploads it again. */
+  forgetPlan(plan: EvaluationPlan): void {
+    this.plans.get(plan)?.release();
+    this.plans.delete(plan);
+  }
+
   /** The image kernels of this device. */
   get images(): GpuImageKernels {
     this.imageKernels ??= new GpuImageKernels(this.context);
