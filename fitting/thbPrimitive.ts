@@ -7,7 +7,7 @@
  * second derivatives with respect to the coefficients (Hessian-vector products) work too.
  */
 
-import { add } from "../autodiff/api.js";
+import { add, reshape, slice } from "../autodiff/api.js";
 import { defineOp } from "../autodiff/customOp.js";
 import { Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
@@ -20,6 +20,7 @@ import {
   thbBackwardParamsWithDerivativesCpu,
   thbForwardCpu,
 } from "../kernels/cpu/thbKernels.js";
+import { upload } from "../kernels/webgpu/gpuBuffers.js";
 import { deviceOf, type WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
 
 /**
@@ -185,9 +186,26 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
         },
         vjp: (params, [h]) => [h ? withDerivatives([h, params])[1] : undefined, undefined],
       },
+      webgpu: {
+        forward: (inputs) => {
+          const [g, params] = inputs;
+          const dim = g.shape[2];
+          const gpu = deviceOf(inputs);
+          const gpuPlan = gpu.plan(plan);
+          const order = gpu.pointOrder(gpuPlan, params);
+          const [gIn, pIn] = [gpu.input(g), gpu.input(params)];
+          const G = gpuPlan.elementGradientsOfDerivatives(pIn.buffer, gIn.buffer, order, dim);
+          const out = gpuPlan.gatherFunctions(G, dim);
+          for (const b of [gIn, pIn, { buffer: G, temporary: true }])
+            if (b.temporary) gpu.context.pool.release(b.buffer);
+          if (!params.onDevice) for (const b of [order.pointStart, order.order]) gpu.context.pool.release(b);
+          return { outputs: [gpu.wrap(out, [plan.functionCount, dim])], residuals: params };
+        },
+        vjp: (params, [h]) => [h ? withDerivatives([h, params])[1] : undefined, undefined],
+      },
     },
   });
-  const withDerivatives: Op = defineOp<{ local: Float64Array }>({
+  const withDerivatives: Op = defineOp<Residuals>({
     name: "thbEvaluateWithDerivatives",
     implementations: {
       cpu: {
@@ -211,6 +229,7 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
           };
         },
         vjp: ({ local }, [gValues, gDerivatives], [control, params]) => {
+          if (!local) return [undefined, undefined];
           const dim = control.shape[1];
           let toControl: Tensor | undefined;
           if (control.traced) {
@@ -234,6 +253,60 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
                 params.shape,
               )
             : undefined;
+          return [toControl, toParams];
+        },
+      },
+      webgpu: {
+        forward: (inputs) => {
+          const [control, params] = inputs;
+          const dim = checkInputs(plan, control, params);
+          const d = plan.dimension;
+          const count = params.shape[0];
+          const gpu = deviceOf(inputs);
+          const gpuPlan = gpu.plan(plan);
+          const [cIn, pIn] = [gpu.input(control), gpu.input(params)];
+          const local = gpuPlan.localControl(cIn.buffer, dim);
+          const both = gpu.wrap(gpuPlan.forward(local, pIn.buffer, count, dim, 1), [count, 1 + d, dim]);
+          for (const b of [cIn, pIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
+          return {
+            outputs: [reshape(slice(both, 1, 0, 1), [count, dim]), slice(both, 1, 1, 1 + d)],
+            residuals: { localOnDevice: gpu.wrap(local, [plan.elementCount * plan.localSize * dim]) },
+          };
+        },
+        vjp: ({ localOnDevice: local }, [gValues, gDerivatives], inputs) => {
+          const [control, params] = inputs;
+          if (!local) return [undefined, undefined];
+          const dim = control.shape[1];
+          let toControl: Tensor | undefined;
+          if (control.traced) {
+            const parts = [
+              gValues ? transpose([gValues, params])[0] : undefined,
+              gDerivatives ? transposeDerivatives([gDerivatives, params])[0] : undefined,
+            ];
+            const present = parts.filter((t): t is Tensor => t !== undefined);
+            toControl = present.length === 2 ? add(present[0], present[1]) : present[0];
+          }
+          let toParams: Tensor | undefined;
+          if (params.traced) {
+            const gpu = deviceOf([local]);
+            const gpuPlan = gpu.plan(plan);
+            const count = params.shape[0];
+            const d = plan.dimension;
+            const { device, pool } = gpu.context;
+            const pIn = gpu.input(params);
+            const H = gpuPlan.forward(gpu.input(local).buffer, pIn.buffer, count, dim, 2);
+            // an unused output's cotangent is zero
+            const gV = gValues
+              ? gpu.input(gValues)
+              : { buffer: upload(device, pool, new Float32Array(count * dim)), temporary: true };
+            const gD = gDerivatives
+              ? gpu.input(gDerivatives)
+              : { buffer: upload(device, pool, new Float32Array(count * d * dim)), temporary: true };
+            const out = gpuPlan.backwardParamsOfDerivatives(H, gV.buffer, gD.buffer, count, dim);
+            for (const b of [pIn, gV, gD, { buffer: H, temporary: true }])
+              if (b.temporary) pool.release(b.buffer);
+            toParams = gpu.wrap(out, params.shape);
+          }
           return [toControl, toParams];
         },
       },

@@ -16,6 +16,7 @@ import {
   gridForwardShader,
   localControlShader,
   META_FIELDS,
+  paramsFromSecondDerivativesShader,
   sortedForwardShader,
   type Variant,
 } from "./wgsl.js";
@@ -289,6 +290,54 @@ export class GpuPlan {
     const out = this.output(plan.elementCount * plan.localSize * dim * 4);
     const inputs = [params, cotangent, order.pointStart, order.order, out];
     this.launch("reduce", 0, dim, elementReduceShader, inputs, plan.elementCount, false, order.count);
+    return out;
+  }
+
+  /** Per-element reduction against basis derivatives, G_e = Σ_x Σ_k ∂_k b(x) ⊗ g_k(x), for `#points by D by dim`. */
+  elementGradientsOfDerivatives(
+    params: GPUBuffer,
+    cotangent: GPUBuffer,
+    order: PointOrder,
+    dim: number,
+  ): GPUBuffer {
+    const { plan } = this;
+    const out = this.output(plan.elementCount * plan.localSize * dim * 4);
+    const inputs = [params, cotangent, order.pointStart, order.order, out];
+    this.launch(
+      "reduceDerivatives",
+      1,
+      dim,
+      (v) => elementReduceShader(v, true),
+      inputs,
+      plan.elementCount,
+      false,
+      order.count,
+    );
+    return out;
+  }
+
+  /**
+   * Backward to parameters of values and first derivatives: from the order-2 forward `H` and the two
+   * cotangents (`#points by dim`, `#points by D by dim`), `#points by D`.
+   */
+  backwardParamsOfDerivatives(
+    H: GPUBuffer,
+    gValues: GPUBuffer,
+    gDerivatives: GPUBuffer,
+    count: number,
+    dim: number,
+  ): GPUBuffer {
+    const out = this.output(count * this.plan.dimension * 4);
+    this.launch(
+      "paramsFromSeconds",
+      2,
+      dim,
+      paramsFromSecondDerivativesShader,
+      [H, gValues, gDerivatives, out],
+      count,
+      true,
+      count,
+    );
     return out;
   }
 

@@ -378,8 +378,25 @@ export function reduceThreads(v: Variant): number {
  * into private accumulators; a fixed-order tree in workgroup memory adds the T partial sums: deterministic,
  * no atomics. Bindings: 3 params, 4 cotangent, 5 pointStart (i32), 6 order (i32), 7 out G.
  */
-export function elementReduceShader(v: Variant): string {
+export function elementReduceShader(v: Variant, ofDerivatives = false): string {
   const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  // with ofDerivatives the cotangent is `#points by D by DIM` against the first derivatives of the basis:
+  // G_e[j] = Σ_x Σ_k ∂_k b_j(x) g_k(x)
+  const gather = ofDerivatives
+    ? `${Array.from({ length: v.d }, (_, k) => forComponents(v.dim, (c) => `let g${k}_${c} = cotangent[(i * D + ${k}) * DIM + ${c}];`)).join(" ")}
+    ${tensorLoops(v, (j, idx) =>
+      Array.from(
+        { length: v.d },
+        (_, k) =>
+          `{ let w = ${product(
+            v,
+            ["N", "N", "N"].map((x, m) => (m === k ? "D" : x)),
+            idx,
+          )}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${k}_${c};`)} }`,
+      ).join(" "),
+    )}`
+    : `${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}`;
   const REDUCE_THREADS = reduceThreads(v);
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
@@ -398,9 +415,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += ${REDUCE_THREADS}) {
     let i = order[s];
     ${readPoint(v)}
-    ${basesAt(v, false)}
-    ${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
-    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}
+    ${basesAt(v, ofDerivatives)}
+    ${gather}
   }
   ${Array.from({ length: size }, (_, k) => `partial[tid * ${size}u + ${k}u] = acc[${k}];`).join(" ")}
   workgroupBarrier();
@@ -413,6 +429,49 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   if (tid == 0u) {
     for (var k = 0; k < ${size}; k++) { out[e * ${size} + k] = partial[k]; }
   }
+}
+`;
+}
+
+/**
+ * Backward to parameters of values and first derivatives together, from the order-2 forward H
+ * (`#points by forwardBlocks(D, 2) by DIM`): ∂L/∂x_l = Σ_c gV_c ∂_l S_c + Σ_{k,c} gD_{k,c} ∂_k∂_l S_c.
+ * Bindings: 3 H, 4 gValues (`#points by DIM`), 5 gDerivatives (`#points by D by DIM`), 6 out (`#points by D`).
+ */
+export function paramsFromSecondDerivativesShader(v: Variant): string {
+  const d = v.d;
+  const blocks = forwardBlocks(d, 2);
+  const second = (k: number, l: number): number => {
+    if (k === l) return 1 + d + k;
+    const [a, b] = k < l ? [k, l] : [l, k];
+    let index = 1 + 2 * d;
+    for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++, index++) if (i === a && j === b) return index;
+    throw new Error("unreachable");
+  };
+  const lines: string[] = [];
+  for (let l = 0; l < d; l++) {
+    const terms: string[] = [];
+    for (let c = 0; c < v.dim; c++) {
+      terms.push(`gValues[i * DIM + ${c}] * H[(i * ${blocks} + ${1 + l}) * DIM + ${c}]`);
+      for (let k = 0; k < d; k++)
+        terms.push(
+          `gDerivatives[(i * D + ${k}) * DIM + ${c}] * H[(i * ${blocks} + ${second(k, l)}) * DIM + ${c}]`,
+        );
+    }
+    lines.push(`out[i * D + ${l}] = ${terms.join(" + ")};`);
+  }
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> H: array<f32>;
+@group(0) @binding(4) var<storage, read> gValues: array<f32>;
+@group(0) @binding(5) var<storage, read> gDerivatives: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let p = pointIndex(gid);
+  if (p >= info.count) { return; }
+  let i = i32(p);
+  ${lines.join("\n  ")}
 }
 `;
 }

@@ -114,6 +114,58 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     expect(Array.from(await again.grad[0].read())).toEqual(Array.from(await onDevice.grad[0].read()));
   });
 
+  it("THB values and first derivatives on the GPU: gradients to coefficients and parameters match the CPU", async () => {
+    for (const d of [2, 3] as const) {
+      const space = buildHierarchy({
+        dimension: d,
+        degree: 3,
+        truncated: true,
+        m: 2,
+        seed: 50 + d,
+        steps: 2,
+        nonUniform: true,
+      });
+      const plan = compile(space);
+      const r = seededRandom(60 + d);
+      const count = 1500;
+      const control = ad.tensor(randomArray(r, plan.functionCount * 2), [plan.functionCount, 2]);
+      const lower = new Array(d).fill(0.01);
+      const upper = new Array(d).fill(0.99);
+      const params = ad.tensor(randomParams(r, count, lower, upper), [count, d]);
+      const targets = ad.tensor(randomArray(r, count * 2), [count, 2]);
+      const ops = thbOps(plan);
+      // a fit term on the values plus a slope penalty on the derivatives; and a derivatives-only term
+      const both = (t: Tensor) => (c: Tensor, x: Tensor) => {
+        const { values, derivatives } = ops.evaluateWithDerivatives(c, x);
+        return ad.add(ad.mean(ad.square(ad.sub(values, t))), ad.mul(ad.mean(ad.square(derivatives)), 0.01));
+      };
+      const slopesOnly = (c: Tensor, x: Tensor) =>
+        ad.mean(ad.square(ops.evaluateWithDerivatives(c, x).derivatives));
+      const deviceTargets = dev(targets);
+      const deviceParams = dev(params);
+      for (const [name, onHost, onDevice] of [
+        ["values and slopes", both(targets), both(deviceTargets)],
+        ["slopes only", slopesOnly, slopesOnly],
+      ] as const) {
+        const host = ad.valueAndGrad(([c, x]: Tensor[]) => onHost(c, x), [control, params]);
+        const device = ad.valueAndGrad(([c, x]: Tensor[]) => onDevice(c, x), [control, deviceParams]);
+        expect(relativeError(await device.value.read(), host.value.values), name).toBeLessThan(1e-5);
+        // derivative terms scale with 1/h: relative to the largest component
+        for (const k of [0, 1]) {
+          const got = await device.grad[k].read();
+          const want = host.grad[k].values;
+          let diff = 0;
+          let largest = 0;
+          for (let i = 0; i < want.length; i++) {
+            diff = Math.max(diff, Math.abs(got[i] - want[i]));
+            largest = Math.max(largest, Math.abs(want[i]));
+          }
+          expect(diff / largest, `${name}, ${d}D, gradient ${k}`).toBeLessThan(2e-5);
+        }
+      }
+    }
+  });
+
   it("THB on a regular grid: the GPU grid kernel and its gradient match the host (2D and 3D)", async () => {
     for (const d of [2, 3] as const) {
       const space = buildHierarchy({
