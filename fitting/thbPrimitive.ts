@@ -84,6 +84,28 @@ function checkInputs(plan: EvaluationPlan, control: Tensor, params: Tensor): num
 /** Builds the THB primitives for a plan. */
 export function thbOps(plan: EvaluationPlan): ThbOps {
   type Op = (inputs: readonly Tensor[]) => Tensor[];
+  /**
+   * The coefficient VJPs on the GPU: a per-element reduction of the cotangent `g` against the basis (or its
+   * derivatives, for `#points by d by dim` cotangents) over points sorted by element once, then the gather
+   * per function — deterministic, no atomics.
+   */
+  const transposeOnDevice = (inputs: readonly Tensor[], ofDerivatives: boolean) => {
+    const [g, params] = inputs;
+    const dim = g.shape[g.rank - 1];
+    const gpu = deviceOf(inputs);
+    const gpuPlan = gpu.plan(plan);
+    const order = gpu.pointOrder(gpuPlan, params);
+    const [gIn, pIn] = [gpu.input(g), gpu.input(params)];
+    const G = ofDerivatives
+      ? gpuPlan.elementGradientsOfDerivatives(pIn.buffer, gIn.buffer, order, dim)
+      : gpuPlan.elementGradients(pIn.buffer, gIn.buffer, order, dim);
+    const out = gpuPlan.gatherFunctions(G, dim);
+    for (const b of [gIn, pIn, { buffer: G, temporary: true }])
+      if (b.temporary) gpu.context.pool.release(b.buffer);
+    // host parameters were sorted for this call only
+    if (!params.onDevice) for (const b of [order.pointStart, order.order]) gpu.context.pool.release(b);
+    return { outputs: [gpu.wrap(out, [plan.functionCount, dim])], residuals: params };
+  };
   const transpose: Op = defineOp<Tensor>({
     name: "thbTranspose",
     implementations: {
@@ -96,22 +118,7 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
         vjp: (params, [h]) => [h ? evaluate([h, params])[0] : undefined, undefined],
       },
       webgpu: {
-        // per-element reduction over points sorted by element once, then the gather per function
-        forward: (inputs) => {
-          const [g, params] = inputs;
-          const dim = g.shape[1];
-          const gpu = deviceOf(inputs);
-          const gpuPlan = gpu.plan(plan);
-          const order = gpu.pointOrder(gpuPlan, params);
-          const [gIn, pIn] = [gpu.input(g), gpu.input(params)];
-          const G = gpuPlan.elementGradients(pIn.buffer, gIn.buffer, order, dim);
-          const out = gpuPlan.gatherFunctions(G, dim);
-          for (const b of [gIn, pIn, { buffer: G, temporary: true }])
-            if (b.temporary) gpu.context.pool.release(b.buffer);
-          // host parameters were sorted for this call only
-          if (!params.onDevice) for (const b of [order.pointStart, order.order]) gpu.context.pool.release(b);
-          return { outputs: [gpu.wrap(out, [plan.functionCount, dim])], residuals: params };
-        },
+        forward: (inputs) => transposeOnDevice(inputs, false),
         vjp: (params, [h]) => [h ? evaluate([h, params])[0] : undefined, undefined],
       },
     },
@@ -187,20 +194,7 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
         vjp: (params, [h]) => [h ? withDerivatives([h, params])[1] : undefined, undefined],
       },
       webgpu: {
-        forward: (inputs) => {
-          const [g, params] = inputs;
-          const dim = g.shape[2];
-          const gpu = deviceOf(inputs);
-          const gpuPlan = gpu.plan(plan);
-          const order = gpu.pointOrder(gpuPlan, params);
-          const [gIn, pIn] = [gpu.input(g), gpu.input(params)];
-          const G = gpuPlan.elementGradientsOfDerivatives(pIn.buffer, gIn.buffer, order, dim);
-          const out = gpuPlan.gatherFunctions(G, dim);
-          for (const b of [gIn, pIn, { buffer: G, temporary: true }])
-            if (b.temporary) gpu.context.pool.release(b.buffer);
-          if (!params.onDevice) for (const b of [order.pointStart, order.order]) gpu.context.pool.release(b);
-          return { outputs: [gpu.wrap(out, [plan.functionCount, dim])], residuals: params };
-        },
+        forward: (inputs) => transposeOnDevice(inputs, true),
         vjp: (params, [h]) => [h ? withDerivatives([h, params])[1] : undefined, undefined],
       },
     },
