@@ -16,6 +16,8 @@ export interface SurfacePlanCache {
   readonly rootLocators: SpanLocator[];
   /** 1 / width of each level-0 cell, per direction. */
   readonly rootInverseWidth: Float64Array[];
+  /** Per direction: 1 / width when all level-0 cells are equally wide (cells found by one multiply), else 0. */
+  readonly rootUniform: Float64Array;
   /**
    * Level-0 cells flattened to a dense 2^D × 2^D table of the nodes D levels down (D ≤ 4, the subtree's
    * depth when smaller; a leaf is a 1-entry table), so most points find their element with one lookup and
@@ -30,9 +32,13 @@ export interface SurfacePlanCache {
    */
   readonly levelKnots: Float64Array[];
   readonly levelInverses: Float64Array[];
+  /** Per level and direction: 1/h for spans with uniformly spaced neighbours, else 0 (SpanLocator's). */
+  readonly levelUniform: Float64Array[];
 }
 
 const caches = new WeakMap<EvaluationPlan, SurfacePlanCache>();
+
+const SIXTH = 1 / 6;
 
 /** The cache of a two-parameter plan, built on first use. */
 export function surfacePlanCache(plan: EvaluationPlan): SurfacePlanCache {
@@ -40,11 +46,14 @@ export function surfacePlanCache(plan: EvaluationPlan): SurfacePlanCache {
   if (cache) return cache;
   const levelKnots: Float64Array[] = [];
   const levelInverses: Float64Array[] = [];
+  const levelUniform: Float64Array[] = [];
   for (let l = 0; l < plan.levelCount; l++) {
     for (let k = 0; k < 2; k++) {
       const U = plan.knots.slice(plan.knotStart[2 * l + k], plan.knotStart[2 * l + k + 1]);
+      const locator = new SpanLocator(U, plan.degrees[k]);
       levelKnots.push(U);
-      levelInverses.push(new SpanLocator(U, plan.degrees[k]).inverseDifferences);
+      levelInverses.push(locator.inverseDifferences);
+      levelUniform.push(locator.uniformInverseWidth);
     }
   }
   const rootLocators: SpanLocator[] = [];
@@ -56,15 +65,26 @@ export function surfacePlanCache(plan: EvaluationPlan): SurfacePlanCache {
       Float64Array.from({ length: breaks.length - 1 }, (_, c) => 1 / (breaks[c + 1] - breaks[c])),
     );
   }
+  const rootUniform = new Float64Array(2);
+  for (let k = 0; k < 2; k++) {
+    const breaks = rootLocators[k].knots;
+    const h = (breaks[breaks.length - 1] - breaks[0]) / (breaks.length - 1);
+    let uniform = true;
+    for (let c = 0; c + 1 < breaks.length; c++)
+      uniform &&= Math.abs(breaks[c + 1] - breaks[0] - (c + 1) * h) <= 1e-12 * h * (c + 1);
+    rootUniform[k] = uniform ? 1 / h : 0;
+  }
   const { rootDepth, denseStart, denseNodes } = flattenRoots(plan);
   cache = {
     rootLocators,
     rootInverseWidth,
+    rootUniform,
     rootDepth,
     denseStart,
     denseNodes,
     levelKnots,
     levelInverses,
+    levelUniform,
   };
   caches.set(plan, cache);
   return cache;
@@ -243,6 +263,11 @@ interface ControlLayout {
   /** Rows (functions) of the combined grid array. */
   rows: number;
   elementRecord: Int32Array;
+  /**
+   * Per element: 1/h of its u and v spans when their neighbourhood is uniformly spaced (the basis there is
+   * the translated uniform cubic B-spline, in closed form), else 0.
+   */
+  elementUniform: Float64Array;
   knots: Float64Array;
   inverses: Float64Array;
 }
@@ -301,11 +326,16 @@ function controlLayout(plan: EvaluationPlan, cache: SurfacePlanCache): ControlLa
   const tri = (p * (p + 1)) / 2;
   const triV = (q * (q + 1)) / 2;
   const elementRecord = new Int32Array(plan.elementCount * 8);
+  const elementUniform = new Float64Array(plan.elementCount * 2);
   for (let e = 0; e < plan.elementCount; e++) {
     const l = plan.elementLevel[e];
     const su = plan.elementSpan[2 * e];
     const sv = plan.elementSpan[2 * e + 1];
     const r = 8 * e;
+    if (p === 3 && q === 3) {
+      elementUniform[2 * e] = cache.levelUniform[2 * l][su];
+      elementUniform[2 * e + 1] = cache.levelUniform[2 * l + 1][sv];
+    }
     if (width[l] > 0) {
       elementRecord[r] = start[l] + (sv - q - lo1[l]) * width[l] + su - p - lo0[l];
       elementRecord[r + 1] = width[l];
@@ -319,7 +349,7 @@ function controlLayout(plan: EvaluationPlan, cache: SurfacePlanCache): ControlLa
     elementRecord[r + 4] = knotStart[2 * l + 1] + sv;
     elementRecord[r + 5] = inverseStart[2 * l + 1] + sv * triV;
   }
-  layout = { rows, elementRecord, knots, inverses };
+  layout = { rows, elementRecord, elementUniform, knots, inverses };
   layouts.set(plan, layout);
   return layout;
 }
@@ -392,7 +422,7 @@ function bicubicSweep(
 ): Float64Array {
   const count = params.length / 2;
   const layout = controlLayout(plan, cache);
-  const { elementRecord, knots: W, inverses: I } = layout;
+  const { elementRecord, elementUniform, knots: W, inverses: I } = layout;
   const gradients = mode === "gradients";
   const source = gradients ? new Float64Array(0) : fillControlGrids(plan, layout, data as Float64Array, dim);
   // locateSurfacePoint inlined with its tables in locals: this loop is the benchmark's hot path
@@ -416,19 +446,38 @@ function bicubicSweep(
   const { rootDepth, denseStart, denseNodes } = cache;
   const nodes = plan.treeNodes;
   const rootCells0 = plan.rootCells[0];
+  const [uniformU, uniformV] = cache.rootUniform;
   for (let i = 0; i < count; i++) {
     const u = params[2 * i];
     const v = params[2 * i + 1];
-    let cellU = u >= highU ? lastU : u <= lowU ? 0 : startU[((u - lowU) * scaleU) | 0];
-    while (u >= B0[cellU + 1] && cellU < lastU) cellU++;
-    while (u < B0[cellU] && cellU > 0) cellU--;
-    let cellV = v >= highV ? lastV : v <= lowV ? 0 : startV[((v - lowV) * scaleV) | 0];
-    while (v >= B1[cellV + 1] && cellV < lastV) cellV++;
-    while (v < B1[cellV] && cellV > 0) cellV--;
+    // level-0 cell and the position inside it (x0, x1 in units of 2^-30 of the cell): one multiply on
+    // equally spaced cells, the bucketed search otherwise
+    let cellU: number;
+    let x0: number;
+    if (uniformU > 0) {
+      const f = Math.min(Math.max((u - lowU) * uniformU, 0), lastU + 1);
+      cellU = Math.min(f | 0, lastU);
+      x0 = Math.min(((f - cellU) * DEPTH_SCALE) | 0, DEPTH_SCALE - 1);
+    } else {
+      cellU = u >= highU ? lastU : u <= lowU ? 0 : startU[((u - lowU) * scaleU) | 0];
+      while (u >= B0[cellU + 1] && cellU < lastU) cellU++;
+      while (u < B0[cellU] && cellU > 0) cellU--;
+      x0 = Math.min(Math.max(((u - B0[cellU]) * invW0[cellU] * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
+    }
+    let cellV: number;
+    let x1: number;
+    if (uniformV > 0) {
+      const f = Math.min(Math.max((v - lowV) * uniformV, 0), lastV + 1);
+      cellV = Math.min(f | 0, lastV);
+      x1 = Math.min(((f - cellV) * DEPTH_SCALE) | 0, DEPTH_SCALE - 1);
+    } else {
+      cellV = v >= highV ? lastV : v <= lowV ? 0 : startV[((v - lowV) * scaleV) | 0];
+      while (v >= B1[cellV + 1] && cellV < lastV) cellV++;
+      while (v < B1[cellV] && cellV > 0) cellV--;
+      x1 = Math.min(Math.max(((v - B1[cellV]) * invW1[cellV] * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
+    }
     const root = cellU + rootCells0 * cellV;
     const depth = rootDepth[root];
-    const x0 = Math.min(Math.max(((u - B0[cellU]) * invW0[cellU] * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
-    const x1 = Math.min(Math.max(((v - B1[cellV]) * invW1[cellV] * DEPTH_SCALE) | 0, 0), DEPTH_SCALE - 1);
     let shift = DEPTH_BITS - depth;
     let e = denseNodes[denseStart[root] + (x0 >> shift) + ((x1 >> shift) << depth)];
     while (e < 0) {
@@ -436,58 +485,90 @@ function bicubicSweep(
       e = nodes[-e + (((x0 >> shift) & 1) | (((x1 >> shift) & 1) << 1))];
     }
     const record = 8 * e;
+    // each direction: the closed-form uniform cubic B-spline on uniformly spaced spans (as the tensor
+    // path does), A2.2 unrolled elsewhere
+    let a0: number;
+    let a1: number;
+    let a2: number;
+    let a3: number;
     let k = elementRecord[record + 2];
-    let b = elementRecord[record + 3];
-    const l1 = u - W[k];
-    const r1 = W[k + 1] - u;
-    const l2 = u - W[k - 1];
-    const r2 = W[k + 2] - u;
-    const l3 = u - W[k - 2];
-    const r3 = W[k + 3] - u;
-    let t = I[b];
-    let a0 = r1 * t;
-    let a1 = l1 * t;
-    t = a0 * I[b + 1];
-    let s = l2 * t;
-    a0 = r1 * t;
-    t = a1 * I[b + 2];
-    a1 = s + r2 * t;
-    let a2 = l1 * t;
-    t = a0 * I[b + 3];
-    s = l3 * t;
-    a0 = r1 * t;
-    t = a1 * I[b + 4];
-    a1 = s + r2 * t;
-    s = l2 * t;
-    t = a2 * I[b + 5];
-    a2 = s + r3 * t;
-    const a3 = l1 * t;
+    const hu = elementUniform[2 * e];
+    if (hu > 0) {
+      const t1 = (u - W[k]) * hu;
+      const t2 = t1 * t1;
+      const t3 = t2 * t1;
+      a0 = (1 - 3 * t1 + 3 * t2 - t3) * SIXTH;
+      a1 = (4 - 6 * t2 + 3 * t3) * SIXTH;
+      a2 = (1 + 3 * t1 + 3 * t2 - 3 * t3) * SIXTH;
+      a3 = t3 * SIXTH;
+    } else {
+      const b = elementRecord[record + 3];
+      const l1 = u - W[k];
+      const r1 = W[k + 1] - u;
+      const l2 = u - W[k - 1];
+      const r2 = W[k + 2] - u;
+      const l3 = u - W[k - 2];
+      const r3 = W[k + 3] - u;
+      let t = I[b];
+      a0 = r1 * t;
+      a1 = l1 * t;
+      t = a0 * I[b + 1];
+      let s = l2 * t;
+      a0 = r1 * t;
+      t = a1 * I[b + 2];
+      a1 = s + r2 * t;
+      a2 = l1 * t;
+      t = a0 * I[b + 3];
+      s = l3 * t;
+      a0 = r1 * t;
+      t = a1 * I[b + 4];
+      a1 = s + r2 * t;
+      s = l2 * t;
+      t = a2 * I[b + 5];
+      a2 = s + r3 * t;
+      a3 = l1 * t;
+    }
+    let c0: number;
+    let c1: number;
+    let c2: number;
+    let c3: number;
     k = elementRecord[record + 4];
-    b = elementRecord[record + 5];
-    const m1 = v - W[k];
-    const q1 = W[k + 1] - v;
-    const m2 = v - W[k - 1];
-    const q2 = W[k + 2] - v;
-    const m3 = v - W[k - 2];
-    const q3 = W[k + 3] - v;
-    t = I[b];
-    let c0 = q1 * t;
-    let c1 = m1 * t;
-    t = c0 * I[b + 1];
-    s = m2 * t;
-    c0 = q1 * t;
-    t = c1 * I[b + 2];
-    c1 = s + q2 * t;
-    let c2 = m1 * t;
-    t = c0 * I[b + 3];
-    s = m3 * t;
-    c0 = q1 * t;
-    t = c1 * I[b + 4];
-    c1 = s + q2 * t;
-    s = m2 * t;
-    t = c2 * I[b + 5];
-    c2 = s + q3 * t;
-    const c3 = m1 * t;
+    const hv = elementUniform[2 * e + 1];
+    if (hv > 0) {
+      const t1 = (v - W[k]) * hv;
+      const t2 = t1 * t1;
+      const t3 = t2 * t1;
+      c0 = (1 - 3 * t1 + 3 * t2 - t3) * SIXTH;
+      c1 = (4 - 6 * t2 + 3 * t3) * SIXTH;
+      c2 = (1 + 3 * t1 + 3 * t2 - 3 * t3) * SIXTH;
+      c3 = t3 * SIXTH;
+    } else {
+      const b = elementRecord[record + 5];
+      const m1 = v - W[k];
+      const q1 = W[k + 1] - v;
+      const m2 = v - W[k - 1];
+      const q2 = W[k + 2] - v;
+      const m3 = v - W[k - 2];
+      const q3 = W[k + 3] - v;
+      let t = I[b];
+      c0 = q1 * t;
+      c1 = m1 * t;
+      t = c0 * I[b + 1];
+      let s = m2 * t;
+      c0 = q1 * t;
+      t = c1 * I[b + 2];
+      c1 = s + q2 * t;
+      c2 = m1 * t;
+      t = c0 * I[b + 3];
+      s = m3 * t;
+      c0 = q1 * t;
+      t = c1 * I[b + 4];
+      c1 = s + q2 * t;
+      s = m2 * t;
+      t = c2 * I[b + 5];
+      c2 = s + q3 * t;
+      c3 = m1 * t;
+    }
     if (gradients) {
       let row = e * 16 * dim;
       for (let jj = 0; jj < 4; jj++) {
