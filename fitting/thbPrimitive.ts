@@ -225,15 +225,7 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
         vjp: ({ local }, [gValues, gDerivatives], [control, params]) => {
           if (!local) return [undefined, undefined];
           const dim = control.shape[1];
-          let toControl: Tensor | undefined;
-          if (control.traced) {
-            const parts = [
-              gValues ? transpose([gValues, params])[0] : undefined,
-              gDerivatives ? transposeDerivatives([gDerivatives, params])[0] : undefined,
-            ];
-            const present = parts.filter((t): t is Tensor => t !== undefined);
-            toControl = present.length === 2 ? add(present[0], present[1]) : present[0];
-          }
+          const toControl = control.traced ? controlCotangent(gValues, gDerivatives, params) : undefined;
           const toParams = params.traced
             ? new Tensor(
                 thbBackwardParamsWithDerivativesCpu(
@@ -271,15 +263,7 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
           const [control, params] = inputs;
           if (!local) return [undefined, undefined];
           const dim = control.shape[1];
-          let toControl: Tensor | undefined;
-          if (control.traced) {
-            const parts = [
-              gValues ? transpose([gValues, params])[0] : undefined,
-              gDerivatives ? transposeDerivatives([gDerivatives, params])[0] : undefined,
-            ];
-            const present = parts.filter((t): t is Tensor => t !== undefined);
-            toControl = present.length === 2 ? add(present[0], present[1]) : present[0];
-          }
+          const toControl = control.traced ? controlCotangent(gValues, gDerivatives, params) : undefined;
           let toParams: Tensor | undefined;
           if (params.traced) {
             const gpu = deviceOf([local]);
@@ -306,6 +290,16 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
       },
     },
   });
+  /** The coefficient VJP of values and first derivatives: the two transposes, summed when both are used. */
+  const controlCotangent = (
+    gValues: Tensor | undefined,
+    gDerivatives: Tensor | undefined,
+    params: Tensor,
+  ): Tensor | undefined => {
+    const fromValues = gValues ? transpose([gValues, params])[0] : undefined;
+    const fromDerivatives = gDerivatives ? transposeDerivatives([gDerivatives, params])[0] : undefined;
+    return fromValues && fromDerivatives ? add(fromValues, fromDerivatives) : (fromValues ?? fromDerivatives);
+  };
   // the grid: the same field at fixed points, whose GPU forward walks each element's block of the grid
   const grids = new WeakMap<Tensor, ThbGrid>();
   const gridEvaluate: Op = defineOp<undefined>({
