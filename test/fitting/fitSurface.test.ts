@@ -5,6 +5,7 @@ import { fitSurface } from "../../fitting/fitSurface.js";
 import { assembleNormalEquations, solveNormalEquations } from "../../fitting/normalEquations.js";
 import { projectOntoBestFitPlane, symmetricEigen3 } from "../../fitting/parametrize.js";
 import { thbOps } from "../../fitting/thbPrimitive.js";
+import { isAdmissible } from "../../hierarchy/admissibility.js";
 import { compile } from "../../hierarchy/plan.js";
 import { evaluateBasis } from "../../hierarchy/planEvaluate.js";
 import { readPointCloud } from "../../io/pointCloud.js";
@@ -186,6 +187,45 @@ describe("least-squares fitting", () => {
     const uv = projectOntoBestFitPlane(pts);
     expect(Math.min(...uv)).toBe(0);
     expect(Math.max(...uv)).toBe(1);
+  });
+});
+
+describe("adaptive loop options", () => {
+  const points = frankeCloud(8000, 11);
+  const base = { heightField: true, tolerance: 1e-4, elements: 4, maxLevels: 6 } as const;
+
+  it("onProgress sees every report row as it happens; an AbortSignal stops after the current step", () => {
+    const seen: number[] = [];
+    const full = fitSurface(points, { ...base, onProgress: (it) => seen.push(it.dofs) });
+    expect(seen).toEqual(full.report.iterations.map((it) => it.dofs));
+    expect(seen.length).toBeGreaterThan(2);
+    const controller = new AbortController();
+    const aborted = fitSurface(points, {
+      ...base,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    expect(aborted.report.stopReason).toBe("aborted");
+    expect(aborted.report.iterations.length).toBe(1);
+  });
+
+  it("rmsTolerance stops on the RMS error; fraction marking refines fewer elements per step", () => {
+    const rms = fitSurface(points, { ...base, tolerance: 1e-9, rmsTolerance: 1e-3 });
+    expect(rms.report.stopReason).toBe("tolerance");
+    expect(rms.report.final.rmsError).toBeLessThanOrEqual(1e-3);
+    expect(rms.report.final.maxError).toBeGreaterThan(1e-9);
+    const threshold = fitSurface(points, { ...base, maxIterations: 2 });
+    const fraction = fitSurface(points, { ...base, maxIterations: 2, marking: "fraction", fraction: 0.1 });
+    expect(fraction.report.iterations[0].dofs).toBe(threshold.report.iterations[0].dofs);
+    expect(fraction.report.iterations[1].dofs).toBeLessThan(threshold.report.iterations[1].dofs);
+  });
+
+  it("every refined space keeps the admissibility class asked for", () => {
+    for (const admissibility of [2, 3]) {
+      const fit = fitSurface(points, { ...base, admissibility, maxIterations: 4 });
+      expect(fit.report.options.admissibility).toBe(admissibility);
+      expect(isAdmissible(fit.surface.space, admissibility)).toBe(true);
+    }
   });
 });
 
