@@ -184,15 +184,9 @@ function* fitLoop(
       );
     }
   }
-  notes.push(
-    ...duplicateNotes(
-      params,
-      heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points,
-      heightField ? 1 : 3,
-    ),
-  );
   const dim = heightField ? 1 : 3;
   const values = heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points;
+  notes.push(...duplicateNotes(params, values, dim));
   let extent = 0;
   for (let k = 0; k < 3; k++) {
     let lo = Number.POSITIVE_INFINITY;

@@ -125,6 +125,22 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
   });
   // host residuals: the local control blocks; device residuals: the same blocks as a device tensor
   type Residuals = { local?: Float64Array; localOnDevice?: Tensor };
+  /**
+   * The GPU forward at the parameters (order 0 or 1): its output buffer, and the local control blocks as a
+   * device tensor — a residual, so the caller's scope frees it.
+   */
+  const forwardOnDevice = (inputs: readonly Tensor[], order: 0 | 1) => {
+    const [control, params] = inputs;
+    const dim = checkInputs(plan, control, params);
+    const gpu = deviceOf(inputs);
+    const [cIn, pIn] = [gpu.input(control), gpu.input(params)];
+    const gpuPlan = gpu.plan(plan);
+    const local = gpuPlan.localControl(cIn.buffer, dim);
+    const out = gpuPlan.forward(local, pIn.buffer, params.shape[0], dim, order);
+    for (const b of [cIn, pIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
+    const localOnDevice = gpu.wrap(local, [plan.elementCount * plan.localSize * dim]);
+    return { gpu, dim, count: params.shape[0], out, residuals: { localOnDevice } };
+  };
   const evaluate: Op = defineOp<Residuals>({
     name: "thbEvaluate",
     implementations: {
@@ -146,18 +162,8 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
       },
       webgpu: {
         forward: (inputs) => {
-          const [control, params] = inputs;
-          const dim = checkInputs(plan, control, params);
-          const gpu = deviceOf(inputs);
-          const gpuPlan = gpu.plan(plan);
-          const count = params.shape[0];
-          const [cIn, pIn] = [gpu.input(control), gpu.input(params)];
-          const local = gpuPlan.localControl(cIn.buffer, dim);
-          const out = gpuPlan.forward(local, pIn.buffer, count, dim, 0);
-          for (const b of [cIn, pIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
-          // the local control blocks are a residual: a device tensor, so the caller's scope frees them
-          const localTensor = gpu.wrap(local, [plan.elementCount * plan.localSize * dim]);
-          return { outputs: [gpu.wrap(out, [count, dim])], residuals: { localOnDevice: localTensor } };
+          const { gpu, dim, count, out, residuals } = forwardOnDevice(inputs, 0);
+          return { outputs: [gpu.wrap(out, [count, dim])], residuals };
         },
         vjp: ({ localOnDevice: local }, [g], inputs) => {
           const [control, params] = inputs;
@@ -244,19 +250,12 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
       },
       webgpu: {
         forward: (inputs) => {
-          const [control, params] = inputs;
-          const dim = checkInputs(plan, control, params);
+          const { gpu, dim, count, out, residuals } = forwardOnDevice(inputs, 1);
           const d = plan.dimension;
-          const count = params.shape[0];
-          const gpu = deviceOf(inputs);
-          const gpuPlan = gpu.plan(plan);
-          const [cIn, pIn] = [gpu.input(control), gpu.input(params)];
-          const local = gpuPlan.localControl(cIn.buffer, dim);
-          const both = gpu.wrap(gpuPlan.forward(local, pIn.buffer, count, dim, 1), [count, 1 + d, dim]);
-          for (const b of [cIn, pIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
+          const both = gpu.wrap(out, [count, 1 + d, dim]);
           return {
             outputs: [reshape(slice(both, 1, 0, 1), [count, dim]), slice(both, 1, 1, 1 + d)],
-            residuals: { localOnDevice: gpu.wrap(local, [plan.elementCount * plan.localSize * dim]) },
+            residuals,
           };
         },
         vjp: ({ localOnDevice: local }, [gValues, gDerivatives], inputs) => {
@@ -300,51 +299,57 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
     const fromDerivatives = gDerivatives ? transposeDerivatives([gDerivatives, params])[0] : undefined;
     return fromValues && fromDerivatives ? add(fromValues, fromDerivatives) : (fromValues ?? fromDerivatives);
   };
-  // the grid: the same field at fixed points, whose GPU forward walks each element's block of the grid
-  const grids = new WeakMap<Tensor, ThbGrid>();
-  const gridEvaluate: Op = defineOp<undefined>({
-    name: "thbEvaluateGrid",
-    implementations: {
-      cpu: {
-        forward: ([control, points]) => {
-          const dim = checkInputs(plan, control, points);
-          const { values } = thbForwardCpu(plan, control.values, dim, points.values, 0);
-          return { outputs: [new Tensor(values, [points.shape[0], dim])], residuals: undefined };
+  // the grid: the same field at fixed points, whose GPU forward walks each element's block of the grid;
+  // its coefficient VJP is the transpose at the grid's points on either backend
+  const gridVjp = (
+    _: undefined,
+    [g]: readonly (Tensor | undefined)[],
+    [control, points]: readonly Tensor[],
+  ) => [g && control.traced ? transpose([g, points])[0] : undefined, undefined];
+  const gridOps = new WeakMap<ThbGrid, Op>();
+  const gridOp = (grid: ThbGrid): Op => {
+    let op = gridOps.get(grid);
+    if (op) return op;
+    op = defineOp<undefined>({
+      name: "thbEvaluateGrid",
+      implementations: {
+        cpu: {
+          forward: ([control, points]) => {
+            const dim = checkInputs(plan, control, points);
+            const { values } = thbForwardCpu(plan, control.values, dim, points.values, 0);
+            return { outputs: [new Tensor(values, [points.shape[0], dim])], residuals: undefined };
+          },
+          vjp: gridVjp,
         },
-        vjp: (_, [g], [control, points]) => [
-          g && control.traced ? transpose([g, points])[0] : undefined,
-          undefined,
-        ],
-      },
-      webgpu: {
-        forward: (inputs) => {
-          const [control, points] = inputs;
-          const dim = checkInputs(plan, control, points);
-          const grid = grids.get(points);
-          const gpu = deviceOf(inputs);
-          const gpuPlan = gpu.plan(plan);
-          const cIn = gpu.input(control);
-          const local = gpuPlan.localControl(cIn.buffer, dim);
-          const out = grid
-            ? gpuPlan.gridForward(local, dim, [...grid.origin], [...grid.spacing], [...grid.counts])
-            : gpuPlan.forward(local, gpu.input(points).buffer, points.shape[0], dim, 0);
-          for (const b of [cIn, { buffer: local, temporary: true }])
-            if (b.temporary) gpu.context.pool.release(b.buffer);
-          return { outputs: [gpu.wrap(out, [points.shape[0], dim])], residuals: undefined };
+        webgpu: {
+          forward: (inputs) => {
+            const [control, points] = inputs;
+            const dim = checkInputs(plan, control, points);
+            const gpu = deviceOf(inputs);
+            const gpuPlan = gpu.plan(plan);
+            const cIn = gpu.input(control);
+            const local = gpuPlan.localControl(cIn.buffer, dim);
+            const out = gpuPlan.gridForward(
+              local,
+              dim,
+              [...grid.origin],
+              [...grid.spacing],
+              [...grid.counts],
+            );
+            if (cIn.temporary) gpu.context.pool.release(cIn.buffer);
+            gpu.context.pool.release(local);
+            return { outputs: [gpu.wrap(out, [points.shape[0], dim])], residuals: undefined };
+          },
+          vjp: gridVjp,
         },
-        vjp: (_, [g], [control, points]) => [
-          g && control.traced ? transpose([g, points])[0] : undefined,
-          undefined,
-        ],
       },
-    },
-  });
+    });
+    gridOps.set(grid, op);
+    return op;
+  };
   return {
     evaluate: (control, params) => evaluate([control, params])[0],
-    evaluateGrid: (control, grid) => {
-      grids.set(grid.points, grid);
-      return gridEvaluate([control, grid.points])[0];
-    },
+    evaluateGrid: (control, grid) => gridOp(grid)([control, grid.points])[0],
     evaluateWithDerivatives: (control, params) => {
       const [values, derivatives] = withDerivatives([control, params]);
       return { values, derivatives };

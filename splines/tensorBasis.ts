@@ -47,6 +47,14 @@ export function derivativeCount(dimension: number, order: number): number {
   return derivativeMultiIndices(dimension, order).length;
 }
 
+/** The block of ∂²/∂x_k∂x_l in derivativeMultiIndices order (pure seconds, then mixed pairs i < j). */
+export function secondDerivativeBlock(dimension: number, k: number, l: number): number {
+  if (k === l) return 1 + dimension + k;
+  const [a, b] = k < l ? [k, l] : [l, k];
+  // mixed pairs (i, j), i < j, in order: those with i < a, then (a, a+1 … b)
+  return 1 + 2 * dimension + a * dimension - (a * (a + 1)) / 2 + (b - a - 1);
+}
+
 /** Throws unless order is 0, 1 or 2. */
 export function validateDerivativeOrder(order: number): void {
   if (!Number.isInteger(order) || order < 0 || order > MAX_DERIVATIVE_ORDER) {

@@ -22,6 +22,7 @@ import {
   surfaceBasisAt,
   surfacePlanCache,
 } from "../../hierarchy/surfaceEvaluate.js";
+import { derivativeCount, secondDerivativeBlock } from "../../splines/tensorBasis.js";
 
 /** Forward: local control blocks, then values (order 0) or values and derivatives up to `order`. */
 export function thbForwardCpu(
@@ -187,17 +188,8 @@ export function thbBackwardParamsWithDerivativesCpu(
   const d = plan.dimension;
   const count = params.length / d;
   const H = evaluateLocalField(plan, local, dim, params, 2);
-  const blocks = d === 2 ? 6 : 10;
-  // block of ∂_k∂_l: pure seconds after the first derivatives, then mixed pairs (i < j) in order
-  const second = (k: number, l: number): number => {
-    if (k === l) return 1 + d + k;
-    const [a, b] = k < l ? [k, l] : [l, k];
-    let index = 1 + 2 * d;
-    for (let i = 0; i < d; i++) {
-      for (let j = i + 1; j < d; j++, index++) if (i === a && j === b) return index;
-    }
-    throw new Error("unreachable");
-  };
+  const blocks = derivativeCount(d, 2);
+  const second = (k: number, l: number): number => secondDerivativeBlock(d, k, l);
   const out = new Float64Array(count * d);
   for (let i = 0; i < count; i++) {
     const base = i * blocks * dim;

@@ -189,8 +189,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 export class WebGpuTensors implements DeviceExecutor {
   readonly context: GpuContext;
   private readonly plans = new WeakMap<EvaluationPlan, GpuPlan>();
-  private readonly orders = new WeakMap<GpuStorage, PointOrder[]>();
-  private readonly orderPlans = new WeakMap<PointOrder, GpuPlan>();
+  private readonly orders = new WeakMap<GpuStorage, Map<GpuPlan, PointOrder>>();
   private readonly imageBuffers = new WeakMap<ScalarImage, GPUBuffer>();
   private imageKernels: GpuImageKernels | undefined;
 
@@ -256,23 +255,22 @@ export class WebGpuTensors implements DeviceExecutor {
         "the gradient to THB coefficients needs the points' parameters uploaded with toDevice() (they are sorted by element once, on the host)",
       );
     }
-    let list = this.orders.get(storage);
-    if (!list) {
-      list = [];
-      this.orders.set(storage, list);
+    let byPlan = this.orders.get(storage);
+    if (!byPlan) {
+      byPlan = new Map();
+      this.orders.set(storage, byPlan);
     }
-    let order = list.find((o) => this.orderPlans.get(o) === gpuPlan);
+    let order = byPlan.get(gpuPlan);
     if (!order) {
       order = gpuPlan.sortPoints(storage.host);
-      this.orderPlans.set(order, gpuPlan);
-      list.push(order);
+      byPlan.set(gpuPlan, order);
     }
     return order;
   }
 
   /** Returns the point orders cached for a storage to the pool (its last tensor was released). */
   forgetOrders(storage: GpuStorage): void {
-    for (const order of this.orders.get(storage) ?? []) {
+    for (const order of this.orders.get(storage)?.values() ?? []) {
       this.context.pool.release(order.pointStart);
       this.context.pool.release(order.order);
     }

@@ -6,11 +6,11 @@
  */
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { locatePoints } from "../../hierarchy/planEvaluate.js";
+import { derivativeCount } from "../../splines/tensorBasis.js";
 import { BufferPool, readFloat32, upload } from "./gpuBuffers.js";
 import {
   backwardParamsShader,
   elementReduceShader,
-  forwardBlocks,
   forwardShader,
   gatherFunctionsShader,
   gridForwardShader,
@@ -229,9 +229,9 @@ export class GpuPlan {
     return out;
   }
 
-  /** Forward at `count` scattered points: `#points by forwardBlocks(D, order) by dim`. */
+  /** Forward at `count` scattered points: `#points by derivativeCount(D, order) by dim`. */
   forward(local: GPUBuffer, params: GPUBuffer, count: number, dim: number, order: 0 | 1 | 2 = 0): GPUBuffer {
-    const blocks = forwardBlocks(this.plan.dimension, order);
+    const blocks = derivativeCount(this.plan.dimension, order);
     const out = this.output(count * blocks * dim * 4);
     this.launch(
       "forward",
@@ -421,7 +421,7 @@ export async function gpuEvaluate(
   const paramsBuffer = upload(device, pool, Float32Array.from(params));
   const local = gpu.localControl(controlBuffer, dim);
   const out = gpu.forward(local, paramsBuffer, count, dim, order);
-  const blocks = forwardBlocks(gpu.plan.dimension, order);
+  const blocks = derivativeCount(gpu.plan.dimension, order);
   const values = await readFloat32(device, out, count * blocks * dim);
   for (const b of [controlBuffer, paramsBuffer, local, out]) pool.release(b);
   return values;

@@ -8,6 +8,7 @@
  *   2 planFloats       [knots | rootBreaks]                                               (f32)
  * Per kernel, further storage buffers follow (params, local control, cotangents, outputs, …).
  */
+import { derivativeCount, secondDerivativeBlock } from "../../splines/tensorBasis.js";
 
 /** A kernel variant. */
 export interface Variant {
@@ -222,14 +223,12 @@ function basesAt(v: Variant, derivatives: boolean | number): string {
   return lines.join("\n    ");
 }
 
-/** Output blocks of the forward at a derivative order: value, ∂_k, then ∂_kk and the mixed ∂_k∂_l (k < l). */
-export function forwardBlocks(d: number, order: 0 | 1 | 2): number {
-  return order === 0 ? 1 : order === 1 ? 1 + d : 1 + 2 * d + (d * (d - 1)) / 2;
-}
-
-/** Product of the 1D factors for local function idx = (j0, j1, j2); `which[k]` picks N or D per direction. */
-function product(v: Variant, which: string[], idx: number[]): string {
-  return Array.from({ length: v.d }, (_, k) => `${which[k]}${k}[${idx[k]}]`).join(" * ");
+/**
+ * Product of the 1D factors for local function idx = (j0, j1, j2): values N in every direction except those
+ * `derivative` names (D first, S second derivative).
+ */
+function product(v: Variant, idx: number[], derivative: Record<number, "D" | "S"> = {}): string {
+  return Array.from({ length: v.d }, (_, k) => `${derivative[k] ?? "N"}${k}[${idx[k]}]`).join(" * ");
 }
 
 /** Reads point i's parameters. */
@@ -239,40 +238,25 @@ function readPoint(v: Variant): string {
 
 /**
  * Forward at scattered points: out[i] = Σ_j b_j(x_i) P_e[j] (order 0), or with derivatives:
- * `out  #points by forwardBlocks(D, order) by DIM` (value, ∂/∂x_k, then for order 2 ∂²/∂x_k² and the mixed
+ * `out  #points by derivativeCount(D, order) by DIM` (value, ∂/∂x_k, then for order 2 ∂²/∂x_k² and the mixed
  * ∂²/∂x_k∂x_l, k < l) — the CPU's block order.
  */
 export function forwardShader(v: Variant, order: 0 | 1 | 2): string {
-  const blocks = forwardBlocks(v.d, order);
+  const blocks = derivativeCount(v.d, order);
   const row = (j: number, c: number) => `local[(e * B + ${j}) * DIM + ${c}]`;
   const accumulate = (j: number, idx: number[]) => {
     const lines = [
-      `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * ${row(j, c)};`)} }`,
+      `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * ${row(j, c)};`)} }`,
     ];
-    const add = (which: string[], block: number) =>
+    const add = (derivative: Record<number, "D" | "S">, block: number) =>
       lines.push(
-        `{ let w = ${product(v, which, idx)}; ${forComponents(v.dim, (c) => `acc[${block * v.dim + c}] += w * ${row(j, c)};`)} }`,
+        `{ let w = ${product(v, idx, derivative)}; ${forComponents(v.dim, (c) => `acc[${block * v.dim + c}] += w * ${row(j, c)};`)} }`,
       );
-    if (order >= 1) {
-      for (let k = 0; k < v.d; k++)
-        add(
-          ["N", "N", "N"].map((x, i) => (i === k ? "D" : x)),
-          1 + k,
-        );
-    }
+    if (order >= 1) for (let k = 0; k < v.d; k++) add({ [k]: "D" }, 1 + k);
     if (order === 2) {
-      for (let k = 0; k < v.d; k++)
-        add(
-          ["N", "N", "N"].map((x, i) => (i === k ? "S" : x)),
-          1 + v.d + k,
-        );
+      for (let k = 0; k < v.d; k++) add({ [k]: "S" }, 1 + v.d + k);
       let block = 1 + 2 * v.d;
-      for (let a = 0; a < v.d; a++)
-        for (let b = a + 1; b < v.d; b++)
-          add(
-            ["N", "N", "N"].map((x, i) => (i === a || i === b ? "D" : x)),
-            block++,
-          );
+      for (let a = 0; a < v.d; a++) for (let b = a + 1; b < v.d; b++) add({ [a]: "D", [b]: "D" }, block++);
     }
     return lines.join(" ");
   };
@@ -325,7 +309,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     ${basesAt(v, false)}
     var acc: array<f32, ${v.dim}>;
     ${forComponents(v.dim, (c) => `acc[${c}] = 0.0;`)}
-    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * block[${j * v.dim + c}];`)} }`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * block[${j * v.dim + c}];`)} }`)}
     ${forComponents(v.dim, (c) => `out[i * DIM + ${c}] = acc[${c}];`)}
   }
 }
@@ -388,15 +372,11 @@ export function elementReduceShader(v: Variant, ofDerivatives = false): string {
       Array.from(
         { length: v.d },
         (_, k) =>
-          `{ let w = ${product(
-            v,
-            ["N", "N", "N"].map((x, m) => (m === k ? "D" : x)),
-            idx,
-          )}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${k}_${c};`)} }`,
+          `{ let w = ${product(v, idx, { [k]: "D" })}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${k}_${c};`)} }`,
       ).join(" "),
     )}`
     : `${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
-    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}`;
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}`;
   const REDUCE_THREADS = reduceThreads(v);
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
@@ -435,19 +415,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 
 /**
  * Backward to parameters of values and first derivatives together, from the order-2 forward H
- * (`#points by forwardBlocks(D, 2) by DIM`): ∂L/∂x_l = Σ_c gV_c ∂_l S_c + Σ_{k,c} gD_{k,c} ∂_k∂_l S_c.
+ * (`#points by derivativeCount(D, 2) by DIM`): ∂L/∂x_l = Σ_c gV_c ∂_l S_c + Σ_{k,c} gD_{k,c} ∂_k∂_l S_c.
  * Bindings: 3 H, 4 gValues (`#points by DIM`), 5 gDerivatives (`#points by D by DIM`), 6 out (`#points by D`).
  */
 export function paramsFromSecondDerivativesShader(v: Variant): string {
   const d = v.d;
-  const blocks = forwardBlocks(d, 2);
-  const second = (k: number, l: number): number => {
-    if (k === l) return 1 + d + k;
-    const [a, b] = k < l ? [k, l] : [l, k];
-    let index = 1 + 2 * d;
-    for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++, index++) if (i === a && j === b) return index;
-    throw new Error("unreachable");
-  };
+  const blocks = derivativeCount(d, 2);
+  const second = (k: number, l: number) => secondDerivativeBlock(d, k, l);
   const lines: string[] = [];
   for (let l = 0; l < d; l++) {
     const terms: string[] = [];
@@ -515,11 +489,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  */
 export function backwardParamsShader(v: Variant): string {
   const terms = (idx: number[]) =>
-    Array.from({ length: v.d }, (_, k) => {
-      const which = ["N", "N", "N"];
-      which[k] = "D";
-      return `gx[${k}] += ${product(v, which, idx)} * s;`;
-    }).join(" ");
+    Array.from({ length: v.d }, (_, k) => `gx[${k}] += ${product(v, idx, { [k]: "D" })} * s;`).join(" ");
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> local: array<f32>;
@@ -600,7 +570,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     }
     ${basesAt(v, false)}
     var acc = array<f32, DIM>();
-    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, ["N", "N", "N"], idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * local[(e * B + ${j}) * DIM + ${c}];`)} }`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * local[(e * B + ${j}) * DIM + ${c}];`)} }`)}
     ${forComponents(v.dim, (c) => `out[flat * DIM + ${c}] = acc[${c}];`)}
   }
 }
