@@ -73,11 +73,10 @@ export class Tensor {
 
   constructor(backing: Values | DeviceStorage, shape: readonly number[], node?: Node) {
     checkShape(shape);
+    const size = sizeOf(shape);
     if (isValues(backing)) {
-      if (backing.length !== sizeOf(shape)) {
-        throw new RangeError(
-          `values hold ${backing.length} numbers but shape [${shape}] needs ${sizeOf(shape)}`,
-        );
+      if (backing.length !== size) {
+        throw new RangeError(`values hold ${backing.length} numbers but shape [${shape}] needs ${size}`);
       }
       this.dtype = backing instanceof Float32Array ? "f32" : "f64";
       this.#host = backing;
@@ -88,7 +87,7 @@ export class Tensor {
     }
     this.backing = backing;
     this.shape = shape.slice();
-    this.size = sizeOf(shape);
+    this.size = size;
     this.node = node;
     currentScope?.add(this);
   }
