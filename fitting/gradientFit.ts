@@ -87,9 +87,11 @@ export async function fitCoefficientsByGradientOnDevice(
   initial: Float64Array,
   options: GradientFitOptions,
 ): Promise<{ control: Float64Array; iterations: number }> {
-  const count = params.length / 2;
-  const X = gpu.toDevice(params, [count, 2]);
-  const F = gpu.toDevice(values, [count, dim]);
+  // stored in element order: every kernel reads the points contiguously, and none is located per step
+  const {
+    params: X,
+    companions: [F],
+  } = gpu.toDeviceByElement(plan, params, [{ values, width: dim }]);
   try {
     const result = await minimizeAsync(
       lossFunction(plan, X, F, dim, options),

@@ -103,7 +103,7 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
     for (const b of [gIn, pIn, { buffer: G, temporary: true }])
       if (b.temporary) gpu.context.pool.release(b.buffer);
     // host parameters were sorted for this call only
-    if (!params.onDevice) for (const b of [order.pointStart, order.order]) gpu.context.pool.release(b);
+    if (!params.onDevice) gpuPlan.releaseOrder(order);
     return { outputs: [gpu.wrap(out, [plan.functionCount, dim])], residuals: params };
   };
   const transpose: Op = defineOp<Tensor>({
@@ -136,7 +136,11 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
     const [cIn, pIn] = [gpu.input(control), gpu.input(params)];
     const gpuPlan = gpu.plan(plan);
     const local = gpuPlan.localControl(cIn.buffer, dim);
-    const out = gpuPlan.forward(local, pIn.buffer, params.shape[0], dim, order);
+    // points a backward pass already sorted by element need no location (loops over fixed points)
+    const known = order === 0 ? gpu.knownPointOrder(gpuPlan, params) : undefined;
+    const out = known
+      ? gpuPlan.forwardSorted(local, pIn.buffer, known, dim)
+      : gpuPlan.forward(local, pIn.buffer, params.shape[0], dim, order);
     for (const b of [cIn, pIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
     const localOnDevice = gpu.wrap(local, [plan.elementCount * plan.localSize * dim]);
     return { gpu, dim, count: params.shape[0], out, residuals: { localOnDevice } };
@@ -175,9 +179,11 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
             const gpu = deviceOf([local]);
             const [pIn, gIn] = [gpu.input(params), gpu.input(g)];
             const localBuffer = gpu.input(local).buffer;
-            const out = gpu
-              .plan(plan)
-              .backwardParams(localBuffer, pIn.buffer, gIn.buffer, params.shape[0], dim);
+            const gpuPlan = gpu.plan(plan);
+            const known = gpu.knownPointOrder(gpuPlan, params);
+            const out = known
+              ? gpuPlan.backwardParamsSorted(localBuffer, pIn.buffer, gIn.buffer, known, dim)
+              : gpuPlan.backwardParams(localBuffer, pIn.buffer, gIn.buffer, params.shape[0], dim);
             for (const b of [pIn, gIn]) if (b.temporary) gpu.context.pool.release(b.buffer);
             toParams = gpu.wrap(out, params.shape);
           }

@@ -13,6 +13,8 @@ export interface WebGPUContext {
   readonly adapterInfo: { vendor: string; architecture: string; device: string; description: string };
   /** True when the adapter is a CPU implementation (SwiftShader). */
   readonly isSoftware: boolean;
+  /** True when the device has 'timestamp-query' (GPU time of passes, kernels/webgpu/passTimer.ts). */
+  readonly timestamps: boolean;
 }
 
 // Dawn aborts the process if the GPU object from create() is collected while a device lives:
@@ -58,7 +60,9 @@ async function gpuEntryPoint(): Promise<GPU | undefined> {
     return undefined; // the optional dependency is not installed
   }
   Object.assign(globalThis, webgpu.globals);
-  const gpu = webgpu.create([]);
+  // Dawn masks the low 16 bits of timestamps (a browser's defence against timing attacks): not needed in
+  // Node, and it would hide kernels shorter than 65 µs
+  const gpu = webgpu.create(["disable-dawn-features=timestamp_quantization"]);
   dawnInstances.push(gpu);
   return gpu;
 }
@@ -82,7 +86,9 @@ export async function requestWebGPU(): Promise<WebGPUContext | undefined> {
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) return undefined;
   const limits = adapter.limits;
+  const timestamps = adapter.features.has("timestamp-query");
   const device = await adapter.requestDevice({
+    requiredFeatures: timestamps ? ["timestamp-query"] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
@@ -98,5 +104,5 @@ export async function requestWebGPU(): Promise<WebGPUContext | undefined> {
     description: info.description ?? "",
   };
   const text = `${adapterInfo.vendor} ${adapterInfo.architecture} ${adapterInfo.device} ${adapterInfo.description}`;
-  return { device, adapterInfo, isSoftware: /swiftshader|llvmpipe|cpu/i.test(text) };
+  return { device, adapterInfo, isSoftware: /swiftshader|llvmpipe|cpu/i.test(text), timestamps };
 }

@@ -7,6 +7,7 @@
  */
 import { broadcastShapes, type DeviceExecutor, type Prim, type PrimParams } from "../../autodiff/ops.js";
 import { type DeviceStorage, sizeOf, Tensor } from "../../autodiff/tensor.js";
+import { elementOrder, permuteRows } from "../../hierarchy/elementOrder.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import type { ScalarImage } from "../cpu/imageKernels.js";
 import { readFloat32, STORAGE, upload } from "./gpuBuffers.js";
@@ -205,6 +206,37 @@ export class WebGpuTensors implements DeviceExecutor {
     return new Tensor(new GpuStorage(this, buffer, values), shape);
   }
 
+  /**
+   * Points for a loop over a fixed point set (fitting): the parameters (`#points by d`) and arrays that go
+   * with them row by row (`#points by width`), permuted into the plan's element order and uploaded. The
+   * per-element kernels then read every point contiguously and no point is located again; sums over points
+   * do not change. Slot s holds input row `order[s]`.
+   */
+  toDeviceByElement(
+    plan: EvaluationPlan,
+    params: Float64Array,
+    companions: readonly { values: Float64Array; width: number }[],
+  ): { params: Tensor; companions: Tensor[]; order: Int32Array } {
+    const d = plan.dimension;
+    const sorted = elementOrder(plan, params);
+    const count = sorted.order.length;
+    const X = this.toDevice(permuteRows(params, sorted.order, d), [count, d]);
+    const gpuPlan = this.plan(plan);
+    const byPlan = new Map<GpuPlan, PointOrder>();
+    byPlan.set(gpuPlan, {
+      pointStart: upload(this.context.device, this.context.pool, sorted.pointStart),
+      count,
+    });
+    this.orders.set(X.storage as GpuStorage, byPlan);
+    return {
+      params: X,
+      companions: companions.map(({ values, width }) =>
+        this.toDevice(permuteRows(values, sorted.order, width), [count, width]),
+      ),
+      order: sorted.order,
+    };
+  }
+
   /** A device tensor over a buffer a kernel wrote (the tensor takes it over). */
   wrap(buffer: GPUBuffer, shape: readonly number[]): Tensor {
     return new Tensor(new GpuStorage(this, buffer), shape);
@@ -268,12 +300,18 @@ export class WebGpuTensors implements DeviceExecutor {
     return order;
   }
 
+  /**
+   * The point order already made for these parameters on this plan, if any: the forward kernels use it
+   * to skip point location once a backward pass has sorted the points.
+   */
+  knownPointOrder(gpuPlan: GpuPlan, params: Tensor): PointOrder | undefined {
+    const storage = params.storage;
+    return storage instanceof GpuStorage ? this.orders.get(storage)?.get(gpuPlan) : undefined;
+  }
+
   /** Returns the point orders cached for a storage to the pool (its last tensor was released). */
   forgetOrders(storage: GpuStorage): void {
-    for (const order of this.orders.get(storage)?.values() ?? []) {
-      this.context.pool.release(order.pointStart);
-      this.context.pool.release(order.order);
-    }
+    for (const [gpuPlan, order] of this.orders.get(storage) ?? []) gpuPlan.releaseOrder(order);
     this.orders.delete(storage);
   }
 

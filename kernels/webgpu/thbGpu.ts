@@ -4,10 +4,12 @@
  * parameters, and forward on a regular grid. All f32. The plan is uploaded once per refinement;
  * pipelines are cached per shader variant (D, degrees, DIM, order).
  */
+
+import { elementOrder } from "../../hierarchy/elementOrder.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
-import { locatePoints } from "../../hierarchy/planEvaluate.js";
 import { derivativeCount } from "../../splines/tensorBasis.js";
 import { BufferPool, readFloat32, upload } from "./gpuBuffers.js";
+import type { PassTimer } from "./passTimer.js";
 import {
   backwardParamsShader,
   elementReduceShader,
@@ -17,6 +19,7 @@ import {
   localControlShader,
   META_FIELDS,
   paramsFromSecondDerivativesShader,
+  sortedBackwardParamsShader,
   sortedForwardShader,
   type Variant,
 } from "./wgsl.js";
@@ -25,6 +28,8 @@ import {
 export class GpuContext {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
+  /** When set, every submitted pass records its device time there (benchmarks). */
+  timer: PassTimer | undefined;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
 
   constructor(device: GPUDevice) {
@@ -75,7 +80,8 @@ export class GpuContext {
       uniform.byteLength,
     );
     const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
+    const timestampWrites = this.timer?.nextPass();
+    const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : undefined);
     pass.setPipeline(pipeline);
     pass.setBindGroup(
       0,
@@ -97,11 +103,22 @@ export function workgroupGrid(groups: number): [number, number] {
   return [wx, Math.max(1, Math.ceil(groups / wx))];
 }
 
-/** Points sorted by element once, for the per-element reduction. */
+/**
+ * Points sorted by element once, for the per-element kernels: element e owns slots pointStart[e] …
+ * pointStart[e+1], slot s holds point order[s]. Without `order` the points are stored in element order
+ * (hierarchy/elementOrder.ts, permuteRows) and every kernel access is contiguous.
+ */
 export interface PointOrder {
   pointStart: GPUBuffer;
-  order: GPUBuffer;
+  order?: GPUBuffer;
   count: number;
+}
+
+/** The slot buffers a per-element kernel binds, and its variant's name. */
+function slotBuffers(order: PointOrder): { buffers: GPUBuffer[]; variant: string } {
+  return order.order
+    ? { buffers: [order.pointStart, order.order], variant: "" }
+    : { buffers: [order.pointStart], variant: ":stored" };
 }
 
 /** A plan on the GPU. */
@@ -252,13 +269,13 @@ export class GpuPlan {
    */
   forwardSorted(local: GPUBuffer, params: GPUBuffer, order: PointOrder, dim: number): GPUBuffer {
     const out = this.output(order.count * dim * 4);
-    const inputs = [params, local, order.pointStart, order.order, out];
+    const slots = slotBuffers(order);
     this.launch(
-      "forwardSorted",
+      `forwardSorted${slots.variant}`,
       0,
       dim,
-      sortedForwardShader,
-      inputs,
+      (v) => sortedForwardShader(v, !order.order),
+      [params, local, ...slots.buffers, out],
       this.plan.elementCount,
       false,
       order.count,
@@ -266,30 +283,41 @@ export class GpuPlan {
     return out;
   }
 
-  /** Sorts points by element once (CPU location in f64), for elementGradients. */
+  /**
+   * Sorts points by element once (host location in f64). Points already stored in element order get an
+   * order without the `order` buffer, and the kernels' contiguous variants.
+   */
   sortPoints(params: ArrayLike<number>): PointOrder {
-    const { plan, context } = this;
-    const elements = locatePoints(plan, params);
-    const count = elements.length;
-    const pointStart = new Int32Array(plan.elementCount + 1);
-    for (let i = 0; i < count; i++) pointStart[elements[i] + 1]++;
-    for (let e = 0; e < plan.elementCount; e++) pointStart[e + 1] += pointStart[e];
-    const cursor = pointStart.slice(0, plan.elementCount);
-    const order = new Int32Array(count);
-    for (let i = 0; i < count; i++) order[cursor[elements[i]]++] = i;
+    const { device, pool } = this.context;
+    const sorted = elementOrder(this.plan, params);
     return {
-      pointStart: upload(context.device, context.pool, pointStart),
-      order: upload(context.device, context.pool, order),
-      count,
+      pointStart: upload(device, pool, sorted.pointStart),
+      order: sorted.stored ? undefined : upload(device, pool, sorted.order),
+      count: sorted.order.length,
     };
+  }
+
+  /** Returns a point order's buffers to the pool. */
+  releaseOrder(order: PointOrder): void {
+    this.context.pool.release(order.pointStart);
+    if (order.order) this.context.pool.release(order.order);
   }
 
   /** Per-element reduction G_e = Σ b(x) ⊗ g(x): `#elements by B by dim`. */
   elementGradients(params: GPUBuffer, cotangent: GPUBuffer, order: PointOrder, dim: number): GPUBuffer {
     const { plan } = this;
     const out = this.output(plan.elementCount * plan.localSize * dim * 4);
-    const inputs = [params, cotangent, order.pointStart, order.order, out];
-    this.launch("reduce", 0, dim, elementReduceShader, inputs, plan.elementCount, false, order.count);
+    const slots = slotBuffers(order);
+    this.launch(
+      `reduce${slots.variant}`,
+      0,
+      dim,
+      (v) => elementReduceShader(v, false, !order.order),
+      [params, cotangent, ...slots.buffers, out],
+      plan.elementCount,
+      false,
+      order.count,
+    );
     return out;
   }
 
@@ -302,13 +330,13 @@ export class GpuPlan {
   ): GPUBuffer {
     const { plan } = this;
     const out = this.output(plan.elementCount * plan.localSize * dim * 4);
-    const inputs = [params, cotangent, order.pointStart, order.order, out];
+    const slots = slotBuffers(order);
     this.launch(
-      "reduceDerivatives",
+      `reduceDerivatives${slots.variant}`,
       1,
       dim,
-      (v) => elementReduceShader(v, true),
-      inputs,
+      (v) => elementReduceShader(v, true, !order.order),
+      [params, cotangent, ...slots.buffers, out],
       plan.elementCount,
       false,
       order.count,
@@ -368,6 +396,29 @@ export class GpuPlan {
       count,
       true,
       count,
+    );
+    return out;
+  }
+
+  /** Backward to parameters at points sorted by element once (no point location), `#points by D`. */
+  backwardParamsSorted(
+    local: GPUBuffer,
+    params: GPUBuffer,
+    cotangent: GPUBuffer,
+    order: PointOrder,
+    dim: number,
+  ): GPUBuffer {
+    const out = this.output(order.count * this.plan.dimension * 4);
+    const slots = slotBuffers(order);
+    this.launch(
+      `backwardParamsSorted${slots.variant}`,
+      0,
+      dim,
+      (v) => sortedBackwardParamsShader(v, !order.order),
+      [params, local, cotangent, ...slots.buffers, out],
+      this.plan.elementCount,
+      false,
+      order.count,
     );
     return out;
   }
@@ -441,7 +492,8 @@ export async function gpuBackwardControl(
   const G = gpu.elementGradients(paramsBuffer, cotangentBuffer, order, dim);
   const out = gpu.gatherFunctions(G, dim);
   const values = await readFloat32(device, out, gpu.plan.functionCount * dim);
-  for (const b of [order.pointStart, order.order, paramsBuffer, cotangentBuffer, G, out]) pool.release(b);
+  gpu.releaseOrder(order);
+  for (const b of [paramsBuffer, cotangentBuffer, G, out]) pool.release(b);
   return values;
 }
 

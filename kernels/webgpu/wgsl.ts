@@ -281,19 +281,35 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 /**
- * Forward at scattered points already sorted by element (for loops that evaluate the same points many
- * times): one workgroup per element stages P_e in workgroup memory and its threads evaluate the element's
- * points, so no point is located and every control read is local. Writes out[i] at each point's own index.
- * Bindings: 3 params, 4 local, 5 pointStart (i32), 6 order (i32), 7 out.
+ * How the per-element kernels find their points: slots pointStart[e] … pointStart[e+1] of the element order.
+ * With an `order` buffer, slot s holds point order[s] (points kept where the caller stored them); without
+ * one, the points are stored in element order and slot s is point s, so every access is contiguous.
  */
-export function sortedForwardShader(v: Variant): string {
+function elementSlots(contiguous: boolean, firstBinding: number): { bindings: string; point: string } {
+  const bindings = [
+    `@group(0) @binding(${firstBinding}) var<storage, read> pointStart: array<i32>;`,
+    contiguous ? "" : `@group(0) @binding(${firstBinding + 1}) var<storage, read> order: array<i32>;`,
+  ];
+  return {
+    bindings: bindings.filter(Boolean).join("\n"),
+    point: contiguous ? "let i = s;" : "let i = order[s];",
+  };
+}
+
+/**
+ * Forward at scattered points sorted by element once (for loops that evaluate the same points many times):
+ * one workgroup per element stages P_e in workgroup memory and its threads evaluate the element's points,
+ * so no point is located and every control read is local. Writes out[i] at each point's own index.
+ * Bindings: 3 params, 4 local, 5 pointStart (i32), 6 order (i32, not when `contiguous`), then out.
+ */
+export function sortedForwardShader(v: Variant, contiguous = false): string {
   const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  const slots = elementSlots(contiguous, 5);
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> local: array<f32>;
-@group(0) @binding(5) var<storage, read> pointStart: array<i32>;
-@group(0) @binding(6) var<storage, read> order: array<i32>;
-@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+${slots.bindings}
+@group(0) @binding(${contiguous ? 6 : 7}) var<storage, read_write> out: array<f32>;
 
 var<workgroup> block: array<f32, ${size}>;
 
@@ -304,13 +320,46 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   for (var k = i32(tid); k < ${size}; k += 64) { block[k] = local[e * ${size} + k]; }
   workgroupBarrier();
   for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += 64) {
-    let i = order[s];
+    ${slots.point}
     ${readPoint(v)}
     ${basesAt(v, false)}
     var acc: array<f32, ${v.dim}>;
     ${forComponents(v.dim, (c) => `acc[${c}] = 0.0;`)}
     ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * block[${j * v.dim + c}];`)} }`)}
     ${forComponents(v.dim, (c) => `out[i * DIM + ${c}] = acc[${c}];`)}
+  }
+}
+`;
+}
+
+/**
+ * Backward to parameters at points sorted by element once: ∂L/∂x_k = Σ_c g_c Σ_j ∂_k b_j(x) P_e[j][c], one
+ * workgroup per element with P_e in workgroup memory (no point location).
+ * Bindings: 3 params, 4 local, 5 cotangent, 6 pointStart, 7 order (not when `contiguous`), then out (#points × D).
+ */
+export function sortedBackwardParamsShader(v: Variant, contiguous = false): string {
+  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  const slots = elementSlots(contiguous, 6);
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read> local: array<f32>;
+@group(0) @binding(5) var<storage, read> cotangent: array<f32>;
+${slots.bindings}
+@group(0) @binding(${contiguous ? 7 : 8}) var<storage, read_write> out: array<f32>;
+
+var<workgroup> block: array<f32, ${size}>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let e = i32(wid.x + wid.y * info.rowStride);
+  if (u32(e) >= info.elementCount) { return; }
+  for (var k = i32(tid); k < ${size}; k += 64) { block[k] = local[e * ${size} + k]; }
+  workgroupBarrier();
+  for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += 64) {
+    ${slots.point}
+    ${readPoint(v)}
+    ${basesAt(v, true)}
+    ${parameterGradient(v, (j, c) => `block[${j * v.dim + c}]`)}
   }
 }
 `;
@@ -360,9 +409,10 @@ export function reduceThreads(v: Variant): number {
  * Per-element reduction G_e = Σ_{x∈e} b(x) ⊗ g(x), one workgroup per element over its points (sorted by
  * element once: order[pointStart[e] … pointStart[e+1]) lists them). Thread t of T sums points t, t+T, …
  * into private accumulators; a fixed-order tree in workgroup memory adds the T partial sums: deterministic,
- * no atomics. Bindings: 3 params, 4 cotangent, 5 pointStart (i32), 6 order (i32), 7 out G.
+ * no atomics. Bindings: 3 params, 4 cotangent, 5 pointStart (i32), 6 order (i32, not when `contiguous`), then
+ * out G.
  */
-export function elementReduceShader(v: Variant, ofDerivatives = false): string {
+export function elementReduceShader(v: Variant, ofDerivatives = false, contiguous = false): string {
   const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
   // with ofDerivatives the cotangent is `#points by D by DIM` against the first derivatives of the basis:
   // G_e[j] = Σ_x Σ_k ∂_k b_j(x) g_k(x)
@@ -378,12 +428,12 @@ export function elementReduceShader(v: Variant, ofDerivatives = false): string {
     : `${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
     ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}`;
   const REDUCE_THREADS = reduceThreads(v);
+  const slots = elementSlots(contiguous, 5);
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> cotangent: array<f32>;
-@group(0) @binding(5) var<storage, read> pointStart: array<i32>;
-@group(0) @binding(6) var<storage, read> order: array<i32>;
-@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+${slots.bindings}
+@group(0) @binding(${contiguous ? 6 : 7}) var<storage, read_write> out: array<f32>;
 
 var<workgroup> partial: array<f32, ${REDUCE_THREADS * size}>;
 
@@ -393,22 +443,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   if (u32(e) >= info.elementCount) { return; }
   var acc = array<f32, ${size}>();
   for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += ${REDUCE_THREADS}) {
-    let i = order[s];
+    ${slots.point}
     ${readPoint(v)}
     ${basesAt(v, ofDerivatives)}
     ${gather}
   }
-  ${Array.from({ length: size }, (_, k) => `partial[tid * ${size}u + ${k}u] = acc[${k}];`).join(" ")}
+  // partial sums stored component-major (partial[k·T + t]): neighbouring threads touch neighbouring banks
+  ${Array.from({ length: size }, (_, k) => `partial[${k * REDUCE_THREADS}u + tid] = acc[${k}];`).join(" ")}
   workgroupBarrier();
+  // a fixed-order tree over the T partial sums; every thread takes a share of the (component, pair) adds
   for (var half = ${REDUCE_THREADS / 2}u; half > 0u; half /= 2u) {
-    if (tid < half) {
-      for (var k = 0u; k < ${size}u; k++) { partial[tid * ${size}u + k] += partial[(tid + half) * ${size}u + k]; }
+    for (var job = tid; job < half * ${size}u; job += ${REDUCE_THREADS}u) {
+      let slot = (job / half) * ${REDUCE_THREADS}u + job % half;
+      partial[slot] += partial[slot + half];
     }
     workgroupBarrier();
   }
-  if (tid == 0u) {
-    for (var k = 0; k < ${size}; k++) { out[e * ${size} + k] = partial[k]; }
-  }
+  for (var k = tid; k < ${size}u; k += ${REDUCE_THREADS}u) { out[u32(e) * ${size}u + k] = partial[k * ${REDUCE_THREADS}u]; }
 }
 `;
 }
@@ -488,8 +539,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  * Bindings: 3 params, 4 local, 5 cotangent, 6 out (#points × D).
  */
 export function backwardParamsShader(v: Variant): string {
-  const terms = (idx: number[]) =>
-    Array.from({ length: v.d }, (_, k) => `gx[${k}] += ${product(v, idx, { [k]: "D" })} * s;`).join(" ");
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> local: array<f32>;
@@ -504,12 +553,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   ${readPoint(v)}
   let e = locate(x);
   ${basesAt(v, true)}
-  var gx = array<f32, ${v.d}>();
-  ${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
-  ${tensorLoops(v, (j, idx) => `{ let s = ${Array.from({ length: v.dim }, (_, c) => `g${c} * local[(e * B + ${j}) * DIM + ${c}]`).join(" + ")}; ${terms(idx)} }`)}
-  ${forComponents(v.d, (k) => `out[i * D + ${k}] = gx[${k}];`)}
+  ${parameterGradient(v, (j, c) => `local[(e * B + ${j}) * DIM + ${c}]`)}
 }
 `;
+}
+
+/** WGSL lines writing out[i] = ∂L/∂x for point i from its cotangent and its element's control `row(j, c)`. */
+function parameterGradient(v: Variant, row: (j: number, c: number) => string): string {
+  const terms = (idx: number[]) =>
+    Array.from({ length: v.d }, (_, k) => `gx[${k}] += ${product(v, idx, { [k]: "D" })} * s;`).join(" ");
+  return `var gx = array<f32, ${v.d}>();
+    ${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
+    ${tensorLoops(v, (j, idx) => `{ let s = ${Array.from({ length: v.dim }, (_, c) => `g${c} * ${row(j, c)}`).join(" + ")}; ${terms(idx)} }`)}
+    ${forComponents(v.d, (k) => `out[i * D + ${k}] = gx[${k}];`)}`;
 }
 
 /**

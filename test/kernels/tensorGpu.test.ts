@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import { DeviceTensorError, dispose, scope, type Tensor } from "../../autodiff/tensor.js";
 import { thbGrid, thbOps } from "../../fitting/thbPrimitive.js";
+import { permuteRows } from "../../hierarchy/elementOrder.js";
 import { compile } from "../../hierarchy/plan.js";
+import { locatePoints } from "../../hierarchy/planEvaluate.js";
 import { webgpuBackend } from "../../kernels/backend.js";
 import { relativeError, webgpuForTests } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
@@ -112,6 +114,48 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     // deterministic: the same gradient bit for bit
     const again = ad.valueAndGrad(([c]: Tensor[]) => loss(c, deviceParams, deviceTargets), [control]);
     expect(Array.from(await again.grad[0].read())).toEqual(Array.from(await onDevice.grad[0].read()));
+    // that evaluation already found the points sorted by element (no point location): same loss
+    expect(relativeError(await again.value.read(), onHost.value.values)).toBeLessThan(1e-5);
+  });
+
+  it("points stored in element order (toDeviceByElement): same loss and gradients, contiguous kernels", async () => {
+    const space = buildHierarchy({
+      dimension: 2,
+      degree: 3,
+      truncated: true,
+      m: 2,
+      seed: 12,
+      steps: 3,
+      nonUniform: false,
+    });
+    const plan = compile(space);
+    const r = seededRandom(4);
+    const count = 3000;
+    const control = ad.tensor(randomArray(r, plan.functionCount * 2), [plan.functionCount, 2]);
+    const params = randomParams(r, count, [0, 0], [1, 1]);
+    const targets = randomArray(r, count * 2);
+    const ops = thbOps(plan);
+    const loss = (c: Tensor, x: Tensor, f: Tensor) =>
+      ad.mean(ad.sum(ad.square(ad.sub(ops.evaluate(c, x), f)), 1));
+    const onHost = ad.valueAndGrad(
+      ([c, x]: Tensor[]) => loss(c, x, ad.tensor(targets, [count, 2])),
+      [control, ad.tensor(params, [count, 2])],
+    );
+    const stored = gpu!.toDeviceByElement(plan, params, [{ values: targets, width: 2 }]);
+    // the slots follow the elements: every point's element index is at least its predecessor's
+    const elements = locatePoints(plan, await stored.params.read());
+    expect(elements.every((e, s) => s === 0 || e >= elements[s - 1])).toBe(true);
+    expect(gpu!.knownPointOrder(gpu!.plan(plan), stored.params)?.order).toBeUndefined();
+    const onDevice = ad.valueAndGrad(
+      ([c, x]: Tensor[]) => loss(c, x, stored.companions[0]),
+      [control, stored.params],
+    );
+    expect(relativeError(await onDevice.value.read(), onHost.value.values)).toBeLessThan(1e-5);
+    expect(relativeError(await onDevice.grad[0].read(), onHost.grad[0].values)).toBeLessThan(1e-5);
+    // parameter gradients come in slot order
+    const expectedParams = permuteRows(onHost.grad[1].values as Float64Array, stored.order, 2);
+    expect(relativeError(await onDevice.grad[1].read(), expectedParams)).toBeLessThan(1e-5);
+    dispose(stored.params, ...stored.companions);
   });
 
   it("THB values and first derivatives on the GPU: gradients to coefficients and parameters match the CPU", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { elementOrder, permuteRows } from "../../hierarchy/elementOrder.js";
 import { compile } from "../../hierarchy/plan.js";
 import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
 import { thbBackwardControlCpu, thbBackwardParamsCpu } from "../../kernels/cpu/thbKernels.js";
@@ -65,9 +66,24 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
       const [controlBuffer, paramsBuffer] = [Float32Array.from(control), Float32Array.from(params)].map((a) =>
         upload(context!.device, context!.pool, a),
       );
-      const sortedOut = gpu.forwardSorted(gpu.localControl(controlBuffer, dim), paramsBuffer, order, dim);
+      const localBuffer = gpu.localControl(controlBuffer, dim);
+      const sortedOut = gpu.forwardSorted(localBuffer, paramsBuffer, order, dim);
       const sorted = await readFloat32(context!.device, sortedOut, count * dim);
       expect(relativeError(sorted, valuesCpu)).toBeLessThan(1e-5);
+      // and from the points stored in element order (contiguous kernels, no order buffer)
+      const byElement = elementOrder(plan, params);
+      expect(byElement.stored).toBe(false);
+      const storedParams = permuteRows(params, byElement.order, d);
+      const stored = gpu.sortPoints(storedParams);
+      expect(stored.order).toBeUndefined();
+      const storedParamsBuffer = upload(context!.device, context!.pool, Float32Array.from(storedParams));
+      const storedOut = gpu.forwardSorted(localBuffer, storedParamsBuffer, stored, dim);
+      expect(
+        relativeError(
+          await readFloat32(context!.device, storedOut, count * dim),
+          evaluateLocalField(plan, local, dim, storedParams, 0),
+        ),
+      ).toBeLessThan(1e-5);
       const withDerivatives = await gpuEvaluate(gpu, control, dim, params, 1);
       // derivative blocks scale with 1/h of the finest level: compare relative to their own magnitude
       expect(relativeError(withDerivatives, expected)).toBeLessThan(1e-4);
@@ -76,9 +92,60 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
       expect(relativeError(withSeconds, evaluateLocalField(plan, local, dim, params, 2))).toBeLessThan(2e-4);
       const cotangent = randomArray(rand, count * dim);
       const gradControl = await gpuBackwardControl(gpu, params, cotangent, dim);
-      expect(relativeError(gradControl, thbBackwardControlCpu(plan, params, cotangent, dim))).toBeLessThan(
-        1e-5,
+      const gradControlCpu = thbBackwardControlCpu(plan, params, cotangent, dim);
+      expect(relativeError(gradControl, gradControlCpu)).toBeLessThan(1e-5);
+      // the contiguous reduction over the stored points gives the same gradient (the sum is over the same set)
+      const storedCotangent = permuteRows(cotangent, byElement.order, dim);
+      const storedCotangentBuffer = upload(
+        context!.device,
+        context!.pool,
+        Float32Array.from(storedCotangent),
       );
+      const storedG = gpu.elementGradients(storedParamsBuffer, storedCotangentBuffer, stored, dim);
+      const storedGradient = await readFloat32(
+        context!.device,
+        gpu.gatherFunctions(storedG, dim),
+        plan.functionCount * dim,
+      );
+      expect(relativeError(storedGradient, gradControlCpu)).toBeLessThan(1e-5);
+      // backward to parameters without point location, both layouts, at points off the boundaries
+      // (on a boundary the one-sided derivatives of two elements may differ)
+      const gradParamsSorted = await readFloat32(
+        context!.device,
+        gpu.backwardParamsSorted(localBuffer, storedParamsBuffer, storedCotangentBuffer, stored, dim),
+        count * d,
+      );
+      const interior = (p: Float64Array) =>
+        p.every((x) => x > 0 && x < 1 && Math.abs(x * 32 - Math.round(x * 32)) > 1e-9);
+      const storedInterior = Array.from({ length: count }, (_, i) =>
+        interior(storedParams.subarray(i * d, (i + 1) * d)),
+      );
+      const expectedParamsGrad = thbBackwardParamsCpu(plan, local, dim, storedParams, storedCotangent);
+      const mask = (a: ArrayLike<number>) =>
+        Float64Array.from(a, (x, t) => (storedInterior[Math.floor(t / d)] ? x : 0));
+      expect(relativeError(mask(gradParamsSorted), mask(expectedParamsGrad))).toBeLessThan(1e-4);
+      const gradParamsIndirect = await readFloat32(
+        context!.device,
+        gpu.backwardParamsSorted(
+          localBuffer,
+          paramsBuffer,
+          upload(context!.device, context!.pool, Float32Array.from(cotangent)),
+          order,
+          dim,
+        ),
+        count * d,
+      );
+      const originalInterior = Array.from({ length: count }, (_, i) =>
+        interior(params.subarray(i * d, (i + 1) * d)),
+      );
+      const maskOriginal = (a: ArrayLike<number>) =>
+        Float64Array.from(a, (x, t) => (originalInterior[Math.floor(t / d)] ? x : 0));
+      expect(
+        relativeError(
+          maskOriginal(gradParamsIndirect),
+          maskOriginal(thbBackwardParamsCpu(plan, local, dim, params, cotangent)),
+        ),
+      ).toBeLessThan(1e-4);
       const inner = Float64Array.from({ length: count * d }, (_, i) => 0.02 + 0.96 * params[i]);
       const gradParams = await gpuBackwardParams(gpu, control, dim, inner, cotangent);
       expect(
