@@ -132,7 +132,7 @@ export async function runFit(
         )
       : undefined;
   bar?.start(levelLimit, 0, { dofs: 0, maxError: "…" });
-  // the gradient methods run on the GPU when an adapter exists (THB_BACKEND=cpu forces the host); lsq
+  // the gradient methods run on the GPU when a hardware adapter exists (THB_BACKEND=cpu forces the host); lsq
   // solves f64 normal equations on the host and needs no device
   const backend = method === "lsq" ? undefined : await selectBackend({ log });
   let result: Awaited<ReturnType<typeof fitSurfaceAsync>>;

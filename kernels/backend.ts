@@ -1,6 +1,6 @@
 /**
  * One Backend interface over the THB kernels, with a cpu (f64 reference) and a webgpu (f32, WGSL)
- * implementation that must agree. `selectBackend()` takes webgpu when an adapter exists, cpu otherwise;
+ * implementation that must agree. `selectBackend()` takes webgpu when a hardware adapter exists, cpu otherwise;
  * THB_BACKEND=cpu|webgpu forces one, and the choice is logged and readable (`backend.name`).
  * Shapes as in kernels/cpu/thbKernels.ts; every method is async so both backends share call sites.
  */
@@ -139,7 +139,8 @@ export function webgpuBackend(webgpu: WebGPUContext): Backend {
 }
 
 /**
- * The backend to use: THB_BACKEND (cpu|webgpu) when set, else webgpu when an adapter exists, else cpu.
+ * The backend to use: THB_BACKEND (cpu|webgpu) when set, else webgpu when a hardware adapter exists, else cpu
+ * (a software adapter such as SwiftShader is used only when asked for).
  * Logs the choice through `log` (default console.error, so stdout stays clean for JSON output).
  */
 export async function selectBackend(
@@ -158,6 +159,14 @@ export async function selectBackend(
   if (!webgpu) {
     if (requested === "webgpu") throw new Error(`THB_BACKEND=webgpu but ${noAdapterAdvice()}`);
     log("thbspline backend: cpu (no WebGPU adapter)");
+    return cpuBackend;
+  }
+  if (webgpu.isSoftware && requested !== "webgpu") {
+    // a CPU emulating a GPU (SwiftShader) runs these kernels far slower than the f64 CPU kernels do
+    webgpu.device.destroy();
+    log(
+      "thbspline backend: cpu (the only WebGPU adapter is a software one; THB_BACKEND=webgpu would use it anyway)",
+    );
     return cpuBackend;
   }
   const backend = webgpuBackend(webgpu);

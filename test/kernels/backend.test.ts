@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { compile } from "../../hierarchy/plan.js";
 import { type Backend, cpuBackend, selectBackend } from "../../kernels/backend.js";
+import { requestWebGPU } from "../../kernels/webgpu/device.js";
 import { randomArray, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
@@ -12,11 +13,37 @@ describe("backend selection", () => {
     expect(lines[0]).toMatch(/backend: cpu \(forced/);
   });
 
-  it("picks webgpu when an adapter exists (else cpu), and both give the same field through the same interface", async () => {
+  it("picks webgpu for a hardware adapter, cpu for none or a software one, and says which", async () => {
     const lines: string[] = [];
-    const backend: Backend = await selectBackend({ log: (l) => lines.push(l) });
-    expect(lines[0]).toMatch(/^thbspline backend: (cpu|WebGPU)/);
-    if (process.env.CI === "true") expect(backend.name).toBe("webgpu");
+    const chosen = await selectBackend({ log: (l) => lines.push(l) });
+    const webgpu = await requestWebGPU();
+    if (!webgpu) {
+      expect(chosen.name).toBe("cpu");
+      expect(lines[0]).toMatch(/cpu \(no WebGPU adapter\)/);
+    } else if (webgpu.isSoftware) {
+      expect(chosen.name).toBe("cpu");
+      expect(lines[0]).toMatch(/cpu \(the only WebGPU adapter is a software one/);
+    } else {
+      expect(chosen.name).toBe("webgpu");
+      expect(lines[0]).toMatch(/^thbspline backend: WebGPU/);
+    }
+    webgpu?.device.destroy();
+    chosen.dispose();
+  });
+
+  it("THB_BACKEND=webgpu takes any adapter, software included, and both backends give the same field", async () => {
+    const lines: string[] = [];
+    const hasAdapter = (await requestWebGPU()) !== undefined;
+    if (!hasAdapter) {
+      if (process.env.CI === "true") throw new Error("CI=true needs a WebGPU adapter");
+      await expect(selectBackend({ prefer: "webgpu" })).rejects.toThrow(
+        /THB_BACKEND=webgpu but no WebGPU adapter/,
+      );
+      return;
+    }
+    const backend: Backend = await selectBackend({ prefer: "webgpu", log: (l) => lines.push(l) });
+    expect(backend.name).toBe("webgpu");
+    expect(lines[0]).toMatch(/^thbspline backend: WebGPU/);
     const space = buildHierarchy({
       dimension: 2,
       degree: 2,
