@@ -84,8 +84,15 @@ export function refineBoxes(space: THBSpace, boxes: readonly Box[]): THBSpace {
   return space.withTree(tree);
 }
 
-/** Checks that each request names an active element; returns their refs. */
-function resolveElements(space: THBSpace, requests: readonly ElementRequest[]): ElementRef[] {
+/**
+ * Checks that each request names an active element (one that can still be halved, `forRefinement`);
+ * returns their refs.
+ */
+function resolveElements(
+  space: THBSpace,
+  requests: readonly ElementRequest[],
+  forRefinement: boolean,
+): ElementRef[] {
   const d = space.dimension;
   return requests.map((r, i) => {
     if (r == null || !Number.isInteger(r.level) || !Array.isArray(r.cell) || r.cell.length !== d) {
@@ -110,7 +117,7 @@ function resolveElements(space: THBSpace, requests: readonly ElementRequest[]): 
         `elements[${i}] (level ${r.level}, cell [${r.cell.join(", ")}]) is not an active element`,
       );
     }
-    if (r.level + 1 >= space.maxLevels) {
+    if (forRefinement && r.level + 1 >= space.maxLevels) {
       throw new HierarchyError(
         `elements[${i}] is on the finest allowed level ${r.level} (maxLevels ${space.maxLevels})`,
       );
@@ -127,7 +134,7 @@ export function refineElements(
 ): THBSpace {
   const m = options.admissibility ?? 2;
   validateAdmissibilityClass(m);
-  const elements = resolveElements(space, requests);
+  const elements = resolveElements(space, requests, true);
   return refineElementRefs(space, elements, m);
 }
 
@@ -206,7 +213,8 @@ export function coarsenElements(
 ): CoarsenResult {
   const m = options.admissibility ?? 2;
   validateAdmissibilityClass(m);
-  const elements = resolveElements(space, requests).map((e, i) => {
+  // elements on the finest level may merge back: only refinement needs a finer level
+  const elements = resolveElements(space, requests, false).map((e, i) => {
     if (e.level < 1) throw new HierarchyError(`elements[${i}] is on level 0 and has no parent to coarsen to`);
     return e;
   });

@@ -235,6 +235,22 @@ describe("THB fields", () => {
     expect(maxAbsDifference(back.evaluate(points), field.evaluate(points))).toBeLessThan(1e-10);
   });
 
+  it("elements on the finest allowed level can be coarsened (only refinement needs a finer level)", () => {
+    let space = THBSpace.create({
+      degrees: [2, 2],
+      knots: [uniformKnotVector(2, 4), uniformKnotVector(2, 4)],
+      maxLevels: 2,
+    });
+    space = refineElements(space, [{ level: 0, cell: [1, 1] }]);
+    const finest = space.elements.find((e) => e.level === 1)!;
+    const cell = [0, 0];
+    space.tree.decode(1, finest.key, cell);
+    expect(() => refineElements(space, [{ level: 1, cell }])).toThrow(/finest allowed level 1/);
+    const result = coarsenElements(space, [{ level: 1, cell }], { admissibility: 2 });
+    expect(result.coarsened).toBe(1);
+    expect(result.space.elements.every((e) => e.level === 0)).toBe(true);
+  });
+
   it("coarsening skips merges that would break admissibility", () => {
     let space = biquadratic();
     space = refineElements(space, [{ level: 0, cell: [1, 1] }]);
