@@ -396,19 +396,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 
 /**
  * Threads per workgroup of the per-element reduction: up to 64, fewer when the partial sums of all threads
- * (threads × B × DIM floats) would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
+ * ((threads + 1) × B × DIM floats, padded) would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
  */
 export function reduceThreads(v: Variant): number {
   const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
   let threads = 64;
-  while (threads > 1 && threads * size * 4 > 16384) threads /= 2;
+  while (threads > 1 && (threads + 1) * size * 4 > 16384) threads /= 2;
   return threads;
 }
 
 /**
  * Per-element reduction G_e = Σ_{x∈e} b(x) ⊗ g(x), one workgroup per element over its points (sorted by
  * element once: order[pointStart[e] … pointStart[e+1]) lists them). Thread t of T sums points t, t+T, …
- * into private accumulators; a fixed-order tree in workgroup memory adds the T partial sums: deterministic,
+ * into private accumulators; thread k then adds component k of the T partial sums in thread order: deterministic,
  * no atomics. Bindings: 3 params, 4 cotangent, 5 pointStart (i32), 6 order (i32, not when `contiguous`), then
  * out G.
  */
@@ -435,7 +435,7 @@ export function elementReduceShader(v: Variant, ofDerivatives = false, contiguou
 ${slots.bindings}
 @group(0) @binding(${contiguous ? 6 : 7}) var<storage, read_write> out: array<f32>;
 
-var<workgroup> partial: array<f32, ${REDUCE_THREADS * size}>;
+var<workgroup> partial: array<f32, ${(REDUCE_THREADS + 1) * size}>;
 
 @compute @workgroup_size(${REDUCE_THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
@@ -448,18 +448,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     ${basesAt(v, ofDerivatives)}
     ${gather}
   }
-  // partial sums stored component-major (partial[k·T + t]): neighbouring threads touch neighbouring banks
-  ${Array.from({ length: size }, (_, k) => `partial[${k * REDUCE_THREADS}u + tid] = acc[${k}];`).join(" ")}
+  // thread t's partial sums go to partial[k·(T+1) + t]; then thread k adds component k's T partials in
+  // thread order. The odd row stride T+1 keeps both phases free of bank conflicts, and one barrier suffices
+  ${Array.from({ length: size }, (_, k) => `partial[${k * (REDUCE_THREADS + 1)}u + tid] = acc[${k}];`).join(" ")}
   workgroupBarrier();
-  // a fixed-order tree over the T partial sums; every thread takes a share of the (component, pair) adds
-  for (var half = ${REDUCE_THREADS / 2}u; half > 0u; half /= 2u) {
-    for (var job = tid; job < half * ${size}u; job += ${REDUCE_THREADS}u) {
-      let slot = (job / half) * ${REDUCE_THREADS}u + job % half;
-      partial[slot] += partial[slot + half];
-    }
-    workgroupBarrier();
+  for (var k = tid; k < ${size}u; k += ${REDUCE_THREADS}u) {
+    var total = 0.0;
+    for (var t = 0u; t < ${REDUCE_THREADS}u; t++) { total += partial[k * ${REDUCE_THREADS + 1}u + t]; }
+    out[u32(e) * ${size}u + k] = total;
   }
-  for (var k = tid; k < ${size}u; k += ${REDUCE_THREADS}u) { out[u32(e) * ${size}u + k] = partial[k * ${REDUCE_THREADS}u]; }
 }
 `;
 }
