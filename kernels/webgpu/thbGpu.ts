@@ -305,20 +305,7 @@ export class GpuPlan {
 
   /** Per-element reduction G_e = Σ b(x) ⊗ g(x): `#elements by B by dim`. */
   elementGradients(params: GPUBuffer, cotangent: GPUBuffer, order: PointOrder, dim: number): GPUBuffer {
-    const { plan } = this;
-    const out = this.output(plan.elementCount * plan.localSize * dim * 4);
-    const slots = slotBuffers(order);
-    this.launch(
-      `reduce${slots.variant}`,
-      0,
-      dim,
-      (v) => elementReduceShader(v, false, !order.order),
-      [params, cotangent, ...slots.buffers, out],
-      plan.elementCount,
-      false,
-      order.count,
-    );
-    return out;
+    return this.reduceByElement(params, cotangent, order, dim, false);
   }
 
   /** Per-element reduction against basis derivatives, G_e = Σ_x Σ_k ∂_k b(x) ⊗ g_k(x), for `#points by D by dim`. */
@@ -328,14 +315,24 @@ export class GpuPlan {
     order: PointOrder,
     dim: number,
   ): GPUBuffer {
+    return this.reduceByElement(params, cotangent, order, dim, true);
+  }
+
+  private reduceByElement(
+    params: GPUBuffer,
+    cotangent: GPUBuffer,
+    order: PointOrder,
+    dim: number,
+    ofDerivatives: boolean,
+  ): GPUBuffer {
     const { plan } = this;
     const out = this.output(plan.elementCount * plan.localSize * dim * 4);
     const slots = slotBuffers(order);
     this.launch(
-      `reduceDerivatives${slots.variant}`,
-      1,
+      `${ofDerivatives ? "reduceDerivatives" : "reduce"}${slots.variant}`,
+      ofDerivatives ? 1 : 0,
       dim,
-      (v) => elementReduceShader(v, true, !order.order),
+      (v) => elementReduceShader(v, ofDerivatives, !order.order),
       [params, cotangent, ...slots.buffers, out],
       plan.elementCount,
       false,

@@ -329,19 +329,20 @@ function elementSlots(contiguous: boolean, firstBinding: number): { bindings: st
 }
 
 /**
- * Forward at scattered points sorted by element once (for loops that evaluate the same points many times):
- * one workgroup per element stages P_e in workgroup memory and its threads evaluate the element's points,
- * so no point is located and every control read is local. Writes out[i] at each point's own index.
- * Bindings: 3 params, 4 local, 5 pointStart (i32), 6 order (i32, not when `contiguous`), then out.
+ * The per-element point kernels: one workgroup per element stages P_e in workgroup memory, then its threads
+ * walk the element's slots, so no point is located and every control read is local. `body` runs per point
+ * with i (the point), x (its parameters), e and block (P_e) in scope. Bindings: 3 params, 4 local, then
+ * `inputs` (read-only f32), pointStart, order (not when `contiguous`), then out.
  */
-export function sortedForwardShader(v: Variant, contiguous = false): string {
+function elementPointsKernel(v: Variant, contiguous: boolean, inputs: string[], body: string): string {
   const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
-  const slots = elementSlots(contiguous, 5);
+  const slots = elementSlots(contiguous, 5 + inputs.length);
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> local: array<f32>;
+${inputs.map((name, k) => `@group(0) @binding(${5 + k}) var<storage, read> ${name}: array<f32>;`).join("\n")}
 ${slots.bindings}
-@group(0) @binding(${contiguous ? 6 : 7}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${5 + inputs.length + (contiguous ? 1 : 2)}) var<storage, read_write> out: array<f32>;
 
 var<workgroup> block: array<f32, ${size}>;
 
@@ -354,47 +355,42 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += 64) {
     ${slots.point}
     ${readPoint(v)}
-    ${basesAt(v, false)}
-    var acc: array<f32, ${v.dim}>;
-    ${forComponents(v.dim, (c) => `acc[${c}] = 0.0;`)}
-    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * block[${j * v.dim + c}];`)} }`)}
-    ${forComponents(v.dim, (c) => `out[i * DIM + ${c}] = acc[${c}];`)}
+    ${body}
   }
 }
 `;
 }
 
 /**
- * Backward to parameters at points sorted by element once: ∂L/∂x_k = Σ_c g_c Σ_j ∂_k b_j(x) P_e[j][c], one
- * workgroup per element with P_e in workgroup memory (no point location).
+ * Forward at scattered points sorted by element once (for loops that evaluate the same points many times),
+ * written at each point's own index. Bindings: 3 params, 4 local, 5 pointStart (i32), 6 order (i32, not
+ * when `contiguous`), then out.
+ */
+export function sortedForwardShader(v: Variant, contiguous = false): string {
+  return elementPointsKernel(
+    v,
+    contiguous,
+    [],
+    `${basesAt(v, false)}
+    var acc: array<f32, ${v.dim}>;
+    ${forComponents(v.dim, (c) => `acc[${c}] = 0.0;`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * block[${j * v.dim + c}];`)} }`)}
+    ${forComponents(v.dim, (c) => `out[i * DIM + ${c}] = acc[${c}];`)}`,
+  );
+}
+
+/**
+ * Backward to parameters at points sorted by element once: ∂L/∂x_k = Σ_c g_c Σ_j ∂_k b_j(x) P_e[j][c].
  * Bindings: 3 params, 4 local, 5 cotangent, 6 pointStart, 7 order (not when `contiguous`), then out (#points × D).
  */
 export function sortedBackwardParamsShader(v: Variant, contiguous = false): string {
-  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
-  const slots = elementSlots(contiguous, 6);
-  return `${prelude(v)}
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> local: array<f32>;
-@group(0) @binding(5) var<storage, read> cotangent: array<f32>;
-${slots.bindings}
-@group(0) @binding(${contiguous ? 7 : 8}) var<storage, read_write> out: array<f32>;
-
-var<workgroup> block: array<f32, ${size}>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
-  let e = i32(wid.x + wid.y * info.rowStride);
-  if (u32(e) >= info.elementCount) { return; }
-  for (var k = i32(tid); k < ${size}; k += 64) { block[k] = local[e * ${size} + k]; }
-  workgroupBarrier();
-  for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += 64) {
-    ${slots.point}
-    ${readPoint(v)}
-    ${basesAt(v, true)}
-    ${parameterGradient(v, (j, c) => `block[${j * v.dim + c}]`)}
-  }
-}
-`;
+  return elementPointsKernel(
+    v,
+    contiguous,
+    ["cotangent"],
+    `${basesAt(v, true)}
+    ${parameterGradient(v, (j, c) => `block[${j * v.dim + c}]`)}`,
+  );
 }
 
 /**
