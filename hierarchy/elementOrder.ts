@@ -5,6 +5,17 @@
  */
 import type { EvaluationPlan } from "./plan.js";
 import { locatePoints } from "./planEvaluate.js";
+import { locateSurfacePoint, surfacePlanCache } from "./surfaceEvaluate.js";
+
+/** The element of every point; surfaces use their cached locator (about 3 times faster, no comparisons). */
+function elementsOf(plan: EvaluationPlan, params: ArrayLike<number>): Int32Array {
+  if (plan.dimension !== 2) return locatePoints(plan, params);
+  const cache = surfacePlanCache(plan);
+  const elements = new Int32Array(params.length / 2);
+  for (let i = 0; i < elements.length; i++)
+    elements[i] = locateSurfacePoint(plan, cache, params[2 * i], params[2 * i + 1]);
+  return elements;
+}
 
 /** Points by element: element e owns slots pointStart[e] … pointStart[e+1], slot s holds point order[s]. */
 export interface ElementOrder {
@@ -16,7 +27,7 @@ export interface ElementOrder {
 
 /** Sorts `params` (`#points by d`) by element, stably (points of one element keep their order). */
 export function elementOrder(plan: EvaluationPlan, params: ArrayLike<number>): ElementOrder {
-  const elements = locatePoints(plan, params);
+  const elements = elementsOf(plan, params);
   const count = elements.length;
   const pointStart = new Int32Array(plan.elementCount + 1);
   for (let i = 0; i < count; i++) pointStart[elements[i] + 1]++;
