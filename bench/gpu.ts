@@ -277,6 +277,9 @@ for (const n of sizes) {
   if (n === sizes[0]) await warmUp(forwardScattered, webgpu.isSoftware ? 0 : 1);
   const fwd = await timeGpu(forwardScattered, repeats);
   add("THB forward, scattered", "webgpu", n, fwd, forwardBytes);
+  // its first phase alone: how much of the scattered forward is point location
+  const locate = await timeGpu(() => context.pool.release(gpu.locate(paramsBuffer, n)), repeats);
+  add("THB point location alone (scattered)", "webgpu", n, locate, 8 + 4);
   const sortedFwd = await timeGpu(
     () => context.pool.release(gpu.forwardSorted(localBuffer, paramsBuffer, order, dim)),
     repeats,

@@ -17,6 +17,7 @@ import {
   gatherFunctionsShader,
   gridForwardShader,
   localControlShader,
+  locateShader,
   META_FIELDS,
   paramsFromSecondDerivativesShader,
   sortedBackwardParamsShader,
@@ -243,6 +244,13 @@ export class GpuPlan {
     const out = this.output(plan.elementCount * plan.localSize * dim * 4);
     const inputs = [b.extractionStart, b.extractionFunctions, b.coefficients, control, out];
     this.launch("local", 0, dim, localControlShader, inputs, plan.elementCount * plan.localSize, true);
+    return out;
+  }
+
+  /** The element containing each of `count` points (f32 location, as in the scattered kernels): `#points` i32. */
+  locate(params: GPUBuffer, count: number): GPUBuffer {
+    const out = this.output(count * 4);
+    this.launch("locate", 0, 1, locateShader, [params, out], count, true, count);
     return out;
   }
 

@@ -237,6 +237,26 @@ function readPoint(v: Variant): string {
 }
 
 /**
+ * Point location alone: elementOut[i] = the element containing point i (the first phase of the scattered
+ * kernels, timed on its own by bench:gpu). Bindings: 3 params, 4 out (i32).
+ */
+export function locateShader(v: Variant): string {
+  return `${prelude(v)}
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read_write> elementOut: array<i32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let p = pointIndex(gid);
+  if (p >= info.count) { return; }
+  let i = i32(p);
+  ${readPoint(v)}
+  elementOut[i] = locate(x);
+}
+`;
+}
+
+/**
  * Element e's local control block P_e (B × DIM floats at local[e·B·DIM]) for kernels where each thread may
  * read a different element (points in any order). When the block is a whole number of vec4s, at most 16,
  * it is bound as array<vec4f> and loaded into registers up front: a quarter of the load instructions, and

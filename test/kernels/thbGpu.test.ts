@@ -84,6 +84,22 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
           evaluateLocalField(plan, local, dim, storedParams, 0),
         ),
       ).toBeLessThan(1e-5);
+      // point location alone: every point lies in the box of the element it was given (f32 rounding aside)
+      const located = new Int32Array(
+        (await readFloat32(context!.device, gpu.locate(paramsBuffer, count), count)).buffer,
+      );
+      let misplaced = 0;
+      for (let i = 0; i < count; i++) {
+        const e = located[i];
+        let inside = e >= 0 && e < plan.elementCount;
+        for (let k = 0; k < d && inside; k++) {
+          const x = params[i * d + k];
+          inside =
+            x >= plan.elementBox[e * 2 * d + k] - 1e-6 && x <= plan.elementBox[e * 2 * d + d + k] + 1e-6;
+        }
+        if (!inside) misplaced++;
+      }
+      expect(misplaced).toBe(0);
       const withDerivatives = await gpuEvaluate(gpu, control, dim, params, 1);
       // derivative blocks scale with 1/h of the finest level: compare relative to their own magnitude
       expect(relativeError(withDerivatives, expected)).toBeLessThan(1e-4);
