@@ -98,6 +98,21 @@ export class GpuContext {
   }
 }
 
+/**
+ * 1/h when the level-0 cells of direction k all have width h (the kernels then find a point's cell by one
+ * multiply and one check instead of a binary search), else 0.
+ */
+function uniformRootInverseWidth(plan: EvaluationPlan, k: number): number {
+  const start = plan.rootBreakStart[k];
+  const cells = plan.rootCells[k];
+  const breaks = plan.rootBreaks;
+  const h = (breaks[start + cells] - breaks[start]) / cells;
+  for (let c = 1; c <= cells; c++) {
+    if (Math.abs(breaks[start + c] - breaks[start] - c * h) > 1e-12 * h * c) return 0;
+  }
+  return 1 / h;
+}
+
 /** A 2D grid for `groups` workgroups: WebGPU allows at most 65,535 per dimension. */
 export function workgroupGrid(groups: number): [number, number] {
   const wx = Math.max(1, Math.min(groups, 65535));
@@ -140,14 +155,20 @@ export class GpuPlan {
       offsets[name] = ints.length;
       for (let i = 0; i < data.length; i++) ints.push(data[i]);
     };
-    pack("knotStart", plan.knotStart);
+    // planFloats = [1/h of each direction's level-0 cells when uniform, else 0 (4 slots) | knots | rootBreaks]
+    const FLOAT_HEADER = 4;
+    pack(
+      "knotStart",
+      Array.from(plan.knotStart, (k) => k + FLOAT_HEADER),
+    );
     pack("elementLevel", plan.elementLevel);
     pack("elementSpan", plan.elementSpan);
     pack("treeNodes", plan.treeNodes);
     pack("rootCells", plan.rootCells);
-    const floats = new Float32Array(plan.knots.length + plan.rootBreaks.length);
-    floats.set(plan.knots);
-    floats.set(plan.rootBreaks, plan.knots.length);
+    const floats = new Float32Array(FLOAT_HEADER + plan.knots.length + plan.rootBreaks.length);
+    for (let k = 0; k < d; k++) floats[k] = uniformRootInverseWidth(plan, k);
+    floats.set(plan.knots, FLOAT_HEADER);
+    floats.set(plan.rootBreaks, FLOAT_HEADER + plan.knots.length);
     // the transposed extraction: for each function, its extraction rows in ascending order
     const rows = plan.extractionFunctions.length;
     const functionRowStart = new Int32Array(plan.functionCount + 1);
@@ -183,7 +204,10 @@ export class GpuPlan {
     set("treeNodes", offsets.treeNodes);
     set("rootCells", offsets.rootCells);
     for (let k = 0; k < 3; k++) {
-      set(`rootBreaks${k}` as "rootBreaks0", plan.knots.length + (k < d ? plan.rootBreakStart[k] : 0));
+      set(
+        `rootBreaks${k}` as "rootBreaks0",
+        FLOAT_HEADER + plan.knots.length + (k < d ? plan.rootBreakStart[k] : 0),
+      );
     }
     set("elementCount", plan.elementCount);
     set("functionCount", plan.functionCount);

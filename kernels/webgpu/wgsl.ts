@@ -5,7 +5,7 @@
  * Shared bindings (see thbGpu.ts for the buffers):
  *   0 uniform Meta     counts and offsets into the packed plan buffers
  *   1 planInts         [knotStart | elementLevel | elementSpan | treeNodes | rootCells]   (i32)
- *   2 planFloats       [knots | rootBreaks]                                               (f32)
+ *   2 planFloats       [1/h of uniform level-0 cells per direction (4) | knots | rootBreaks] (f32)
  * Per kernel, further storage buffers follow (params, local control, cotangents, outputs, …).
  */
 import { derivativeCount, secondDerivativeBlock } from "../../splines/tensorBasis.js";
@@ -60,7 +60,8 @@ fn rootBreakBase(k: i32) -> i32 {
   return i32(info.rootBreaks2);
 }
 
-// Element containing x: binary search of the level-0 cell per direction, then descent by midpoints.
+// Element containing x: the level-0 cell per direction (one multiply for uniform cells, else a binary
+// search), then descent by midpoints.
 fn locate(x: array<f32, ${d}>) -> i32 {
   var root = 0;
   var stride = 1;
@@ -69,10 +70,18 @@ ${Array.from(
   (_, k) => `  let cells${k} = planInts[i32(info.rootCells) + ${k}];
   let base${k} = rootBreakBase(${k});
   var a${k} = 0;
-  var b${k} = cells${k};
-  while (b${k} - a${k} > 1) {
-    let mid = (a${k} + b${k}) / 2;
-    if (x[${k}] < planFloats[base${k} + mid]) { b${k} = mid; } else { a${k} = mid; }
+  let inverse${k} = planFloats[${k}];
+  if (inverse${k} > 0.0) {
+    // uniform level-0 cells: the multiply lands on the cell or a neighbour, one check settles it
+    a${k} = clamp(i32(floor((x[${k}] - planFloats[base${k}]) * inverse${k})), 0, cells${k} - 1);
+    if (a${k} > 0 && x[${k}] < planFloats[base${k} + a${k}]) { a${k} -= 1; }
+    else if (a${k} + 1 < cells${k} && x[${k}] >= planFloats[base${k} + a${k} + 1]) { a${k} += 1; }
+  } else {
+    var b${k} = cells${k};
+    while (b${k} - a${k} > 1) {
+      let mid = (a${k} + b${k}) / 2;
+      if (x[${k}] < planFloats[base${k} + mid]) { b${k} = mid; } else { a${k} = mid; }
+    }
   }
   root += a${k} * stride;
   stride *= cells${k};
