@@ -6,6 +6,7 @@ export * from "./imagePrimitives.js";
 export * from "./webgpu/device.js";
 export * from "./webgpu/gpuBuffers.js";
 export * from "./webgpu/imageGpu.js";
+export * from "./webgpu/passTimer.js";
 export * from "./webgpu/reduce.js";
 export * from "./webgpu/tensorGpu.js";
 export * from "./webgpu/thbGpu.js";
