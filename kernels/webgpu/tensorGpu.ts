@@ -306,7 +306,9 @@ export class WebGpuTensors implements DeviceExecutor {
    */
   knownPointOrder(gpuPlan: GpuPlan, params: Tensor): PointOrder | undefined {
     const storage = params.storage;
-    return storage instanceof GpuStorage ? this.orders.get(storage)?.get(gpuPlan) : undefined;
+    const order = storage instanceof GpuStorage ? this.orders.get(storage)?.get(gpuPlan) : undefined;
+    // a reshape view of the same storage with another point count is not these points
+    return order?.count === params.shape[0] ? order : undefined;
   }
 
   /** Returns the point orders cached for a storage to the pool (its last tensor was released). */
