@@ -14,6 +14,7 @@ import { localControl } from "../hierarchy/planEvaluate.js";
 import { refineBoxes } from "../hierarchy/refinement.js";
 import { evaluateSurfaceField } from "../hierarchy/surfaceEvaluate.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
+import { gridPoints } from "../kernels/backend.js";
 import { jointHistogramCpu, nccFromSums, nccSumsCpu, ssdCpu } from "../kernels/cpu/imageKernels.js";
 import {
   elementGradientsCpu,
@@ -251,6 +252,13 @@ const targets: string[] = [];
   );
   add("THB backward to coefficients", "cpu", n, bwd, backwardBytes);
   ratios.push(`cpu backward ÷ forward at 1 M: ${(bwd / fwd).toFixed(2)}`);
+  // the CPU has no grid kernel: the grid's points go through the scattered surface path
+  const side = 1000;
+  const gridParams = gridPoints([0, 0], [1 / (side - 1), 1 / (side - 1)], [side, side]);
+  for (let i = 0; i < gridParams.length; i++) gridParams[i] = Math.min(gridParams[i], 1);
+  const gridOut = new Float64Array(side * side * dim);
+  const grid = medianSeconds(() => evaluateSurfaceField(plan, local, dim, gridParams, gridOut), 3);
+  add("THB forward, regular grid", "cpu", side * side, grid, 4 * dim);
 }
 for (const n of sizes) {
   // random points, and the same points stored in element order (what a fitting loop uploads)
