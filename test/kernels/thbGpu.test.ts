@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { elementOrder, permuteRows } from "../../hierarchy/elementOrder.js";
 import { compile } from "../../hierarchy/plan.js";
 import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
+import { refineBoxes } from "../../hierarchy/refinement.js";
+import { THBSpace } from "../../hierarchy/thbSpace.js";
 import { thbBackwardControlCpu, thbBackwardParamsCpu } from "../../kernels/cpu/thbKernels.js";
 import { readFloat32, upload } from "../../kernels/webgpu/gpuBuffers.js";
 import {
@@ -11,6 +13,7 @@ import {
   gpuBackwardParams,
   gpuEvaluate,
 } from "../../kernels/webgpu/thbGpu.js";
+import { uniformKnotVector } from "../../splines/knotVector.js";
 import { relativeError, webgpuForTests } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
@@ -188,6 +191,47 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
     const a = await gpuBackwardControl(gpu, params, cotangent, 2);
     const b = await gpuBackwardControl(gpu, params, cotangent, 2);
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    gpu.release();
+  });
+
+  it("a shifted, scaled domain with uniform level-0 cells (located by one multiply): points on every break and at both ends", async () => {
+    const knots = (cells: number, lo: number, hi: number) =>
+      uniformKnotVector(3, cells).map((t) => lo + (hi - lo) * t);
+    const space = refineBoxes(
+      THBSpace.create({ degrees: [3, 3], knots: [knots(7, 2, 5), knots(5, -1, 0.5)] }),
+      [[1, 2, 2, 9, 7]],
+    );
+    const plan = compile(space);
+    const gpu = new GpuPlan(context!, plan);
+    const rand = seededRandom(71);
+    const control = randomArray(rand, space.size * 3);
+    // every level-1 break in each direction, crossed with random values, plus the four corners
+    const points: number[] = [];
+    for (let i = 0; i <= 14; i++) points.push(2 + (3 * i) / 14, -1 + 1.5 * rand());
+    for (let j = 0; j <= 10; j++) points.push(2 + 3 * rand(), -1 + (1.5 * j) / 10);
+    points.push(2, -1, 5, -1, 2, 0.5, 5, 0.5);
+    // just either side of every level-0 break: a cell index off by one would put these in the wrong element
+    for (let c = 1; c < 7; c++)
+      for (const side of [-1, 1]) points.push(2 + (3 * c) / 7 + side * 1e-4, -1 + 1.5 * rand());
+    for (let c = 1; c < 5; c++)
+      for (const side of [-1, 1]) points.push(2 + 3 * rand(), -1 + (1.5 * c) / 5 + side * 1e-4);
+    const params = Float64Array.from(points);
+    const count = params.length / 2;
+    const values = await gpuEvaluate(gpu, control, 3, params);
+    const expected = evaluateLocalField(plan, localControl(plan, control, 3), 3, params, 0);
+    expect(relativeError(values, expected)).toBeLessThan(1e-5);
+    const paramsBuffer = upload(context!.device, context!.pool, Float32Array.from(params));
+    const located = new Int32Array(
+      (await readFloat32(context!.device, gpu.locate(paramsBuffer, count), count)).buffer,
+    );
+    const misplaced = Array.from(located).filter((e, i) =>
+      [0, 1].some(
+        (k) =>
+          params[2 * i + k] < plan.elementBox[e * 4 + k] - 1e-6 ||
+          params[2 * i + k] > plan.elementBox[e * 4 + 2 + k] + 1e-6,
+      ),
+    );
+    expect(misplaced).toEqual([]);
     gpu.release();
   });
 
