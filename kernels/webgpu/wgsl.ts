@@ -246,13 +246,12 @@ function readPoint(v: Variant): string {
 }
 
 /**
- * Point location alone: elementOut[i] = the element containing point i (the first phase of the scattered
- * kernels, timed on its own by bench:gpu). Bindings: 3 params, 4 out (i32).
+ * A kernel with one thread per point: `bindings` from binding 3 on, then `body` with i (the point) and x (its
+ * parameters) in scope.
  */
-export function locateShader(v: Variant): string {
+function pointKernel(v: Variant, bindings: string, body: string): string {
   return `${prelude(v)}
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read_write> elementOut: array<i32>;
+${bindings}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -260,9 +259,22 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (p >= info.count) { return; }
   let i = i32(p);
   ${readPoint(v)}
-  elementOut[i] = locate(x);
+  ${body}
 }
 `;
+}
+
+/**
+ * Point location alone: elementOut[i] = the element containing point i (the first phase of the scattered
+ * kernels, timed on its own by bench:gpu). Bindings: 3 params, 4 out (i32).
+ */
+export function locateShader(v: Variant): string {
+  return pointKernel(
+    v,
+    `@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read_write> elementOut: array<i32>;`,
+    "elementOut[i] = locate(x);",
+  );
 }
 
 /**
@@ -320,25 +332,18 @@ export function forwardShader(v: Variant, order: 0 | 1 | 2): string {
     }
     return lines.join(" ");
   };
-  return `${prelude(v)}
-@group(0) @binding(3) var<storage, read> params: array<f32>;
+  return pointKernel(
+    v,
+    `@group(0) @binding(3) var<storage, read> params: array<f32>;
 ${block.declaration}
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let p = pointIndex(gid);
-  if (p >= info.count) { return; }
-  let i = i32(p);
-  ${readPoint(v)}
-  let e = locate(x);
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;`,
+    `let e = locate(x);
   ${block.load}
   ${basesAt(v, order)}
   var acc = array<f32, ${blocks * v.dim}>();
   ${tensorLoops(v, accumulate)}
-  ${forComponents(blocks * v.dim, (c) => `out[i * ${blocks * v.dim} + ${c}] = acc[${c}];`)}
-}
-`;
+  ${forComponents(blocks * v.dim, (c) => `out[i * ${blocks * v.dim} + ${c}] = acc[${c}];`)}`,
+  );
 }
 
 /**
@@ -594,24 +599,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  */
 export function backwardParamsShader(v: Variant): string {
   const block = localBlock(v, 4);
-  return `${prelude(v)}
-@group(0) @binding(3) var<storage, read> params: array<f32>;
+  return pointKernel(
+    v,
+    `@group(0) @binding(3) var<storage, read> params: array<f32>;
 ${block.declaration}
 @group(0) @binding(5) var<storage, read> cotangent: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let p = pointIndex(gid);
-  if (p >= info.count) { return; }
-  let i = i32(p);
-  ${readPoint(v)}
-  let e = locate(x);
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;`,
+    `let e = locate(x);
   ${block.load}
   ${basesAt(v, true)}
-  ${parameterGradient(v, block.row)}
-}
-`;
+  ${parameterGradient(v, block.row)}`,
+  );
 }
 
 /** WGSL lines writing out[i] = ∂L/∂x for point i from its cotangent and its element's control `row(j, c)`. */
