@@ -165,19 +165,13 @@ const copyTarget = device.createBuffer({
   size: copyBytes,
   usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE,
 });
-await warmUp(
-  () => {
-    const encoder = device.createCommandEncoder();
-    encoder.copyBufferToBuffer(copySource, 0, copyTarget, 0, copyBytes);
-    device.queue.submit([encoder.finish()]);
-  },
-  webgpu.isSoftware ? 0 : 1,
-);
-const copyTime = await timeGpu(() => {
+const copy = () => {
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(copySource, 0, copyTarget, 0, copyBytes);
   device.queue.submit([encoder.finish()]);
-}, 5);
+};
+await warmUp(copy, webgpu.isSoftware ? 0 : 1);
+const copyTime = await timeGpu(copy, 5);
 const streamPipeline = context.pipeline(
   "bench:stream",
   () => `struct Meta { count: u32, rowStride: u32 };
@@ -277,7 +271,7 @@ for (const n of sizes) {
     Float32Array.from(control),
   ].map((a) => upload(device, context.pool, a));
   const localBuffer = gpu.localControl(controlBuffer, dim);
-  const order = gpu.sortPoints(params);
+  const order = gpu.uploadOrder(byElement.pointStart, byElement.order);
   const stored = gpu.sortPoints(storedParams);
   if (stored.order) throw new Error("points permuted into element order were not recognised as stored in it");
   const repeats = webgpu.isSoftware ? 2 : 7;

@@ -222,12 +222,7 @@ export class WebGpuTensors implements DeviceExecutor {
     const count = sorted.order.length;
     const X = this.toDevice(permuteRows(params, sorted.order, d), [count, d]);
     const gpuPlan = this.plan(plan);
-    const byPlan = new Map<GpuPlan, PointOrder>();
-    byPlan.set(gpuPlan, {
-      pointStart: upload(this.context.device, this.context.pool, sorted.pointStart),
-      count,
-    });
-    this.orders.set(X.storage as GpuStorage, byPlan);
+    this.orders.set(X.storage as GpuStorage, new Map([[gpuPlan, gpuPlan.uploadOrder(sorted.pointStart)]]));
     return {
       params: X,
       companions: companions.map(({ values, width }) =>

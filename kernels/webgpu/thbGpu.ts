@@ -320,12 +320,17 @@ export class GpuPlan {
    * order without the `order` buffer, and the kernels' contiguous variants.
    */
   sortPoints(params: ArrayLike<number>): PointOrder {
-    const { device, pool } = this.context;
     const sorted = elementOrder(this.plan, params);
+    return this.uploadOrder(sorted.pointStart, sorted.stored ? undefined : sorted.order);
+  }
+
+  /** A point order made on the host (hierarchy/elementOrder.ts), on the device; no `order`: points stored so. */
+  uploadOrder(pointStart: Int32Array, order?: Int32Array): PointOrder {
+    const { device, pool } = this.context;
     return {
-      pointStart: upload(device, pool, sorted.pointStart),
-      order: sorted.stored ? undefined : upload(device, pool, sorted.order),
-      count: sorted.order.length,
+      pointStart: upload(device, pool, pointStart),
+      order: order ? upload(device, pool, order) : undefined,
+      count: pointStart[pointStart.length - 1],
     };
   }
 

@@ -39,6 +39,11 @@ export const META_FIELDS = [
 
 const metaStruct = `struct Meta { ${META_FIELDS.map((f) => `${f}: u32`).join(", ")} };`;
 
+/** Floats in one element's local control block: B × DIM. */
+function blockSize(v: Variant): number {
+  return v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+}
+
 /** Common declarations: Meta, plan buffers, 1D basis functions per direction, point location. */
 function prelude(v: Variant): string {
   const { d, degrees } = v;
@@ -288,7 +293,7 @@ function localBlock(
   v: Variant,
   binding: number,
 ): { declaration: string; load: string; row: (j: number, c: number) => string } {
-  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  const size = blockSize(v);
   if (size % 4 !== 0 || size / 4 > 16) {
     return {
       declaration: `@group(0) @binding(${binding}) var<storage, read> local: array<f32>;`,
@@ -369,7 +374,7 @@ function elementSlots(contiguous: boolean, firstBinding: number): { bindings: st
  * `inputs` (read-only f32), pointStart, order (not when `contiguous`), then out.
  */
 function elementPointsKernel(v: Variant, contiguous: boolean, inputs: string[], body: string): string {
-  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  const size = blockSize(v);
   const slots = elementSlots(contiguous, 5 + inputs.length);
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
@@ -461,7 +466,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  * ((threads + 1) × B × DIM floats, padded) would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
  */
 export function reduceThreads(v: Variant): number {
-  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  const size = blockSize(v);
   let threads = 64;
   while (threads > 1 && (threads + 1) * size * 4 > 16384) threads /= 2;
   return threads;
@@ -475,7 +480,7 @@ export function reduceThreads(v: Variant): number {
  * out G.
  */
 export function elementReduceShader(v: Variant, ofDerivatives = false, contiguous = false): string {
-  const size = v.degrees.reduce((a, p) => a * (p + 1), 1) * v.dim;
+  const size = blockSize(v);
   // with ofDerivatives the cotangent is `#points by D by DIM` against the first derivatives of the basis:
   // G_e[j] = Σ_x Σ_k ∂_k b_j(x) g_k(x)
   const gather = ofDerivatives
