@@ -14,12 +14,14 @@ import {
   backwardParamsShader,
   elementReduceShader,
   forwardShader,
+  GATHER_LANES,
   gatherFunctionsShader,
   gridForwardShader,
   localControlShader,
   locateShader,
   META_FIELDS,
   paramsFromSecondDerivativesShader,
+  reduceThreads,
   sortedBackwardParamsShader,
   sortedForwardShader,
   type Variant,
@@ -340,9 +342,19 @@ export class GpuPlan {
     if (order.order) this.context.pool.release(order.order);
   }
 
-  /** Per-element reduction G_e = Σ b(x) ⊗ g(x): `#elements by B by dim`. */
-  elementGradients(params: GPUBuffer, cotangent: GPUBuffer, order: PointOrder, dim: number): GPUBuffer {
-    return this.reduceByElement(params, cotangent, order, dim, false);
+  /**
+   * Per-element reduction G_e = Σ b(x) ⊗ g(x): `#elements by B by dim`. `threads` per element (rounded down
+   * to fit workgroup memory, see reduceThreads) changes the summation order, so keep it fixed where results
+   * must be bitwise reproducible; the default is tuned for ~100 points per element and more.
+   */
+  elementGradients(
+    params: GPUBuffer,
+    cotangent: GPUBuffer,
+    order: PointOrder,
+    dim: number,
+    threads?: number,
+  ): GPUBuffer {
+    return this.reduceByElement(params, cotangent, order, dim, false, threads);
   }
 
   /** Per-element reduction against basis derivatives, G_e = Σ_x Σ_k ∂_k b(x) ⊗ g_k(x), for `#points by D by dim`. */
@@ -361,15 +373,17 @@ export class GpuPlan {
     order: PointOrder,
     dim: number,
     ofDerivatives: boolean,
+    preferredThreads?: number,
   ): GPUBuffer {
     const { plan } = this;
     const out = this.output(plan.elementCount * plan.localSize * dim * 4);
     const slots = slotBuffers(order);
+    const threads = reduceThreads(this.variant(dim), preferredThreads);
     this.launch(
-      `${ofDerivatives ? "reduceDerivatives" : "reduce"}${slots.variant}`,
+      `${ofDerivatives ? "reduceDerivatives" : "reduce"}${slots.variant}:threads${threads}`,
       ofDerivatives ? 1 : 0,
       dim,
-      (v) => elementReduceShader(v, ofDerivatives, !order.order),
+      (v) => elementReduceShader(v, ofDerivatives, !order.order, threads),
       [params, cotangent, ...slots.buffers, out],
       plan.elementCount,
       false,
@@ -408,7 +422,8 @@ export class GpuPlan {
     const { plan, buffers: b } = this;
     const out = this.output(plan.functionCount * dim * 4);
     const inputs = [b.functionRowStart, b.functionRows, b.rowElement, b.coefficients, elementGradients, out];
-    this.launch("gather", 0, dim, gatherFunctionsShader, inputs, plan.functionCount, true);
+    const groups = Math.ceil(plan.functionCount / (64 / GATHER_LANES));
+    this.launch("gather", 0, dim, gatherFunctionsShader, inputs, groups, false);
     return out;
   }
 

@@ -283,19 +283,20 @@ export function locateShader(v: Variant): string {
 }
 
 /**
- * Element e's local control block P_e (B × DIM floats at local[e·B·DIM]) for kernels where each thread may
- * read a different element (points in any order). When the block is a whole number of vec4s, at most 16,
- * it is bound as array<vec4f> and loaded into registers up front: a quarter of the load instructions, and
- * fewer cache sectors requested while other threads' blocks compete for the same cache. Otherwise the
+ * Element e's local control block P_e (B × DIM floats at local[e·B·DIM]). When the block is a whole number
+ * of vec4s, at most 16, it is bound as array<vec4f> and loaded into registers once (`load`, with e in scope):
+ * a quarter of the load instructions where every thread reads a different block (points in any order), and
+ * in the per-element kernels no load at all inside the point loop. Otherwise `vectorised` is false and the
  * floats are read where they are used.
  */
 function localBlock(
   v: Variant,
   binding: number,
-): { declaration: string; load: string; row: (j: number, c: number) => string } {
+): { declaration: string; load: string; row: (j: number, c: number) => string; vectorised: boolean } {
   const size = blockSize(v);
   if (size % 4 !== 0 || size / 4 > 16) {
     return {
+      vectorised: false,
       declaration: `@group(0) @binding(${binding}) var<storage, read> local: array<f32>;`,
       load: "",
       row: (j, c) => `local[(e * B + ${j}) * DIM + ${c}]`,
@@ -303,6 +304,7 @@ function localBlock(
   }
   const vectors = size / 4;
   return {
+    vectorised: true,
     declaration: `@group(0) @binding(${binding}) var<storage, read> local: array<vec4f>;`,
     load: Array.from({ length: vectors }, (_, q) => `let P${q} = local[e * ${vectors} + ${q}];`).join(" "),
     row: (j, c) => {
@@ -368,33 +370,45 @@ function elementSlots(contiguous: boolean, firstBinding: number): { bindings: st
 }
 
 /**
- * The per-element point kernels: one workgroup per element stages P_e in workgroup memory, then its threads
- * walk the element's slots, so no point is located and every control read is local. `body` runs per point
- * with i (the point), x (its parameters), e and block (P_e) in scope. Bindings: 3 params, 4 local, then
- * `inputs` (read-only f32), pointStart, order (not when `contiguous`), then out.
+ * The per-element point kernels: one workgroup per element walks the element's slots, so no point is
+ * located. P_e is read once per workgroup: into registers when it is a whole number of vec4s (`localBlock`),
+ * else staged in workgroup memory. `body(row)` runs per point with i (the point), x (its parameters) and e in
+ * scope, `row(j, c)` reading P_e. Bindings: 3 params, 4 local, then `inputs` (read-only f32), pointStart,
+ * order (not when `contiguous`), then out.
  */
-function elementPointsKernel(v: Variant, contiguous: boolean, inputs: string[], body: string): string {
+function elementPointsKernel(
+  v: Variant,
+  contiguous: boolean,
+  inputs: string[],
+  body: (row: (j: number, c: number) => string) => string,
+): string {
   const size = blockSize(v);
   const slots = elementSlots(contiguous, 5 + inputs.length);
+  const block = localBlock(v, 4);
+  const staged = !block.vectorised;
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> local: array<f32>;
+${staged ? "@group(0) @binding(4) var<storage, read> local: array<f32>;" : block.declaration}
 ${inputs.map((name, k) => `@group(0) @binding(${5 + k}) var<storage, read> ${name}: array<f32>;`).join("\n")}
 ${slots.bindings}
 @group(0) @binding(${5 + inputs.length + (contiguous ? 1 : 2)}) var<storage, read_write> out: array<f32>;
 
-var<workgroup> block: array<f32, ${size}>;
+${staged ? `var<workgroup> block: array<f32, ${size}>;` : ""}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
   let e = i32(wid.x + wid.y * info.rowStride);
   if (u32(e) >= info.elementCount) { return; }
-  for (var k = i32(tid); k < ${size}; k += 64) { block[k] = local[e * ${size} + k]; }
-  workgroupBarrier();
+  ${
+    staged
+      ? `for (var k = i32(tid); k < ${size}; k += 64) { block[k] = local[e * ${size} + k]; }
+  workgroupBarrier();`
+      : block.load
+  }
   for (var s = pointStart[e] + i32(tid); s < pointStart[e + 1]; s += 64) {
     ${slots.point}
     ${readPoint(v)}
-    ${body}
+    ${body(staged ? (j, c) => `block[${j * v.dim + c}]` : block.row)}
   }
 }
 `;
@@ -410,10 +424,10 @@ export function sortedForwardShader(v: Variant, contiguous = false): string {
     v,
     contiguous,
     [],
-    `${basesAt(v, false)}
+    (row) => `${basesAt(v, false)}
     var acc: array<f32, ${v.dim}>;
     ${forComponents(v.dim, (c) => `acc[${c}] = 0.0;`)}
-    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * block[${j * v.dim + c}];`)} }`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * ${row(j, c)};`)} }`)}
     ${forComponents(v.dim, (c) => `out[i * DIM + ${c}] = acc[${c}];`)}`,
   );
 }
@@ -427,8 +441,8 @@ export function sortedBackwardParamsShader(v: Variant, contiguous = false): stri
     v,
     contiguous,
     ["cotangent"],
-    `${basesAt(v, true)}
-    ${parameterGradient(v, (j, c) => `block[${j * v.dim + c}]`)}`,
+    (row) => `${basesAt(v, true)}
+    ${parameterGradient(v, row)}`,
   );
 }
 
@@ -462,24 +476,34 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 /**
- * Threads per workgroup of the per-element reduction: up to 64, fewer when the partial sums of all threads
- * ((threads + 1) × B × DIM floats, padded) would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
+ * Threads per workgroup of the per-element reduction. The reduction's tail (every thread's B × DIM partial
+ * sums written to workgroup memory and read back once) costs in proportion to the thread count, while the
+ * points are shared among the threads: with ~100 points per element (1 M points on a 10⁴-element plan) 64
+ * threads walk the points in two rounds as 32 do in four, yet write and read twice the partials. So 32 (one
+ * NVIDIA warp) unless asked otherwise, and fewer when the padded partials ((threads + 1) × B × DIM floats)
+ * would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
  */
-export function reduceThreads(v: Variant): number {
+export function reduceThreads(v: Variant, preferred = 32): number {
   const size = blockSize(v);
-  let threads = 64;
+  let threads = preferred;
   while (threads > 1 && (threads + 1) * size * 4 > 16384) threads /= 2;
   return threads;
 }
 
 /**
- * Per-element reduction G_e = Σ_{x∈e} b(x) ⊗ g(x), one workgroup per element over its points (sorted by
- * element once: order[pointStart[e] … pointStart[e+1]) lists them). Thread t of T sums points t, t+T, …
+ * Per-element reduction G_e = Σ_{x∈e} b(x) ⊗ g(x), one workgroup of `threads` (T, see reduceThreads) per
+ * element over its points (sorted by element once: order[pointStart[e] … pointStart[e+1]) lists them).
+ * Thread t sums points t, t+T, …
  * into private accumulators; thread k then adds component k of the T partial sums in thread order: deterministic,
  * no atomics. Bindings: 3 params, 4 cotangent, 5 pointStart (i32), 6 order (i32, not when `contiguous`), then
  * out G.
  */
-export function elementReduceShader(v: Variant, ofDerivatives = false, contiguous = false): string {
+export function elementReduceShader(
+  v: Variant,
+  ofDerivatives = false,
+  contiguous = false,
+  threads = reduceThreads(v),
+): string {
   const size = blockSize(v);
   // with ofDerivatives the cotangent is `#points by D by DIM` against the first derivatives of the basis:
   // G_e[j] = Σ_x Σ_k ∂_k b_j(x) g_k(x)
@@ -494,7 +518,7 @@ export function elementReduceShader(v: Variant, ofDerivatives = false, contiguou
     )}`
     : `${forComponents(v.dim, (c) => `let g${c} = cotangent[i * DIM + ${c}];`)}
     ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${j * v.dim + c}] += w * g${c};`)} }`)}`;
-  const REDUCE_THREADS = reduceThreads(v);
+  const REDUCE_THREADS = threads;
   const slots = elementSlots(contiguous, 5);
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
@@ -565,12 +589,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 `;
 }
 
+/** Threads that share one function's rows in the transposed extraction; 64 / this functions per workgroup. */
+export const GATHER_LANES = 16;
+
 /**
- * Transposed extraction ∂C[a] = Σ_{rows r of a} Σ_j E[r, j] G_{element(r)}[j]: one thread per function, rows
- * listed per function in ascending order (CSR of the transposed extraction, built once per plan).
+ * Transposed extraction ∂C[a] = Σ_{rows r of a} Σ_j E[r, j] G_{element(r)}[j], rows listed per function in
+ * ascending order (CSR of the transposed extraction, built once per plan). GATHER_LANES threads share a
+ * function: lane l takes items l, l+16, … of its (row, j) pairs, so neighbouring lanes read neighbouring
+ * coefficients and G entries, and a 10⁴-function plan still fills the GPU (one thread per function left
+ * ~10⁴ threads, each with hundreds of dependent loads). Lane c < DIM then adds component c of the 16 lane
+ * sums in lane order: deterministic, no atomics.
  * Bindings: 3 functionRowStart (i32), 4 functionRows (i32), 5 rowElement (i32), 6 coefficients, 7 G, 8 out.
  */
 export function gatherFunctionsShader(v: Variant): string {
+  const lanes = GATHER_LANES;
+  const perGroup = 64 / lanes;
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> functionRowStart: array<i32>;
 @group(0) @binding(4) var<storage, read> functionRows: array<i32>;
@@ -579,21 +612,35 @@ export function gatherFunctionsShader(v: Variant): string {
 @group(0) @binding(7) var<storage, read> G: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
 
+// lane sums: partial[(slot · DIM + c) · ${lanes} + lane]
+var<workgroup> partial: array<f32, ${64 * v.dim}>;
+
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let t = pointIndex(gid);
-  if (t >= info.functionCount) { return; }
-  let a = i32(t);
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let group = wid.x + wid.y * info.rowStride;
+  if (group * ${perGroup}u >= info.functionCount) { return; }
+  let slot = tid / ${lanes}u;
+  let lane = tid % ${lanes}u;
+  let a = i32(group * ${perGroup}u + slot);
   var acc = array<f32, DIM>();
-  for (var s = functionRowStart[a]; s < functionRowStart[a + 1]; s++) {
-    let r = functionRows[s];
-    let e = rowElement[r];
-    for (var j = 0; j < B; j++) {
+  if (u32(a) < info.functionCount) {
+    let start = functionRowStart[a];
+    let items = (functionRowStart[a + 1] - start) * B;
+    for (var q = i32(lane); q < items; q += ${lanes}) {
+      let r = functionRows[start + q / B];
+      let j = q % B;
+      let e = rowElement[r];
       let coefficient = coefficients[r * B + j];
       ${forComponents(v.dim, (c) => `acc[${c}] += coefficient * G[(e * B + j) * DIM + ${c}];`)}
     }
   }
-  ${forComponents(v.dim, (c) => `out[a * DIM + ${c}] = acc[${c}];`)}
+  ${forComponents(v.dim, (c) => `partial[(slot * DIM + ${c}u) * ${lanes}u + lane] = acc[${c}];`)}
+  workgroupBarrier();
+  if (lane < u32(DIM) && u32(a) < info.functionCount) {
+    var total = 0.0;
+    for (var l = 0u; l < ${lanes}u; l++) { total += partial[(slot * DIM + lane) * ${lanes}u + l]; }
+    out[u32(a) * u32(DIM) + lane] = total;
+  }
 }
 `;
 }
@@ -635,8 +682,9 @@ function parameterGradient(v: Variant, row: (j: number, c: number) => string): s
  */
 export function gridForwardShader(v: Variant): string {
   const d = v.d;
+  const block = localBlock(v, 3);
   return `${prelude(v)}
-@group(0) @binding(3) var<storage, read> local: array<f32>;
+${block.declaration}
 @group(0) @binding(4) var<storage, read> gridFloats: array<f32>;
 @group(0) @binding(5) var<storage, read> elementBox: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
@@ -671,6 +719,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     extent[k] = b - a;
     total *= extent[k];
   }
+  ${block.load}
   for (var t = i32(tid); t < total; t += 64) {
     var rest = t;
     var x: array<f32, ${d}>;
@@ -685,7 +734,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     }
     ${basesAt(v, false)}
     var acc = array<f32, DIM>();
-    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * local[(e * B + ${j}) * DIM + ${c}];`)} }`)}
+    ${tensorLoops(v, (j, idx) => `{ let w = ${product(v, idx)}; ${forComponents(v.dim, (c) => `acc[${c}] += w * ${block.row(j, c)};`)} }`)}
     ${forComponents(v.dim, (c) => `out[flat * DIM + ${c}] = acc[${c}];`)}
   }
 }

@@ -127,6 +127,16 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
         plan.functionCount * dim,
       );
       expect(relativeError(storedGradient, gradControlCpu)).toBeLessThan(1e-5);
+      // other threads per element sum in another order, to the same gradient (1 thread: no reduction tail)
+      for (const threads of [1, 64]) {
+        const G = gpu.elementGradients(storedParamsBuffer, storedCotangentBuffer, stored, dim, threads);
+        const gradient = await readFloat32(
+          context!.device,
+          gpu.gatherFunctions(G, dim),
+          plan.functionCount * dim,
+        );
+        expect(relativeError(gradient, gradControlCpu)).toBeLessThan(1e-5);
+      }
       // backward to parameters without point location, both layouts, at points off the boundaries
       // (on a boundary the one-sided derivatives of two elements may differ)
       const gradParamsSorted = await readFloat32(
