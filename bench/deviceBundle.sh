@@ -14,4 +14,9 @@ xz -9 -c node_modules/webgpu/dist/linux-x64/dawn.node > .gpu/dawn.node.xz
 (cd .gl && apt-get download libvulkan1 libglvnd0 libegl1 libgl1 libgles2 libglx0 libopengl0 >/dev/null) || {
   apt-get update >/dev/null && (cd .gl && apt-get download libvulkan1 libglvnd0 libegl1 libgl1 libgles2 libglx0 libopengl0 >/dev/null)
 }
+# apt-get download can leave a package out without failing (seen for libvulkan1): the run needs every one
+for package in libvulkan1 libglvnd0 libegl1 libgl1 libgles2 libglx0 libopengl0; do
+  ls .gl/"${package}"_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download "$package" >/dev/null)
+  ls .gl/"${package}"_*.deb >/dev/null 2>&1 || { echo "deviceBundle: no .deb for $package in .gl/" >&2; exit 1; }
+done
 du -sh .gpu .gl
