@@ -11,9 +11,21 @@ export class BufferPool {
     this.device = device;
   }
 
-  /** A buffer of at least `bytes` (rounded up to 256) with `usage`. */
+  /**
+   * A buffer of at least `bytes` (rounded up to 256) with `usage`. Beyond the device's limits it throws:
+   * WebGPU would otherwise hand back an invalid buffer, and kernels bound to it silently do nothing.
+   */
   acquire(bytes: number, usage: number): GPUBuffer {
     const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+    const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
+    const limit = usage & 0x80 ? Math.min(maxBufferSize, maxStorageBufferBindingSize) : maxBufferSize;
+    if (size > limit) {
+      throw new RangeError(
+        `a GPU buffer of ${mebibytes(size)} exceeds this device's limit of ${mebibytes(limit)} ` +
+          `(${usage & 0x80 ? "maxStorageBufferBindingSize / maxBufferSize" : "maxBufferSize"}): ` +
+          "split the points into batches",
+      );
+    }
     const key = `${size}:${usage}`;
     const list = this.free.get(key);
     const reused = list?.pop();
@@ -39,6 +51,10 @@ export class BufferPool {
     this.free.clear();
     this.allocatedBytes = 0;
   }
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 /** Usage flags of storage buffers that are written by the CPU and read back. */

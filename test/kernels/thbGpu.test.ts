@@ -245,6 +245,26 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
     gpu.release();
   });
 
+  it("an output beyond the device's storage-buffer limit is refused with the sizes, before anything runs", () => {
+    const plan = compile(
+      buildHierarchy({
+        dimension: 2,
+        degree: 1,
+        truncated: true,
+        m: 2,
+        seed: 2,
+        steps: 0,
+        nonUniform: false,
+      }),
+    );
+    const gpu = new GpuPlan(context!, plan);
+    const params = upload(context!.device, context!.pool, new Float32Array(2));
+    const limit = context!.device.limits.maxStorageBufferBindingSize;
+    const count = Math.ceil(limit / 12) + 1; // 3 floats out per point: just over the limit
+    expect(() => gpu.forward(params, params, count, 3)).toThrow(/exceeds this device's limit of .* MiB/);
+    gpu.release();
+  });
+
   it("edge cases: a single element, elements without points, a million points", async () => {
     const single = buildHierarchy({
       dimension: 2,
@@ -272,11 +292,17 @@ describe.skipIf(!webgpu)("WebGPU THB kernels vs the CPU reference", () => {
     gpu.release();
   });
 
-  for (const d of [2, 3] as const) {
-    it(`${d}D grid forward: each grid point computed once by its element, equal to scattered evaluation`, async () => {
+  // degree 2 (9 or 27 local functions × 2: read as floats) and degrees 3 / 1 (16 × 2, 8 × 2: vec4 registers)
+  for (const [d, degree] of [
+    [2, 2],
+    [3, 2],
+    [2, 3],
+    [3, 1],
+  ] as const) {
+    it(`${d}D degree ${degree} grid forward: each grid point computed once by its element, equal to scattered evaluation`, async () => {
       const space = buildHierarchy({
         dimension: d,
-        degree: 2,
+        degree,
         truncated: true,
         m: 2,
         seed: 9 + d,
