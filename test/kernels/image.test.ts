@@ -2,11 +2,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   type Interpolation,
   jointHistogramCpu,
+  jointHistogramOfValues,
   nccFromSums,
   nccSumsCpu,
   sampleImageCpu,
   ssdCpu,
 } from "../../kernels/cpu/imageKernels.js";
+import { readFloat32, upload } from "../../kernels/webgpu/gpuBuffers.js";
 import { GpuImageKernels } from "../../kernels/webgpu/imageGpu.js";
 import { GpuContext } from "../../kernels/webgpu/thbGpu.js";
 import { webgpuForTests } from "../helpers/gpu.js";
@@ -141,6 +143,40 @@ describe.skipIf(!webgpu)("WebGPU image kernels vs the CPU", () => {
       expect(total).toBeCloseTo(count, 0);
       expect(Array.from(again)).toEqual(Array.from(gpu));
     }
+  });
+
+  it("joint histograms of given values: each point adds one exact unit, across chunks, at bin edges, out of range and all in one bin", async () => {
+    const { device, pool } = context!;
+    const bins = 64;
+    const range: [number, number] = [-1, 1];
+    const rand = seededRandom(41);
+    const count = 3 * 4096 + 123; // four chunks, the last one partial
+    const moving = Float32Array.from({ length: count }, (_, p) =>
+      p % 7 === 0 ? -1 + (2 * Math.floor(rand() * bins)) / (bins - 1) : 2.4 * rand() - 1.2,
+    );
+    const fixed = Float32Array.from({ length: count }, () => 2.2 * rand() - 1.1);
+    const histogramOf = async (m: Float32Array, f: Float32Array) => {
+      const [mb, fb] = [upload(device, pool, m), upload(device, pool, f)];
+      const h = kernels!.encodeHistogram(mb, 1, fb, m.length, bins, range, range);
+      const values = await readFloat32(device, h, bins * bins);
+      for (const b of [mb, fb, h]) pool.release(b);
+      return values;
+    };
+    const gpu = await histogramOf(moving, fixed);
+    const cpu = jointHistogramOfValues(moving, fixed, bins, range, range);
+    let total = 0;
+    let worst = 0;
+    for (let i = 0; i < cpu.length; i++) {
+      worst = Math.max(worst, Math.abs(gpu[i] - cpu[i]));
+      total += gpu[i];
+    }
+    // a weight is quantised to 2⁻¹⁹ of a point (twice at most) and a bin holds ~10 points here
+    expect(worst).toBeLessThan(1e-4);
+    expect(Math.abs(total - count)).toBeLessThan(1e-3);
+    // a whole chunk in one bin with full weight: 4,096 units of 2¹⁹ must not overflow
+    const corner = await histogramOf(new Float32Array(4096).fill(1), new Float32Array(4096).fill(1));
+    expect(corner[bins * bins - 1]).toBe(4096);
+    expect(corner.reduce((a, b) => a + b, 0)).toBe(4096);
   });
 
   it("the tree sum is deterministic and equals the f64 sum within f32 rounding, for sizes across pass counts", async () => {
