@@ -478,15 +478,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 /**
  * Threads per workgroup of the per-element reduction. The reduction's tail (every thread's B × DIM partial
  * sums written to workgroup memory and read back once) costs in proportion to the thread count, while the
- * points are shared among the threads: with ~100 points per element (1 M points on a 10⁴-element plan) 64
- * threads walk the points in two rounds as 32 do in four, yet write and read twice the partials. So 32 (one
- * NVIDIA warp) unless asked otherwise, and fewer when the padded partials ((threads + 1) × B × DIM floats)
- * would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
+ * points are shared among the threads: with ~100 points per element (1 M points on a 10⁴-element plan) two
+ * warps of 32 take two rounds each and one warp takes four — the same warp-rounds — but two warps write and
+ * read twice the partials. So 32 (one NVIDIA warp) unless asked otherwise, and fewer when the padded
+ * partials ((threads + 1) × B × DIM floats) would exceed WebGPU's guaranteed 16 KiB of workgroup memory.
  */
 export function reduceThreads(v: Variant, preferred = 32): number {
+  if (!Number.isInteger(preferred) || preferred < 1 || preferred > 256)
+    throw new RangeError(`threads per element must be an integer from 1 to 256, got ${preferred}`);
   const size = blockSize(v);
   let threads = preferred;
-  while (threads > 1 && (threads + 1) * size * 4 > 16384) threads /= 2;
+  while (threads > 1 && (threads + 1) * size * 4 > 16384) threads = Math.floor(threads / 2);
   return threads;
 }
 
