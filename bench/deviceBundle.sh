@@ -10,12 +10,13 @@ npx esbuild bench/gpu.ts --bundle --platform=node --format=esm --target=node20 -
 xz -9 -c "$(command -v node)" > .gpu/node.xz
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json .gpu/node_modules/webgpu/
 xz -9 -c node_modules/webgpu/dist/linux-x64/dawn.node > .gpu/dawn.node.xz
-# the Vulkan loader and the GL libraries the NVIDIA driver links, as Debian packages for amd64
-(cd .gl && apt-get download libvulkan1 libglvnd0 libegl1 libgl1 libgles2 libglx0 libopengl0 >/dev/null) || {
-  apt-get update >/dev/null && (cd .gl && apt-get download libvulkan1 libglvnd0 libegl1 libgl1 libgles2 libglx0 libopengl0 >/dev/null)
+# the Vulkan loader and the GL libraries the NVIDIA driver links, as Debian packages for amd64;
+# apt-get download can leave a package out without failing (seen for libvulkan1), so each one is checked
+packages=(libvulkan1 libglvnd0 libegl1 libgl1 libgles2 libglx0 libopengl0)
+(cd .gl && apt-get download "${packages[@]}" >/dev/null) || {
+  apt-get update >/dev/null && (cd .gl && apt-get download "${packages[@]}" >/dev/null)
 }
-# apt-get download can leave a package out without failing (seen for libvulkan1): the run needs every one
-for package in libvulkan1 libglvnd0 libegl1 libgl1 libgles2 libglx0 libopengl0; do
+for package in "${packages[@]}"; do
   ls .gl/"${package}"_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download "$package" >/dev/null)
   ls .gl/"${package}"_*.deb >/dev/null 2>&1 || { echo "deviceBundle: no .deb for $package in .gl/" >&2; exit 1; }
 done

@@ -22,7 +22,7 @@ import {
   thbBackwardControlCpu,
 } from "../kernels/cpu/thbKernels.js";
 import { requestWebGPU } from "../kernels/webgpu/device.js";
-import { readFloat32, upload } from "../kernels/webgpu/gpuBuffers.js";
+import { readFloat32, STORAGE, upload } from "../kernels/webgpu/gpuBuffers.js";
 import { GpuImageKernels } from "../kernels/webgpu/imageGpu.js";
 import { PassTimer } from "../kernels/webgpu/passTimer.js";
 import { WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
@@ -453,7 +453,7 @@ for (const n of sizes) {
     }
     const coordBuffer = upload(device, context.pool, coords);
     const fixedBuffer = upload(device, context.pool, fixed);
-    const out = context.pool.acquire(n * 3 * 4, 0x80 | 0x08 | 0x04);
+    const out = context.pool.acquire(n * 3 * 4, STORAGE);
     const seconds = await timeGpu(
       () => {
         kernels.ssdTerms([side, side], imageBuffer, coordBuffer, fixedBuffer, out, n, "cubic");

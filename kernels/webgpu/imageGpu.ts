@@ -5,7 +5,7 @@
  * Conventions as on the CPU: x fastest, clamp to edge, coordinates in voxel units.
  */
 import type { Interpolation, ScalarImage } from "../cpu/imageKernels.js";
-import { readFloat32, upload } from "./gpuBuffers.js";
+import { readFloat32, STORAGE, upload } from "./gpuBuffers.js";
 import { treeSum } from "./reduce.js";
 import { type GpuContext, workgroupGrid } from "./thbGpu.js";
 
@@ -267,7 +267,7 @@ export class GpuImageKernels {
     const d = image.size.length;
     const count = coords.length / d;
     const [imageBuffer, coordBuffer, fixedBuffer] = this.uploadInputs(image, coords, fixed);
-    const samples = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
+    const samples = pool.acquire(count * (1 + d) * 4, STORAGE);
     this.sampleTerms("sample", image.size, imageBuffer, coordBuffer, fixedBuffer, samples, count, kind);
     const histogram = this.encodeHistogram(samples, 1 + d, fixedBuffer, count, bins, movingRange, fixedRange);
     const size = bins * bins;
@@ -316,7 +316,7 @@ export class GpuImageKernels {
     count: number,
     kind: Interpolation,
   ): [GPUBuffer, GPUBuffer[]] {
-    const terms = this.context.pool.acquire(count * 5 * 4, 0x80 | 0x08 | 0x04);
+    const terms = this.context.pool.acquire(count * 5 * 4, STORAGE);
     this.sampleTerms("ncc", size, image, coords, fixed, terms, count, kind);
     return [terms, [0, 1, 2, 3, 4].map((k) => this.sumBuffer(terms, count, 5, k))];
   }
@@ -401,7 +401,7 @@ export class GpuImageKernels {
         `jointHistogram takes at most ${65535 * HISTOGRAM_CHUNK} points per call, got ${count}`,
       );
     const size = bins * bins;
-    const partial = pool.acquire(chunks * size * 4, 0x80 | 0x08 | 0x04);
+    const partial = pool.acquire(chunks * size * 4, STORAGE);
     const chunkPipeline = this.context.pipeline(`histogram:${bins}`, () => histogramChunkShader(bins), 3);
     this.context.submit(
       chunkPipeline,
@@ -409,7 +409,7 @@ export class GpuImageKernels {
       [moving, fixed, partial],
       chunks,
     );
-    const histogram = pool.acquire(size * 4, 0x80 | 0x08 | 0x04);
+    const histogram = pool.acquire(size * 4, STORAGE);
     const sumPipeline = this.context.pipeline("histogram:sum", () => histogramSumShader, 2);
     this.context.submit(
       sumPipeline,
@@ -434,7 +434,7 @@ export class GpuImageKernels {
     movingRange: readonly [number, number],
     fixedRange: readonly [number, number],
   ): GPUBuffer {
-    const out = this.context.pool.acquire(Math.max(1, count) * 4, 0x80 | 0x08 | 0x04);
+    const out = this.context.pool.acquire(Math.max(1, count) * 4, STORAGE);
     const [wx, wy] = workgroupGrid(Math.ceil(count / 64));
     const pipeline = this.context.pipeline("histogram:vjp", () => histogramVjpShader, 4);
     if (count > 0)
@@ -491,7 +491,7 @@ export class GpuImageKernels {
     const d = image.size.length;
     const count = coords.length / d;
     const [imageBuffer, coordBuffer, fixedBuffer] = this.uploadInputs(image, coords, fixed);
-    const out = pool.acquire(count * (1 + d) * 4, 0x80 | 0x08 | 0x04);
+    const out = pool.acquire(count * (1 + d) * 4, STORAGE);
     this.sampleTerms(
       ssd ? "ssd" : "sample",
       image.size,

@@ -3,6 +3,7 @@
  * contiguous chunk in a fixed order, then the partial sums are summed again, until one value remains.
  * No atomics, so two runs give bitwise equal results.
  */
+import { STORAGE } from "./gpuBuffers.js";
 import type { GpuContext } from "./thbGpu.js";
 
 const WORKGROUP = 256;
@@ -51,7 +52,7 @@ export function treeSum(
   for (;;) {
     const groups = Math.max(1, Math.ceil(n / (WORKGROUP * 16)));
     if (groups > 65535) throw new RangeError(`treeSum takes at most ${65535 * WORKGROUP * 16} values`);
-    const partial = pool.acquire(groups * 4, 0x80 | 0x08 | 0x04);
+    const partial = pool.acquire(groups * 4, STORAGE);
     context.submit(pipeline, new Uint32Array([n, s, o, 0]), [input, partial], groups);
     if (input !== buffer) pool.release(input);
     input = partial;

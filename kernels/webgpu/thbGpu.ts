@@ -8,7 +8,7 @@
 import { elementOrder } from "../../hierarchy/elementOrder.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { derivativeCount } from "../../splines/tensorBasis.js";
-import { BufferPool, readFloat32, upload } from "./gpuBuffers.js";
+import { BufferPool, readFloat32, STORAGE, upload } from "./gpuBuffers.js";
 import type { PassTimer } from "./passTimer.js";
 import {
   backwardParamsShader,
@@ -261,7 +261,7 @@ export class GpuPlan {
 
   /** A pooled storage buffer for a kernel's output. */
   private output(bytes: number): GPUBuffer {
-    return this.context.pool.acquire(bytes, 0x80 | 0x08 | 0x04);
+    return this.context.pool.acquire(bytes, STORAGE);
   }
 
   /** Local control blocks P_e = E_eᵀ C from `control  #functions by dim` (a GPU buffer). */

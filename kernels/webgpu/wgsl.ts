@@ -388,7 +388,7 @@ function elementPointsKernel(
   const staged = !block.vectorised;
   return `${prelude(v)}
 @group(0) @binding(3) var<storage, read> params: array<f32>;
-${staged ? "@group(0) @binding(4) var<storage, read> local: array<f32>;" : block.declaration}
+${block.declaration}
 ${inputs.map((name, k) => `@group(0) @binding(${5 + k}) var<storage, read> ${name}: array<f32>;`).join("\n")}
 ${slots.bindings}
 @group(0) @binding(${5 + inputs.length + (contiguous ? 1 : 2)}) var<storage, read_write> out: array<f32>;
