@@ -9,7 +9,7 @@ import { refineElementRefs } from "../hierarchy/refinement.js";
 import { THBField } from "../hierarchy/thbField.js";
 import { type ElementRef, THBSpace } from "../hierarchy/thbSpace.js";
 import type { Backend } from "../kernels/backend.js";
-import { ArgumentError } from "../splines/errors.js";
+import { ArgumentError, NumericalError } from "../splines/errors.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import {
   correctParameters,
@@ -39,8 +39,17 @@ export interface FitOptions {
    * `fraction` of elements by error ("fraction"). */
   marking?: "threshold" | "fraction";
   fraction?: number;
-  /** Thin-plate smoothing weight λ (default 0). */
+  /** Thin-plate smoothing weight λ, absolute: added to the automatic regularisation (default 0). */
   smoothing?: number;
+  /**
+   * Automatic thin-plate regularisation β (default 1e-6; 0 turns it off). Each solve adds
+   * λ = β · n · (h_u h_v)² / (W_u W_v) times the thin-plate energy, with n points, h the finest element size
+   * and W the parameter box: for evenly spread data this is β relative to the data's weight on the finest
+   * functions, whatever the units and the depth. It makes the normal equations well posed where functions
+   * have little or no data (holes, edges, more functions than points) — they continue the surface smoothly —
+   * and leaves well-supported functions almost untouched.
+   */
+  regularization?: number;
   /** Fit z over (x, y) as a scalar height field instead of a surface in R³. */
   heightField?: boolean;
   /** Solver: "lsq" (sparse normal equations, default) or a gradient method through autodiff. */
@@ -78,7 +87,12 @@ export interface FitResult {
     final: FitIteration;
     options: Record<string, unknown>;
     notes: string[];
-    stopReason: "tolerance" | "maxLevels" | "maxIterations" | "aborted";
+    /**
+     * Why the loop stopped: the tolerance was met; the elements over it are on the finest allowed level;
+     * the errors left come only from points that share parameters with other points but not their values
+     * (no surface can meet them, so no refinement helps: "unresolvable"); the iteration limit; or the signal.
+     */
+    stopReason: "tolerance" | "maxLevels" | "unresolvable" | "maxIterations" | "aborted";
   };
 }
 
@@ -187,6 +201,7 @@ function* fitLoop(
   const dim = heightField ? 1 : 3;
   const values = heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points;
   notes.push(...duplicateNotes(params, values, dim));
+  const conflictSpread = conflictingSpread(params, values, dim);
   let extent = 0;
   for (let k = 0; k < 3; k++) {
     let lo = Number.POSITIVE_INFINITY;
@@ -200,12 +215,15 @@ function* fitLoop(
   const tolerance = options.tolerance ?? 1e-3 * extent;
   const maxLevels = options.maxLevels ?? 6;
   const admissibility = options.admissibility ?? 2;
+  const regularization = options.regularization ?? DEFAULT_REGULARIZATION;
+  if (!(regularization >= 0 && regularization <= 1))
+    throw new ArgumentError(`regularization must be a number from 0 to 1, got ${regularization}`);
   const knots = [0, 1].map((k) => uniformKnotVector(degree, elements, lower[k], upper[k]));
   let space = THBSpace.create({ degrees: [degree, degree], knots, maxLevels });
   const dofs0 = space.size * dim;
-  if (n * dim < dofs0 && !(options.smoothing && options.smoothing > 0)) {
+  if (n < dofs0 / dim) {
     notes.push(
-      `fewer data (${n} points) than unknowns (${space.size} functions): regularised minimally where data is missing`,
+      `fewer data (${n} points) than unknowns (${space.size} functions): the thin-plate regularisation (β = ${regularization}) and a tiny ridge determine the rest`,
     );
   }
   const iterations: FitIteration[] = [];
@@ -213,6 +231,7 @@ function* fitLoop(
   let carriedPlan: EvaluationPlan | undefined;
   let stopReason: FitResult["report"]["stopReason"] = "maxIterations";
   let field: THBField | undefined;
+  let bareFunctions = 0;
   const maxIterations = options.maxIterations ?? 20;
   const method = options.method ?? "lsq";
   if (method !== "lsq" && method !== "lbfgs" && method !== "adam") {
@@ -223,17 +242,24 @@ function* fitLoop(
     const t0 = performance.now();
     // one compile per refinement: the carried-over field from the last step already holds this space's plan
     const plan = carriedPlan ?? compile(space);
-    let solution = solveNormalEquations(
-      assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0),
-      control,
-    );
+    const smoothing = (options.smoothing ?? 0) + regularizationWeight(plan, n, regularization);
+    const solve = (at: Float64Array, initial: Float64Array | undefined) =>
+      solveAt(space, () =>
+        solveNormalEquations(assembleNormalEquations(plan, at, values, dim, smoothing), initial),
+      );
+    let solution = solve(params, control);
+    bareFunctions = regularization > 0 ? functionsWithoutData(plan, params) : 0;
+    if (solution.recoveryRidge > 0)
+      notes.push(
+        `iteration ${it}: the first factorisation was inaccurate; solved again with a ridge of ${solution.recoveryRidge} × the diagonal toward the carried-over surface`,
+      );
     if (solution.solver === "cg")
       notes.push(
         `iteration ${it}: the normal equations were too large to factor; solved by conjugate gradients (relative residual ${solution.relativeResidual.toExponential(1)})`,
       );
     if (solution.regularised > 0)
       notes.push(
-        `iteration ${it}: ${solution.regularised} functions had no data (or too little to determine them) and no smoothing; pinned by a tiny ridge`,
+        `iteration ${it}: ${solution.regularised} functions were left undetermined by the data and the smoothing; pinned by a tiny ridge toward the carried-over surface`,
       );
     const corrections = heightField ? 0 : (options.parameterCorrection ?? 0);
     if (corrections > 0) {
@@ -247,10 +273,7 @@ function* fitLoop(
         space.upper,
         corrections,
       );
-      solution = solveNormalEquations(
-        assembleNormalEquations(plan, params, values, dim, options.smoothing ?? 0),
-        solution.control,
-      );
+      solution = solve(params, solution.control);
     }
     let coefficients = solution.control;
     if (method !== "lsq") {
@@ -268,9 +291,23 @@ function* fitLoop(
         },
       };
     }
+    for (let i = 0; i < coefficients.length; i++) {
+      if (!Number.isFinite(coefficients[i]))
+        throw new NumericalError(
+          `level ${space.levelCount} (${space.size} functions): the ${method} solve returned a non-finite coefficient (${coefficients[i]} at function ${Math.floor(i / dim)})`,
+        );
+    }
     field = new THBField(space, coefficients, dim, plan);
     const fitted = field.evaluate(params);
-    const { maxError, rmsError, elementError } = errorsPerElement(plan, params, values, fitted, dim);
+    const { maxError, rmsError, elementError, reducibleError } = errorsPerElement(
+      plan,
+      params,
+      values,
+      fitted,
+      dim,
+      conflictSpread,
+      tolerance,
+    );
     const entry = {
       levels: space.levelCount,
       dofs: space.size,
@@ -290,14 +327,16 @@ function* fitLoop(
     }
     const marked = markElements(
       space,
-      elementError,
+      reducibleError,
       tolerance,
       options.marking ?? "threshold",
       options.fraction ?? 0.1,
     );
     if (marked.length === 0) {
-      // nothing over the tolerance can be refined further: those elements are on the finest level
-      stopReason = "maxLevels";
+      // nothing over the tolerance can be refined further: the elements are on the finest level, or their
+      // error comes from conflicting points that no refinement can meet
+      const conflicted = markElements(space, elementError, tolerance, "threshold", 1).length > 0;
+      stopReason = conflicted ? "unresolvable" : "maxLevels";
       break;
     }
     const refined = refineElementRefs(space, marked, admissibility);
@@ -306,6 +345,10 @@ function* fitLoop(
     carriedPlan = carried.plan;
     space = refined;
   }
+  if (bareFunctions > 0)
+    notes.push(
+      `${bareFunctions} of ${field!.space.size} functions have no data on their support: the thin-plate regularisation continues the surface over them`,
+    );
   const surface = field!;
   return {
     surface,
@@ -320,6 +363,7 @@ function* fitLoop(
         maxLevels,
         admissibility,
         smoothing: options.smoothing ?? 0,
+        regularization,
         method,
         loss: options.loss ?? "l2",
         parameterCorrection: options.parameterCorrection ?? 0,
@@ -332,16 +376,69 @@ function* fitLoop(
   };
 }
 
-/** Euclidean point errors: the largest, the RMS, and the largest per element. */
+/** Default β of the automatic thin-plate regularisation (see FitOptions.regularization). */
+export const DEFAULT_REGULARIZATION = 1e-6;
+
+/** λ = β · n · (h_u h_v)² / (W_u W_v): β relative to the data's weight on the plan's finest functions. */
+function regularizationWeight(plan: EvaluationPlan, pointCount: number, beta: number): number {
+  if (beta === 0) return 0;
+  const h = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (let e = 0; e < plan.elementCount; e++) {
+    for (let k = 0; k < 2; k++) {
+      const a = plan.elementBox[e * 4 + k];
+      const b = plan.elementBox[e * 4 + 2 + k];
+      h[k] = Math.min(h[k], b - a);
+      lo[k] = Math.min(lo[k], a);
+      hi[k] = Math.max(hi[k], b);
+    }
+  }
+  return (beta * pointCount * (h[0] * h[1]) ** 2) / ((hi[0] - lo[0]) * (hi[1] - lo[1]));
+}
+
+/** Functions none of whose support elements holds a data point. */
+function functionsWithoutData(plan: EvaluationPlan, params: Float64Array): number {
+  const hasData = new Uint8Array(plan.elementCount);
+  for (let i = 0; i < params.length / 2; i++) hasData[locatePoint(plan, params, 2 * i)] = 1;
+  const supported = new Uint8Array(plan.functionCount);
+  for (let e = 0; e < plan.elementCount; e++) {
+    if (!hasData[e]) continue;
+    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++)
+      supported[plan.extractionFunctions[r]] = 1;
+  }
+  let bare = 0;
+  for (let f = 0; f < plan.functionCount; f++) bare += 1 - supported[f];
+  return bare;
+}
+
+/** Runs a solve, naming the level and size of the space in a numerical failure. */
+function solveAt<T>(space: THBSpace, solve: () => T): T {
+  try {
+    return solve();
+  } catch (error) {
+    if (error instanceof NumericalError)
+      throw new NumericalError(`level ${space.levelCount} (${space.size} functions): ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Euclidean point errors: the largest, the RMS, the largest per element, and the largest per element over the
+ * points that refinement can still improve (not those whose conflict spread alone exceeds the tolerance).
+ */
 function errorsPerElement(
   plan: EvaluationPlan,
   params: Float64Array,
   values: ArrayLike<number>,
   fitted: Float64Array,
   dim: number,
-): { maxError: number; rmsError: number; elementError: Float64Array } {
+  conflictSpread: Float64Array,
+  tolerance: number,
+): { maxError: number; rmsError: number; elementError: Float64Array; reducibleError: Float64Array } {
   const n = params.length / 2;
   const elementError = new Float64Array(plan.elementCount);
+  const reducibleError = new Float64Array(plan.elementCount);
   let maxError = 0;
   let sum = 0;
   for (let i = 0; i < n; i++) {
@@ -352,8 +449,42 @@ function errorsPerElement(
     sum += s;
     maxError = Math.max(maxError, error);
     elementError[element] = Math.max(elementError[element], error);
+    if (!(conflictSpread[i] > tolerance)) reducibleError[element] = Math.max(reducibleError[element], error);
   }
-  return { maxError, rmsError: Math.sqrt(sum / n), elementError };
+  return { maxError, rmsError: Math.sqrt(sum / n), elementError, reducibleError };
+}
+
+/**
+ * Per point: the largest distance of a value from the mean of the points that share its parameters (0 for a
+ * point alone at its parameters). A fit at those parameters is one value, so it errs by at least half the
+ * spread for some point of the group whatever the refinement.
+ */
+function conflictingSpread(params: Float64Array, values: ArrayLike<number>, dim: number): Float64Array {
+  const n = params.length / 2;
+  const group = new Int32Array(n);
+  const firstOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const key = `${params[2 * i]},${params[2 * i + 1]}`;
+    const first = firstOf.get(key);
+    group[i] = first ?? i;
+    if (first === undefined) firstOf.set(key, i);
+  }
+  const count = new Int32Array(n);
+  const mean = new Float64Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    count[group[i]]++;
+    for (let c = 0; c < dim; c++) mean[group[i] * dim + c] += values[i * dim + c];
+  }
+  const spread = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = group[i];
+    if (count[g] < 2) continue;
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += (values[i * dim + c] - mean[g * dim + c] / count[g]) ** 2;
+    spread[g] = Math.max(spread[g], Math.sqrt(s));
+  }
+  for (let i = 0; i < n; i++) spread[i] = spread[group[i]];
+  return spread;
 }
 
 /** Elements to refine: over the tolerance, or the worst fraction; never beyond the finest allowed level. */

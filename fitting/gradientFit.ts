@@ -4,7 +4,7 @@
  * with Gauss–Newton steps built from the primitive's first-derivative outputs.
  */
 import { add, mean, minimum, mul, reshape, sqrt, square, sub, sum } from "../autodiff/api.js";
-import { minimize, minimizeAsync } from "../autodiff/optimize.js";
+import { type MinimizeResult, minimize, minimizeAsync } from "../autodiff/optimize.js";
 import { dispose, type Tensor, tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import type { WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
@@ -70,7 +70,16 @@ export function fitCoefficientsByGradient(
   const count = params.length / 2;
   const f = lossFunction(plan, tensor(params, [count, 2]), tensor(values, [count, dim]), dim, options);
   const result = minimize(f, initial, minimizeOptions(options));
-  return { control: result.x, iterations: result.iterations };
+  return { control: bestOf(result, initial), iterations: result.iterations };
+}
+
+/**
+ * The optimiser's answer, or the start where the answer is worse: Adam's first steps have the learning rate's
+ * size whatever the gradient, so from a least-squares start they can raise the loss they were asked to lower.
+ */
+function bestOf(result: MinimizeResult, initial: Float64Array): Float64Array {
+  const start = result.history[0]?.value;
+  return start !== undefined && !(result.value <= start) ? Float64Array.from(initial) : result.x;
 }
 
 /**
@@ -98,7 +107,7 @@ export async function fitCoefficientsByGradientOnDevice(
       initial,
       minimizeOptions(options),
     );
-    return { control: result.x, iterations: result.iterations };
+    return { control: bestOf(result, initial), iterations: result.iterations };
   } finally {
     // the next refinement brings a new plan and new points
     dispose(X, F);

@@ -9,6 +9,7 @@ import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { LocalBasisScratch, localTensorBasis, locatePoint } from "../hierarchy/planEvaluate.js";
 import { conjugateGradient } from "../splines/conjugateGradient.js";
 import { EnvelopeCholesky } from "../splines/envelopeCholesky.js";
+import { NumericalError } from "../splines/errors.js";
 import { gaussLegendre } from "../splines/gaussLegendre.js";
 import { SparseMatrix } from "../splines/sparseMatrix.js";
 
@@ -134,84 +135,184 @@ export interface LeastSquaresSolution {
   solver: "cholesky" | "cg";
   /** CG iterations (0 for Cholesky). */
   iterations: number;
+  /** ‖A x − b‖ / ‖b‖ of the system solved (regularisation included), worst output component. */
   relativeResidual: number;
+  /**
+   * Weight of the recovery ridge relative to each row's diagonal (0 when the first solve was accurate): when
+   * a factorisation loses accuracy, every coefficient is pulled toward the initial guess by this much.
+   */
+  recoveryRidge: number;
 }
+
+/** Relative residual a solve must reach to be accepted (after iterative refinement). */
+const ACCEPTED_RESIDUAL = 1e-8;
+/** Recovery ridges, relative to each row's diagonal, tried in turn when a solve is inaccurate. */
+const RECOVERY_RIDGES = [1e-10, 1e-8, 1e-6, 1e-4];
 
 /**
  * Solves the normal equations. Functions untouched by data and smoothing make A singular: those get a ridge
  * of 1e-8 × the mean diagonal pulling their coefficients to the initial guess (0 without one); so do the
  * directions the Cholesky factorisation finds undetermined (too few points on a function's support), and
- * only those. Systems too large to factor go to CG.
+ * only those. Every solve is checked: its residual after one or two steps of iterative refinement must be
+ * below 1e-8 relative and every coefficient finite. A solve that fails the check is retried with a ridge on
+ * every row, ε × its diagonal, pulling toward the initial guess (ε = 1e-10 … 1e-4: a Levenberg–Marquardt
+ * step from the carried-over solution), then by CG; if all fail, a NumericalError says so — a NaN never
+ * leaves this function. Systems too large to factor go to CG.
  */
 export function solveNormalEquations(
   system: NormalEquations,
   initial?: Float64Array,
   options: { solver?: "auto" | "cg" } = {},
 ): LeastSquaresSolution {
-  const { matrix, rhs, dim } = system;
+  const { matrix, rhs } = system;
   const n = matrix.rows;
+  for (let i = 0; i < rhs.length; i++) {
+    if (!Number.isFinite(rhs[i]))
+      throw new NumericalError(`the normal equations' right-hand side is not finite (entry ${i}: ${rhs[i]})`);
+  }
+  const diagonal = new Float64Array(n);
   let mean = 0;
-  for (let r = 0; r < n; r++) mean += matrix.get(r, r);
+  for (let r = 0; r < n; r++) {
+    diagonal[r] = matrix.get(r, r);
+    if (!Number.isFinite(diagonal[r]))
+      throw new NumericalError(`the normal matrix is not finite (diagonal ${r}: ${diagonal[r]})`);
+    mean += diagonal[r];
+  }
   mean = mean / Math.max(1, n) || 1;
   const threshold = 1e-12 * mean;
-  let regularised = 0;
   const ridgeRows: number[] = [];
-  for (let r = 0; r < n; r++) if (!(matrix.get(r, r) > threshold)) ridgeRows.push(r);
-  let A = matrix;
-  if (ridgeRows.length > 0) {
-    regularised = ridgeRows.length;
-    const rows: number[] = [];
-    const cols: number[] = [];
-    const vals: number[] = [];
-    for (let r = 0; r < n; r++) {
-      for (let k = matrix.rowStart[r]; k < matrix.rowStart[r + 1]; k++) {
-        rows.push(r);
-        cols.push(matrix.columns[k]);
-        vals.push(matrix.values[k]);
-      }
-    }
-    for (const r of ridgeRows) {
-      rows.push(r);
-      cols.push(r);
-      vals.push(1e-8 * mean);
-    }
-    A = SparseMatrix.fromTriplets(n, n, rows, cols, vals);
+  for (let r = 0; r < n; r++) if (!(diagonal[r] > threshold)) ridgeRows.push(r);
+  // ridge[r]: the diagonal added to row r, pulling x[r] toward the initial guess
+  const baseRidge = new Float64Array(n);
+  for (const r of ridgeRows) baseRidge[r] = 1e-8 * mean;
+  let last: { solution: LeastSquaresSolution; finite: boolean } | undefined;
+  for (const relative of [0, ...RECOVERY_RIDGES]) {
+    const ridge = Float64Array.from(baseRidge);
+    if (relative > 0) for (let r = 0; r < n; r++) ridge[r] += relative * Math.max(diagonal[r], threshold);
+    const attempt = solveWithRidge(system, ridge, initial, options.solver === "cg", mean);
+    attempt.solution.regularised += ridgeRows.length;
+    attempt.solution.recoveryRidge = relative;
+    if (attempt.finite && attempt.solution.relativeResidual <= ACCEPTED_RESIDUAL) return attempt.solution;
+    // CG is accepted at its own tolerance: it is the last resort for systems too large to factor
+    if (attempt.finite && attempt.solution.solver === "cg" && attempt.solution.relativeResidual <= 1e-6)
+      return attempt.solution;
+    last = attempt;
   }
+  throw new NumericalError(
+    `the normal equations (${n} unknowns) could not be solved accurately: ${
+      last?.finite
+        ? `relative residual ${last.solution.relativeResidual.toExponential(2)}`
+        : "non-finite solution"
+    } even with a ridge of ${RECOVERY_RIDGES[RECOVERY_RIDGES.length - 1]} × the diagonal`,
+  );
+}
+
+/** One solve of (A + diag(ridge)) x = b + ridge ⊙ x0: Cholesky with iterative refinement, or CG. */
+function solveWithRidge(
+  system: NormalEquations,
+  ridge: Float64Array,
+  initial: Float64Array | undefined,
+  forceCg: boolean,
+  mean: number,
+): { solution: LeastSquaresSolution; finite: boolean } {
+  const { matrix, rhs, dim } = system;
+  const n = matrix.rows;
+  const A = addDiagonal(matrix, ridge);
   const control = new Float64Array(n * dim);
   const b = new Float64Array(n);
   const x = new Float64Array(n);
   const Ax = new Float64Array(n);
+  const correction = new Float64Array(n);
   // directions the data leave (numerically) undetermined get the same tiny ridge inside the factorisation
-  const factored =
-    options.solver === "cg" ? { ok: false as const } : EnvelopeCholesky.factor(A, { ridge: 1e-8 * mean });
+  const factored = forceCg ? { ok: false as const } : EnvelopeCholesky.factor(A, { ridge: 1e-8 * mean });
   const pinned = factored.ok ? Array.from(factored.factor.perturbed) : [];
-  regularised += pinned.length;
   let iterations = 0;
   let relativeResidual = 0;
+  let finite = true;
   for (let c = 0; c < dim; c++) {
     for (let r = 0; r < n; r++) {
-      b[r] = rhs[r * dim + c];
       x[r] = initial ? initial[r * dim + c] : 0;
+      b[r] = rhs[r * dim + c] + ridge[r] * x[r];
     }
-    // the ridge pulls toward the initial guess: (A + εI) x = b + ε x0 on the ridge rows
-    for (const r of ridgeRows) b[r] += 1e-8 * mean * x[r];
+    // the pivot ridge pulls toward the initial guess too: (A + εI) x = b + ε x0 on the pinned rows
     for (const r of pinned) b[r] += 1e-8 * mean * x[r];
+    let residual = 0;
     if (factored.ok) {
       factored.factor.solve(b, x);
-      A.multiply(x, 1, Ax);
-      let residual = 0;
-      let norm = 0;
-      for (let r = 0; r < n; r++) {
-        residual += (Ax[r] - b[r]) ** 2;
-        norm += b[r] * b[r];
+      // iterative refinement against A (the pinned pivots are part of the factor only): x += F⁻¹ (b − A x)
+      for (let step = 0; step < 3; step++) {
+        residual = residualInto(A, x, b, Ax, pinned, 1e-8 * mean);
+        if (!(residual > 1e-14)) break;
+        for (let r = 0; r < n; r++) Ax[r] = b[r] - Ax[r];
+        factored.factor.solve(Ax, correction);
+        for (let r = 0; r < n; r++) x[r] += correction[r];
       }
-      relativeResidual = Math.max(relativeResidual, Math.sqrt(residual / (norm || 1)));
+      residual = residualInto(A, x, b, Ax, pinned, 1e-8 * mean);
     } else {
       const result = conjugateGradient(A, b, x, 1e-12, Math.min(20 * n + 1000, 20000));
       iterations = Math.max(iterations, result.iterations);
-      relativeResidual = Math.max(relativeResidual, result.relativeResidual);
+      residual = result.relativeResidual;
     }
-    for (let r = 0; r < n; r++) control[r * dim + c] = x[r];
+    relativeResidual = Math.max(
+      relativeResidual,
+      Number.isNaN(residual) ? Number.POSITIVE_INFINITY : residual,
+    );
+    for (let r = 0; r < n; r++) {
+      if (!Number.isFinite(x[r])) finite = false;
+      control[r * dim + c] = x[r];
+    }
   }
-  return { control, regularised, solver: factored.ok ? "cholesky" : "cg", iterations, relativeResidual };
+  return {
+    solution: {
+      control,
+      regularised: pinned.length,
+      solver: factored.ok ? "cholesky" : "cg",
+      iterations,
+      relativeResidual,
+      recoveryRidge: 0,
+    },
+    finite,
+  };
+}
+
+/** Ax ← (A + pivotRidge on the pinned rows) x; returns ‖Ax − b‖ / ‖b‖. */
+function residualInto(
+  A: SparseMatrix,
+  x: Float64Array,
+  b: Float64Array,
+  Ax: Float64Array<ArrayBuffer>,
+  pinned: number[],
+  pivotRidge: number,
+): number {
+  A.multiply(x, 1, Ax);
+  for (const r of pinned) Ax[r] += pivotRidge * x[r];
+  let residual = 0;
+  let norm = 0;
+  for (let r = 0; r < b.length; r++) {
+    residual += (Ax[r] - b[r]) ** 2;
+    norm += b[r] * b[r];
+  }
+  return Math.sqrt(residual / (norm || 1));
+}
+
+/** A + diag(add), as a new matrix (the same matrix when nothing is added). */
+function addDiagonal(matrix: SparseMatrix, add: Float64Array): SparseMatrix {
+  if (!add.some((a) => a !== 0)) return matrix;
+  const n = matrix.rows;
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const vals: number[] = [];
+  for (let r = 0; r < n; r++) {
+    for (let k = matrix.rowStart[r]; k < matrix.rowStart[r + 1]; k++) {
+      rows.push(r);
+      cols.push(matrix.columns[k]);
+      vals.push(matrix.values[k]);
+    }
+    if (add[r] !== 0) {
+      rows.push(r);
+      cols.push(r);
+      vals.push(add[r]);
+    }
+  }
+  return SparseMatrix.fromTriplets(n, n, rows, cols, vals);
 }

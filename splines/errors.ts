@@ -21,3 +21,11 @@ export function describeList(values: ArrayLike<number>, max = 12): string {
   for (let i = 0; i < Math.min(values.length, max); i++) shown.push(String(values[i]));
   return `[${shown.join(", ")}${values.length > max ? `, … (${values.length} in all)` : ""}]`;
 }
+
+/**
+ * A numerical computation failed although its inputs were valid (a factorisation lost accuracy, a solve came
+ * out non-finite): the message says what failed and where. Not the caller's fault, unlike ArgumentError.
+ */
+export class NumericalError extends Error {
+  override name = "NumericalError";
+}

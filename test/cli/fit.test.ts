@@ -86,7 +86,7 @@ describe("thb fit", () => {
     ]);
     expect(run.status).toBe(0);
     expect(run.stderr).toMatch(
-      /note: fewer data \(12 points\) than unknowns \(49 functions\): regularised minimally/,
+      /note: fewer data \(12 points\) than unknowns \(49 functions\): the thin-plate regularisation/,
     );
     expect(run.stderr).toMatch(
       /note: 1 points share their parameters with a different earlier point \(first: point 11\)/,
