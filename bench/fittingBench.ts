@@ -89,6 +89,43 @@ export async function benchFitting(): Promise<void> {
     ["parameter correction", "levels", "DOFs", "max error", "RMS error", "time"],
     deepRows,
   );
+  benchDeepTolerance(cloud.points, cloud.params!);
+}
+
+/**
+ * deepdrawingC.xml to a max point error of 0.0018 (about 2e-5 of the part's size), the goal of the fitting
+ * issue: DOFs, errors and time per level for the default threshold marking and for fraction marking, which
+ * refines the worst 10 % of the elements over the tolerance per step (more steps, fewer functions).
+ */
+function benchDeepTolerance(points: Float64Array, params: Float64Array): void {
+  const rows: string[][] = [];
+  for (const [name, marking] of [
+    ["threshold (default)", { marking: "threshold" as const }],
+    ["worst 10 % per step", { marking: "fraction" as const, fraction: 0.1, maxIterations: 60 }],
+  ] as const) {
+    const t0 = performance.now();
+    const fit = fitSurface(points, { params, tolerance: 0.0018, maxLevels: 10, ...marking });
+    const seconds = (performance.now() - t0) / 1000;
+    const iterations = fit.report.iterations;
+    // every level change, and the last row
+    for (let i = 0; i < iterations.length; i++) {
+      const it = iterations[i];
+      if (i + 1 < iterations.length && iterations[i + 1].levels === it.levels) continue;
+      rows.push([
+        name,
+        String(it.levels),
+        String(it.dofs),
+        it.maxError.toPrecision(3),
+        it.rmsError.toPrecision(3),
+        i + 1 === iterations.length ? `${seconds.toFixed(1)} s (${fit.report.stopReason})` : "",
+      ]);
+    }
+  }
+  printTable(
+    "deepdrawingC.xml to max error 0.0018 (lsq, β = 1e-6): per level, last step of each level; total time",
+    ["marking", "levels", "DOFs", "max error", "RMS error", "time"],
+    rows,
+  );
 }
 
 /**
