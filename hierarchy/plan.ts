@@ -31,6 +31,7 @@
  * 0.5·(lo+hi) — exactly how dyadic refinement makes the next level's knots — at most L steps.
  */
 import { ExtractionWorkspace, extractElement } from "./extraction.js";
+import { type CompiledSpace, reusableExtractions } from "./planReuse.js";
 import type { THBSpace } from "./thbSpace.js";
 
 /** The compiled, flat form of a THB space. */
@@ -60,8 +61,12 @@ export interface EvaluationPlan {
   readonly levelOffsets: Int32Array;
 }
 
-/** Compiles a space into its evaluation plan. */
-export function compile(space: THBSpace): EvaluationPlan {
+/**
+ * Compiles a space into its evaluation plan. Given the plan of a space it was refined or coarsened from,
+ * the extraction rows of the elements the change cannot reach are reused (planReuse.ts): the same plan,
+ * bit for bit, for the work of the elements near the change.
+ */
+export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPlan {
   const d = space.dimension;
   const B = space.localSize;
   const L = space.levelCount;
@@ -89,7 +94,8 @@ export function compile(space: THBSpace): EvaluationPlan {
   const elementCell = new Int32Array(nE * d);
   const elementSpan = new Int32Array(nE * d);
   const elementBox = new Float64Array(nE * 2 * d);
-  const elementId = new Map<string, number>();
+  // element id by level, then cell key
+  const elementId = Array.from({ length: L }, () => new Map<number, number>());
   const cell = [0, 0, 0];
   elements.forEach((e, id) => {
     elementLevel[id] = e.level;
@@ -101,7 +107,7 @@ export function compile(space: THBSpace): EvaluationPlan {
       elementBox[id * 2 * d + k] = lv.breaks[cell[k]];
       elementBox[id * 2 * d + d + k] = lv.breaks[cell[k] + 1];
     }
-    elementId.set(`${e.level}:${e.key}`, id);
+    elementId[e.level].set(e.key, id);
   });
 
   // point-location tree, breadth-first: roots, then child blocks as refined cells are met
@@ -129,7 +135,7 @@ export function compile(space: THBSpace): EvaluationPlan {
         queue.push({ level: level + 1, key: children[bits], node: start + bits });
       }
     } else {
-      nodes[node] = elementId.get(`${level}:${key}`)!;
+      nodes[node] = elementId[level].get(key)!;
     }
   }
 
@@ -137,8 +143,9 @@ export function compile(space: THBSpace): EvaluationPlan {
   const extractionStart = new Int32Array(nE + 1);
   const functionParts: Int32Array[] = [];
   const coefficientParts: Float64Array[] = [];
+  const reuse = previous ? reusableExtractions(space, previous) : undefined;
   for (let e = 0; e < nE; e++) {
-    const { functions, coefficients } = extractElement(elements[e], work);
+    const { functions, coefficients } = reuse?.(elements[e]) ?? extractElement(elements[e], work);
     functionParts.push(functions);
     coefficientParts.push(coefficients);
     extractionStart[e + 1] = extractionStart[e] + functions.length;

@@ -132,7 +132,7 @@ export class THBField {
     const oldPlan = this.plan;
     const oldLocal = this.localControl;
     const oldElementId = elementIds(oldPlan, source);
-    const newPlan = compile(target);
+    const newPlan = compile(target, { space: source, plan: oldPlan });
     const newElementId = elementIds(newPlan, target);
     const control = new Float64Array(target.size * dim);
     const cell = [0, 0, 0];
@@ -234,7 +234,7 @@ function activeElementInSupport(
 export function projectLeastSquares(field: THBField, target: THBSpace): THBField {
   const d = target.dimension;
   const dim = field.dim;
-  const plan = compile(target);
+  const plan = compile(target, { space: field.space, plan: field.plan });
   const B = plan.localSize;
   const rules = target.degrees.map((p) => gaussLegendre(p + 1, 0, 1));
   const scratch = new LocalBasisScratch(plan, 0);

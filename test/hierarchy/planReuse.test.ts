@@ -1,0 +1,97 @@
+/**
+ * compile(space, previous) reuses the extraction rows a refinement or coarsening cannot reach: the plan must
+ * be the full compile's, array for array and bit for bit, over random sequences of changes in 2D and 3D, THB
+ * and HB, degrees 1–3, uniform and non-uniform knots.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { compile, type EvaluationPlan } from "../../hierarchy/plan.js";
+import { reusableExtractions } from "../../hierarchy/planReuse.js";
+import { coarsenElements, refineElementRefs } from "../../hierarchy/refinement.js";
+import type { THBSpace } from "../../hierarchy/thbSpace.js";
+import { seededRandom } from "../helpers/random.js";
+import { buildHierarchy, hierarchySpecArb } from "./randomHierarchy.js";
+
+function expectSamePlan(actual: EvaluationPlan, expected: EvaluationPlan): void {
+  for (const [name, value] of Object.entries(expected)) {
+    const other = (actual as unknown as Record<string, unknown>)[name];
+    if (ArrayBuffer.isView(value))
+      expect(Array.from(other as ArrayLike<number>), name).toEqual(
+        Array.from(value as unknown as ArrayLike<number>),
+      );
+    else expect(other, name).toEqual(value);
+  }
+}
+
+/** One random change: refine 1–3 active elements (admissibly or not), or coarsen one. */
+function change(space: THBSpace, rand: () => number, m: number): THBSpace {
+  const elements = space.elements;
+  if (rand() < 0.25) {
+    const coarsenable = elements.filter((e) => e.level > 0);
+    if (coarsenable.length > 0) {
+      const pick = coarsenable[Math.floor(rand() * coarsenable.length)];
+      const cell = [0, 0, 0].slice(0, space.dimension);
+      space.tree.decode(pick.level, pick.key, cell);
+      const result = coarsenElements(space, [{ level: pick.level, cell }], { admissibility: m });
+      if (result.coarsened > 0) return result.space;
+    }
+  }
+  const pool = elements.filter((e) => e.level + 1 < space.maxLevels);
+  const picks = Array.from(
+    { length: 1 + Math.floor(rand() * 3) },
+    () => pool[Math.floor(rand() * pool.length)],
+  );
+  return refineElementRefs(space, picks, m);
+}
+
+describe("compile reusing the previous plan", () => {
+  for (const dimension of [2, 3] as const) {
+    it(`equals the full compile after random refinements and coarsenings (${dimension}D)`, () => {
+      fc.assert(
+        fc.property(hierarchySpecArb(dimension), fc.integer({ min: 1, max: 1e6 }), (spec, seed) => {
+          let space = buildHierarchy(spec);
+          let plan = compile(space);
+          const rand = seededRandom(seed);
+          for (let step = 0; step < 4; step++) {
+            const next = change(space, rand, spec.m);
+            const reused = compile(next, { space, plan });
+            expectSamePlan(reused, compile(next));
+            space = next;
+            plan = reused;
+          }
+        }),
+        { seed: 4242, numRuns: dimension === 2 ? 40 : 8 },
+      );
+    });
+  }
+
+  it("reuses most elements after a local refinement (the point of it), and none across unrelated spaces", () => {
+    const space = buildHierarchy({
+      dimension: 2,
+      degree: 3,
+      truncated: true,
+      m: 2,
+      seed: 9,
+      steps: 4,
+      nonUniform: false,
+    });
+    const plan = compile(space);
+    const element = space.elements[space.elements.length - 1];
+    const next = refineElementRefs(space, [element], 2);
+    const lookup = reusableExtractions(next, { space, plan });
+    expect(lookup).toBeDefined();
+    const reused = next.elements.filter((e) => lookup?.(e) !== undefined).length;
+    expect(reused).toBeGreaterThan(0.3 * next.elements.length);
+    expect(reused).toBeLessThan(next.elements.length);
+    const other = buildHierarchy({
+      dimension: 2,
+      degree: 3,
+      truncated: true,
+      m: 2,
+      seed: 9,
+      steps: 4,
+      nonUniform: false,
+    });
+    expect(reusableExtractions(other, { space, plan })).toBeUndefined();
+  });
+});
