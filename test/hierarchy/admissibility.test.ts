@@ -207,7 +207,7 @@ describe("admissible refinement follows REFINE_RECURSIVE (Bracco, Giannelli & VÃ
   });
 
   it("a box mesh admissible but not strictly so: the published recursion leaves 3 levels on an element, ours grades it to class 2", () => {
-    // found by the fuzz above: two boxes leave a level-2 element beside level-5 ones
+    // found by fuzzing admissible box meshes: two boxes leave a level-2 element beside level-5 ones
     const base = THBSpace.create({
       degrees: [3, 3],
       knots: [uniformKnotVector(3, 2), uniformKnotVector(3, 2)],
