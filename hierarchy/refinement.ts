@@ -4,7 +4,7 @@
  */
 import {
   NO_ADMISSIBILITY,
-  refineAdmissibly,
+  refineGraded,
   supportExtension,
   validateAdmissibilityClass,
 } from "./admissibility.js";
@@ -140,9 +140,9 @@ export function refineElements(
 
 /** Refines resolved element refs on a copy of the space. */
 export function refineElementRefs(space: THBSpace, elements: readonly ElementRef[], m: number): THBSpace {
-  const working = space.withTree(space.tree.clone());
-  for (const e of elements) refineAdmissibly(working, e, m);
-  return space.withTree(working.tree);
+  return refineGraded(space, m, (_, refine) => {
+    for (const e of elements) refine(e);
+  });
 }
 
 /** The active element containing a parameter point. */
@@ -179,17 +179,17 @@ export function refineAtPoints(
     );
   }
   space.checkPoints(points, "points", (message) => new HierarchyError(message));
-  const working = space.withTree(space.tree.clone());
   const x = new Float64Array(d);
-  for (let i = 0; i < points.length; i += d) {
-    for (let k = 0; k < d; k++) x[k] = points[i + k];
-    for (;;) {
-      const e = elementAt(working, x);
-      if (e.level >= targetLevel) break;
-      refineAdmissibly(working, e, m);
+  return refineGraded(space, m, (working, refine) => {
+    for (let i = 0; i < points.length; i += d) {
+      for (let k = 0; k < d; k++) x[k] = points[i + k];
+      for (;;) {
+        const e = elementAt(working, x);
+        if (e.level >= targetLevel) break;
+        refine(e);
+      }
     }
-  }
-  return space.withTree(working.tree);
+  });
 }
 
 /** Result of a coarsening request. */
