@@ -64,7 +64,7 @@ function prepareProbe(
     );
   if (points.length > maxPoints) {
     throw new InputError(
-      `${where.points}: ${points.length} points asked; the limit is ${maxPoints}${maxPoints < PROBE_LIMITS.points ? " in memory (the thb basis command streams up to " + PROBE_LIMITS.points + ")" : ""}`,
+      `${where.points}: ${points.length} points asked; the limit is ${maxPoints}${maxPoints < PROBE_LIMITS.points ? ` in memory (the thb basis command streams up to ${PROBE_LIMITS.points})` : ""}`,
     );
   }
   const entries = space.elements.length * space.localSize ** 2;
@@ -146,9 +146,7 @@ export function runBasis(specPath: string, pointsPath: string, write: (text: str
     PROBE_LIMITS.points,
   );
   const n = probe.points.length;
-  write(
-    `{"sizePerLevel":${JSON.stringify(probe.space.sizePerLevel)},"size":${probe.space.size},"points":[`,
-  );
+  write(`{"sizePerLevel":${JSON.stringify(probe.space.sizePerLevel)},"size":${probe.space.size},"points":[`);
   for (let start = 0; start < n; start += BLOCK) {
     const block = probeRange(probe, start, Math.min(n, start + BLOCK)).map((p) => JSON.stringify(p));
     write(`${start > 0 ? "," : ""}${block.join(",")}`);
