@@ -81,7 +81,7 @@ export function spaceFromDescription(description: HierarchyDescription, where = 
     return refineBoxes(base, description.boxes);
   } catch (error) {
     const e = error as Error;
-    if (e.name === "HierarchyError" || e.name === "KnotVectorError" || e.name === "DegreeError") {
+    if (["HierarchyError", "KnotVectorError", "DegreeError", "ArgumentError"].includes(e.name)) {
       e.message = `${where}: ${e.message}`;
     }
     throw e;
@@ -150,6 +150,12 @@ export function fieldFromDescription(description: FieldDescription, where = "des
   if (!Array.isArray(description.control) || description.control.length !== space.size * description.dim) {
     throw new HierarchyError(
       `${where}: "control" must hold ${space.size} functions × ${description.dim} = ${space.size * description.dim} numbers, got ${description.control?.length}`,
+    );
+  }
+  const bad = description.control.findIndex((x) => typeof x !== "number" || !Number.isFinite(x));
+  if (bad >= 0) {
+    throw new HierarchyError(
+      `${where}: "control"[${bad}] must be a finite number, got ${JSON.stringify(description.control[bad])}`,
     );
   }
   return new THBField(space, description.control, description.dim);

@@ -154,7 +154,11 @@ export function findSpan(knots: ArrayLike<number>, degree: number, u: number): n
 export function dyadicRefine(knots: ArrayLike<number>): Float64Array {
   const out: number[] = [];
   for (let i = 0; i < knots.length; i++) {
-    if (i > 0 && knots[i] > knots[i - 1]) out.push(0.5 * (knots[i - 1] + knots[i]));
+    if (i > 0 && knots[i] > knots[i - 1]) {
+      const mid = 0.5 * (knots[i - 1] + knots[i]);
+      // near ±1.8e308 the sum overflows though the span does not
+      out.push(Number.isFinite(mid) ? mid : knots[i - 1] + 0.5 * (knots[i] - knots[i - 1]));
+    }
     out.push(knots[i]);
   }
   return Float64Array.from(out);
