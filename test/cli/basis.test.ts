@@ -104,7 +104,13 @@ describe("thb basis: bounds and streaming", () => {
 
   it("refuses a space too costly to compile, and more points than it answers in memory, with the numbers", () => {
     const cubic = [0, 0, 0, 0, ...Array.from({ length: 19 }, (_, i) => (i + 1) / 20), 1, 1, 1, 1];
-    const deep = { degree: [3, 3, 3], knots: [cubic, cubic, cubic], truncated: true, boxes: [], maxLevels: 4 };
+    const deep = {
+      degree: [3, 3, 3],
+      knots: [cubic, cubic, cubic],
+      truncated: true,
+      boxes: [],
+      maxLevels: 4,
+    };
     expect(() => basisProbe(deep, [[0.5, 0.5, 0.5]], { spec: "deep.json", points: "p.json" })).toThrow(
       `deep.json: 8000 active elements × (64 local functions)² = 32768000 extraction entries to compile; the limit is ${PROBE_LIMITS.extractionEntries}`,
     );

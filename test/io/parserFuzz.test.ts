@@ -55,7 +55,10 @@ function runCase<T>(parser: string, input: string | Uint8Array, parse: () => T, 
     result = parse();
   } catch (error) {
     failed = true;
-    if (process.env.FUZZ_REPORT) (errorsSeen[parser] ??= []).push((error as Error).message.slice(0, 60));
+    if (process.env.FUZZ_REPORT) {
+      errorsSeen[parser] = errorsSeen[parser] ?? [];
+      errorsSeen[parser].push((error as Error).message.slice(0, 60));
+    }
     if (!NAMED.some((kind) => error instanceof kind)) {
       throw new Error(
         `${parser}: ${(error as Error)?.name}: ${(error as Error)?.message} on input ${JSON.stringify(typeof input === "string" ? input.slice(0, 400) : Array.from(input.subarray(0, 200)))}`,
@@ -66,7 +69,8 @@ function runCase<T>(parser: string, input: string | Uint8Array, parse: () => T, 
   }
   const ms = performance.now() - t0;
   if (!failed) check(result as T);
-  const record = (seen[parser] ??= { slowestMs: 0, totalMs: 0, memoryGrowth: 0, results: 0, errors: 0 });
+  seen[parser] = seen[parser] ?? { slowestMs: 0, totalMs: 0, memoryGrowth: 0, results: 0, errors: 0 };
+  const record = seen[parser];
   if (failed) record.errors++;
   else record.results++;
   record.slowestMs = Math.max(record.slowestMs, ms);
@@ -327,7 +331,7 @@ const binaryPly = fc
         for (const x of [0, 1, 2]) put(x, "int");
       }
     }
-    for (const v of model.vertices) v.forEach((x, k) => put(x, model.vertexProperties[k].type));
+    for (const v of model.vertices) for (const [k, x] of v.entries()) put(x, model.vertexProperties[k].type);
     for (const f of model.faces) {
       put(f.length, "uchar");
       for (const i of f) put(i, "int");
