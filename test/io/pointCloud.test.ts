@@ -219,6 +219,17 @@ describe("point clouds: hostile counts and malformed files", () => {
     ).toThrow(/c.xml: .*Matrix 1 has cols="-1", expected a whole number/);
   });
 
+  it("DOCTYPE entities are not expanded (a billion-laughs file is a FormatError at once)", () => {
+    const entities = Array.from(
+      { length: 9 },
+      (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`,
+    ).join("\n");
+    const xml = `<?xml version="1.0"?>\n<!DOCTYPE x [\n<!ENTITY l0 "lol">\n${entities}\n]>\n<xml><Matrix id="0" rows="2" cols="1">&l9;</Matrix><Matrix id="1" rows="3" cols="1">1 2 3</Matrix></xml>`;
+    const t0 = performance.now();
+    expect(() => parseGismoPointCloud(xml, "lol.xml")).toThrow(/lol.xml: Matrix 0: entry 0 is "&l9;"/);
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+
   it("a file larger than the stated bound is refused before it is read", () => {
     const path = join(dir, "huge.xyz");
     writeFileSync(path, "");
