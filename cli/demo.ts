@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fitSurface } from "../fitting/fitSurface.js";
 import { fieldToJson } from "../hierarchy/serialization.js";
-import { writeFileAtomic } from "../io/atomicWrite.js";
+import { checkOutputPaths, type OutputFile, writeFilesAtomic } from "../io/atomicWrite.js";
 import { meshToObj } from "../io/mesh.js";
 import { readPointCloud } from "../io/pointCloud.js";
 import { BSpline } from "../splines/bspline.js";
@@ -63,11 +63,10 @@ export function sampleNurbsPatch(): Nurbs {
 /** Runs the demo into `outDir` and returns the written file paths. */
 export function runDemo(outDir: string, log: (line: string) => void = console.log): string[] {
   const dir = resolve(outDir);
-  const written: string[] = [];
+  // every file is staged and written at the end, all or none
+  const outputs: OutputFile[] = [];
   const write = (name: string, data: string) => {
-    const path = join(dir, name);
-    writeFileAtomic(path, data);
-    written.push(path);
+    outputs.push({ option: "--out", path: join(dir, name), data });
   };
   const surface = sampleSurface();
   const t0 = performance.now();
@@ -115,6 +114,9 @@ export function runDemo(outDir: string, log: (line: string) => void = console.lo
     "deepdrawing-fit.obj",
     meshToObj(surfaceMesh(fit.surface, 96), "thbspline demo: adaptive THB fit of deepdrawingC.xml"),
   );
+  checkOutputPaths(outputs);
+  writeFilesAtomic(outputs);
+  const written = outputs.map((o) => o.path);
   log(`Evaluated a bicubic surface at ${97 * 97} points with normals in ${ms.toFixed(1)} ms.`);
   const f = fit.report.final;
   log(

@@ -8,10 +8,10 @@ import { Presets, SingleBar } from "cli-progress";
 import { type FitIteration, fitSurfaceAsync } from "../fitting/fitSurface.js";
 import { fieldToJson } from "../hierarchy/serialization.js";
 import type { THBField } from "../hierarchy/thbField.js";
-import { writeFileAtomic } from "../io/atomicWrite.js";
+import { checkOutputPaths, type OutputFile, writeFilesAtomic } from "../io/atomicWrite.js";
 import { meshToGlb } from "../io/gltf.js";
 import { meshToObj, meshToPly, meshToStl } from "../io/mesh.js";
-import { readPointCloud } from "../io/pointCloud.js";
+import { type PointCloud, readPointCloud } from "../io/pointCloud.js";
 import { selectBackend } from "../kernels/backend.js";
 import { ArgumentError } from "../splines/errors.js";
 import { tessellateSurface } from "../splines/tessellation.js";
@@ -38,6 +38,23 @@ export interface FitCommandOptions {
 }
 
 const MESH_EXTENSIONS = [".obj", ".stl", ".ply", ".glb"];
+
+/**
+ * Bounds of the numeric options, stated in `thb fit --help` and the README:
+ * - `elements` ≤ 128 per direction: 131² bicubic functions on level 0, whose first solve already takes
+ *   seconds and some 100 MB (the envelope of the normal equations grows as elements³);
+ * - `resolution` ≤ 1024 mesh segments per direction: 1,050,625 vertices, some 0.5 GB while meshing and an
+ *   OBJ of about 110 MB (2048 would come near V8's 512 MB string limit);
+ * - `smoothing` ≤ 1e6: the thin-plate weight λ; far beyond the data term it only returns a plane, and near
+ *   1e308 its quadrature weights overflow;
+ * - `parameterCorrection` ≤ 50 rounds per refinement step.
+ */
+export const FIT_LIMITS = {
+  elements: 128,
+  resolution: 1024,
+  smoothing: 1e6,
+  parameterCorrection: 50,
+} as const;
 
 function number(
   value: string | undefined,
@@ -69,6 +86,40 @@ export function surfaceMesh(surface: THBField, resolution: number) {
   return tessellateSurface(evaluate, lower, upper, resolution, resolution);
 }
 
+/**
+ * Refuses a cloud whose extent overflows in the fit: the bounding box's squared diagonal (errors are squared
+ * distances) and the parameters' extent must be finite. Coordinates near 1e300 reported "collinear … NaN".
+ */
+export function checkCloudExtent(cloud: PointCloud, where: string): void {
+  const extents = (values: Float64Array, dim: number, names: string[]) =>
+    names.map((name, k) => {
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (let i = k; i < values.length; i += dim) {
+        lo = Math.min(lo, values[i]);
+        hi = Math.max(hi, values[i]);
+      }
+      return { name, lo, hi, extent: hi - lo };
+    });
+  const box = extents(cloud.points, 3, ["x", "y", "z"]);
+  const diagonalSquared = box.reduce((a, b) => a + b.extent * b.extent, 0);
+  if (!Number.isFinite(diagonalSquared)) {
+    const widest = box.reduce((a, b) => (Math.abs(b.extent) >= Math.abs(a.extent) ? b : a));
+    throw new InputError(
+      `${where}: ${widest.name} spans [${widest.lo}, ${widest.hi}]; the bounding box's squared diagonal overflows a double (the fit squares distances), rescale the points to extents below about 1e153`,
+    );
+  }
+  if (cloud.params) {
+    for (const p of extents(cloud.params, 2, ["u", "v"])) {
+      if (!Number.isFinite(p.extent)) {
+        throw new InputError(
+          `${where}: parameter ${p.name} spans [${p.lo}, ${p.hi}], whose length overflows a double`,
+        );
+      }
+    }
+  }
+}
+
 /** Runs the fit command; `log` receives progress and the summary (stderr by default; a bar on a terminal). */
 export async function runFit(
   pointsPath: string,
@@ -86,8 +137,9 @@ export async function runFit(
   if (mesh && !MESH_EXTENSIONS.includes(extname(mesh).toLowerCase())) {
     throw new InputError(`--mesh ${mesh}: unknown extension, expected one of ${MESH_EXTENSIONS.join(", ")}`);
   }
-  const tolerance = number(options.tol, "tol", (x) => x > 0, "a positive number");
-  const rmsTolerance = number(options.rmsTol, "rms-tol", (x) => x > 0, "a positive number");
+  const positive = (x: number) => x > 0 && Number.isFinite(x);
+  const tolerance = number(options.tol, "tol", positive, "a positive finite number");
+  const rmsTolerance = number(options.rmsTol, "rms-tol", positive, "a positive finite number");
   const degree = number(
     options.degree,
     "degree",
@@ -97,8 +149,8 @@ export async function runFit(
   const elements = number(
     options.elements,
     "elements",
-    (x) => Number.isInteger(x) && x >= 1,
-    "a positive integer",
+    (x) => Number.isInteger(x) && x >= 1 && x <= FIT_LIMITS.elements,
+    `an integer from 1 to ${FIT_LIMITS.elements}`,
   );
   const maxLevels = number(
     options.levels,
@@ -106,17 +158,39 @@ export async function runFit(
     (x) => Number.isInteger(x) && x >= 1 && x <= 16,
     "an integer from 1 to 16",
   );
-  const smoothing = number(options.smoothing, "smoothing", (x) => x >= 0, "a number ≥ 0");
+  const smoothing = number(
+    options.smoothing,
+    "smoothing",
+    (x) => x >= 0 && x <= FIT_LIMITS.smoothing,
+    `a number from 0 to ${FIT_LIMITS.smoothing} (larger weights only flatten the surface to a plane)`,
+  );
   const parameterCorrection = number(
     options.parameterCorrection,
     "parameter-correction",
-    (x) => Number.isInteger(x) && x >= 0,
-    "a non-negative integer",
+    (x) => Number.isInteger(x) && x >= 0 && x <= FIT_LIMITS.parameterCorrection,
+    `an integer from 0 to ${FIT_LIMITS.parameterCorrection}`,
   );
   const resolution =
-    number(options.resolution, "resolution", (x) => Number.isInteger(x) && x >= 1, "a positive integer") ??
-    128;
+    number(
+      options.resolution,
+      "resolution",
+      (x) => Number.isInteger(x) && x >= 1 && x <= FIT_LIMITS.resolution,
+      `an integer from 1 to ${FIT_LIMITS.resolution}`,
+    ) ?? 128;
+  // every output path is checked before the work: no two on one file, none on the input, none a folder
+  const reportPath =
+    options.report ??
+    join(dirname(options.out), `${basename(options.out, extname(options.out))}.report.json`);
+  checkOutputPaths(
+    [
+      { option: "--out", path: options.out },
+      { option: options.report !== undefined ? "--report" : "--report (default)", path: reportPath },
+      ...(mesh ? [{ option: "--mesh", path: mesh }] : []),
+    ],
+    [{ option: "POINTS", path: pointsPath }],
+  );
   const cloud = readPointCloud(pointsPath);
+  checkCloudExtent(cloud, pointsPath);
   const count = cloud.points.length / 3;
   const t0 = performance.now();
   // a progress bar over the levels on a terminal, plain lines otherwise (logs, pipes, tests)
@@ -168,10 +242,7 @@ export async function runFit(
     backend?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  // everything computed: now write, each file whole
-  const reportPath =
-    options.report ??
-    join(dirname(options.out), `${basename(options.out, extname(options.out))}.report.json`);
+  // everything computed: now write all files or none
   const report = {
     iterations: result.report.iterations,
     final: result.report.final,
@@ -179,25 +250,29 @@ export async function runFit(
     notes: result.report.notes,
     stopReason: result.report.stopReason,
   };
-  const meshData = mesh ? surfaceMesh(result.surface, resolution) : undefined;
-  writeFileAtomic(options.out, fieldToJson(result.surface));
-  writeFileAtomic(reportPath, `${JSON.stringify(report, null, 1)}\n`);
-  const written = [options.out, reportPath];
-  if (mesh && meshData) {
+  const outputs: OutputFile[] = [
+    { option: "--out", path: options.out, data: fieldToJson(result.surface) },
+    { option: "--report", path: reportPath, data: `${JSON.stringify(report, null, 1)}\n` },
+  ];
+  if (mesh) {
+    const meshData = surfaceMesh(result.surface, resolution);
     const extension = extname(mesh).toLowerCase();
     const comment = `thbspline fit of ${basename(pointsPath)}`;
-    writeFileAtomic(
-      mesh,
-      extension === ".stl"
-        ? meshToStl(meshData, comment)
-        : extension === ".ply"
-          ? meshToPly(meshData, comment)
-          : extension === ".glb"
-            ? await meshToGlb(meshData, comment)
-            : meshToObj(meshData, comment),
-    );
-    written.push(mesh);
+    outputs.push({
+      option: "--mesh",
+      path: mesh,
+      data:
+        extension === ".stl"
+          ? meshToStl(meshData, comment)
+          : extension === ".ply"
+            ? meshToPly(meshData, comment)
+            : extension === ".glb"
+              ? await meshToGlb(meshData, comment)
+              : meshToObj(meshData, comment),
+    });
   }
+  writeFilesAtomic(outputs);
+  const written = outputs.map((o) => o.path);
   for (const note of result.report.notes) log(`  note: ${note}`);
   const f = result.report.final;
   log(

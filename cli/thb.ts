@@ -21,7 +21,10 @@ export function buildProgram(): Command {
     });
   program
     .command("basis")
-    .description("print the non-zero THB functions (values, first and second derivatives) at points, as JSON")
+    .description(
+      "print the non-zero THB functions (values, first and second derivatives) at points, as JSON " +
+        "(streamed; at most 2^20 points, 2^18 active elements, 2^20 cells per direction on a level)",
+    )
     .argument("<spec>", "SPEC.json: { degree, knots, truncated, boxes }")
     .requiredOption("--points <file>", "POINTS.json: an array of parameter tuples")
     .action((spec: string, options: { points: string }) => {
@@ -29,7 +32,10 @@ export function buildProgram(): Command {
     });
   program
     .command("fit")
-    .description("fit an adaptive THB surface to a point cloud (.xyz .csv .txt .ply, G+Smo .xml)")
+    .description(
+      "fit an adaptive THB surface to a point cloud (.xyz .csv .txt .ply, G+Smo .xml; files up to 256 MiB). " +
+        "All output files are written or none; outputs must differ from each other and from the input",
+    )
     .argument("<points>", "point cloud file; XYZ/CSV may carry u v columns, G+Smo XML always does")
     .requiredOption("--out <file>", "surface JSON (thbspline-field)")
     .option("--report <file>", "report JSON (default: <out>.report.json beside --out)")
@@ -37,7 +43,7 @@ export function buildProgram(): Command {
     .option("--tol <number>", "stop at this max point error (input units; default 1e-3 × bounding box)")
     .option("--rms-tol <number>", "or at this RMS error")
     .option("--degree <n>", "degree per direction (default 3)")
-    .option("--elements <n>", "level-0 elements per direction (default 4)")
+    .option("--elements <n>", "level-0 elements per direction (default 4, at most 128)")
     .option("--levels <n>", "maximum number of levels (default 6)")
     .option(
       "--method <name>",
@@ -45,10 +51,13 @@ export function buildProgram(): Command {
       "lsq",
     )
     .option("--loss <name>", "data term of lbfgs/adam: l2, huber or l1", "l2")
-    .option("--parameter-correction <rounds>", "foot-point correction rounds per refinement step (default 0)")
-    .option("--smoothing <lambda>", "thin-plate smoothing weight (default 0)")
+    .option(
+      "--parameter-correction <rounds>",
+      "foot-point correction rounds per refinement step (default 0, at most 50)",
+    )
+    .option("--smoothing <lambda>", "thin-plate smoothing weight (default 0, at most 1e6)")
     .option("--height-field", "fit z over (x, y) as a scalar height field")
-    .option("--resolution <n>", "mesh segments per direction (default 128)")
+    .option("--resolution <n>", "mesh segments per direction (default 128, at most 1024)")
     .option("--no-progress", "no progress bar on a terminal")
     .action(async (points: string, options: FitCommandOptions) => {
       await runFit(points, options);

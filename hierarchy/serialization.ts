@@ -8,7 +8,12 @@
  *     "dim": k, "control": [ … ] }           // #functions × k, global numbering (by level, then tensor index)
  * A space alone omits "dim" and "control" and has "format": "thbspline-space".
  */
-import type { FieldDescription, HierarchyDescription } from "../io/hierarchyDescription.js";
+import {
+  DESCRIPTION_LIMITS,
+  type FieldDescription,
+  type HierarchyDescription,
+  refinementSize,
+} from "../io/hierarchyDescription.js";
 import { HierarchyError } from "./errors.js";
 import { refineBoxes } from "./refinement.js";
 import { THBField } from "./thbField.js";
@@ -60,14 +65,48 @@ export function spaceFromDescription(description: HierarchyDescription, where = 
       truncated: description.truncated,
       ...(description.maxLevels !== undefined ? { maxLevels: description.maxLevels } : {}),
     });
+    checkKnotResolution(base);
+    // a spec of a few bytes can name billions of cells: refuse before anything is refined
+    const size = refinementSize(base.tree.baseCells, description.boxes, base.maxLevels);
+    if (size.elements > DESCRIPTION_LIMITS.elements) {
+      throw new HierarchyError(
+        `the level-0 grid and boxes ask for up to ${size.elements} active elements; the limit is ${DESCRIPTION_LIMITS.elements}`,
+      );
+    }
+    if (size.finestCells > DESCRIPTION_LIMITS.cellsPerDirection) {
+      throw new HierarchyError(
+        `level ${size.finestLevel} would have ${size.finestCells} cells in one direction; the limit is ${DESCRIPTION_LIMITS.cellsPerDirection}`,
+      );
+    }
     return refineBoxes(base, description.boxes);
   } catch (error) {
     const e = error as Error;
-    if (e.name === "HierarchyError" || e.name === "KnotVectorError" || e.name === "DegreeError") {
+    if (["HierarchyError", "KnotVectorError", "DegreeError", "ArgumentError"].includes(e.name)) {
       e.message = `${where}: ${e.message}`;
     }
     throw e;
   }
+}
+
+/**
+ * Every non-empty level-0 span must survive being halved on each level the space may use: a span within a
+ * few ulps of its knots (or subnormal) gives coincident midpoints and a broken level grid.
+ */
+function checkKnotResolution(space: THBSpace): void {
+  const halvings = 2 ** -(space.maxLevels - 1);
+  space.directions.forEach((direction, k) => {
+    const U = direction.level(0).knots;
+    for (let i = 0; i + 1 < U.length; i++) {
+      const span = U[i + 1] - U[i];
+      if (span === 0) continue;
+      const ulp = Math.max(Math.abs(U[i]), Math.abs(U[i + 1])) * Number.EPSILON;
+      if (!(span * halvings >= 4 * Math.max(ulp, 2 ** -1022))) {
+        throw new HierarchyError(
+          `knots[${k}]: the span [${U[i]}, ${U[i + 1]}] is too short to halve ${space.maxLevels - 1} times in double precision (maxLevels ${space.maxLevels})`,
+        );
+      }
+    }
+  });
 }
 
 /**
@@ -111,6 +150,12 @@ export function fieldFromDescription(description: FieldDescription, where = "des
   if (!Array.isArray(description.control) || description.control.length !== space.size * description.dim) {
     throw new HierarchyError(
       `${where}: "control" must hold ${space.size} functions × ${description.dim} = ${space.size * description.dim} numbers, got ${description.control?.length}`,
+    );
+  }
+  const bad = description.control.findIndex((x) => typeof x !== "number" || !Number.isFinite(x));
+  if (bad >= 0) {
+    throw new HierarchyError(
+      `${where}: "control"[${bad}] must be a finite number, got ${JSON.stringify(description.control[bad])}`,
     );
   }
   return new THBField(space, description.control, description.dim);

@@ -4,3 +4,8 @@
 export class FormatError extends Error {
   override name = "FormatError";
 }
+
+/** An output file cannot be written: says which option (or path) and why. */
+export class OutputError extends Error {
+  override name = "OutputError";
+}

@@ -4,7 +4,7 @@
  * `<box level="L">lo_0 … lo_{d-1} hi_0 … hi_{d-1}</box>`, coefficients `<coefs geoDim="k">` one row per
  * function in the hierarchical numbering (by level, then tensor index, first direction fastest).
  */
-import { XMLBuilder, XMLParser } from "fast-xml-parser";
+import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser";
 import { FormatError } from "./errors.js";
 import type { FieldDescription, HierarchyDescription } from "./hierarchyDescription.js";
 
@@ -84,6 +84,10 @@ export function parseGismoHierarchy(
   xml: string,
   where = "G+Smo XML",
 ): HierarchyDescription | FieldDescription {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) {
+    throw new FormatError(`${where}: not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);
+  }
   let doc: Node;
   try {
     doc = parser.parse(xml);

@@ -12,38 +12,49 @@ export interface TriangleMesh {
   triangles: Uint32Array;
 }
 
-/** OBJ text for a mesh (1-based indices; normals and uvs written when present). */
-export function meshToObj(mesh: TriangleMesh, comment = "thbspline"): string {
-  const lines: string[] = [`# ${comment}`];
-  const nv = mesh.positions.length / 3;
-  const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(9));
-  for (let i = 0; i < nv; i++) {
-    lines.push(
-      `v ${fmt(mesh.positions[3 * i])} ${fmt(mesh.positions[3 * i + 1])} ${fmt(mesh.positions[3 * i + 2])}`,
-    );
-  }
-  if (mesh.uvs)
-    for (let i = 0; i < nv; i++) lines.push(`vt ${fmt(mesh.uvs[2 * i])} ${fmt(mesh.uvs[2 * i + 1])}`);
-  if (mesh.normals) {
-    for (let i = 0; i < nv; i++) {
-      lines.push(
-        `vn ${fmt(mesh.normals[3 * i])} ${fmt(mesh.normals[3 * i + 1])} ${fmt(mesh.normals[3 * i + 2])}`,
-      );
+/**
+ * Text of `count` lines made block by block: a million-vertex mesh would otherwise hold millions of short
+ * strings at once (3 GB and most of a minute for an OBJ at 1025² vertices).
+ */
+function linesText(count: number, line: (i: number) => string): string {
+  const blocks: string[] = [];
+  const block: string[] = [];
+  for (let i = 0; i < count; i++) {
+    block.push(line(i));
+    if (block.length === 4096) {
+      blocks.push(block.join("\n"));
+      block.length = 0;
     }
   }
+  if (block.length > 0) blocks.push(block.join("\n"));
+  return blocks.join("\n");
+}
+
+/** OBJ text for a mesh (1-based indices; normals and uvs written when present). */
+export function meshToObj(mesh: TriangleMesh, comment = "thbspline"): string {
+  const nv = mesh.positions.length / 3;
+  const P = mesh.positions;
+  const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(9));
+  const parts = [
+    `# ${comment}`,
+    linesText(nv, (i) => `v ${fmt(P[3 * i])} ${fmt(P[3 * i + 1])} ${fmt(P[3 * i + 2])}`),
+  ];
+  const uvs = mesh.uvs;
+  if (uvs) parts.push(linesText(nv, (i) => `vt ${fmt(uvs[2 * i])} ${fmt(uvs[2 * i + 1])}`));
+  const N = mesh.normals;
+  if (N) parts.push(linesText(nv, (i) => `vn ${fmt(N[3 * i])} ${fmt(N[3 * i + 1])} ${fmt(N[3 * i + 2])}`));
   const corner = (v: number) => {
     const k = v + 1;
-    if (mesh.normals && mesh.uvs) return `${k}/${k}/${k}`;
-    if (mesh.normals) return `${k}//${k}`;
-    if (mesh.uvs) return `${k}/${k}`;
+    if (N && uvs) return `${k}/${k}/${k}`;
+    if (N) return `${k}//${k}`;
+    if (uvs) return `${k}/${k}`;
     return `${k}`;
   };
-  for (let t = 0; t < mesh.triangles.length; t += 3) {
-    lines.push(
-      `f ${corner(mesh.triangles[t])} ${corner(mesh.triangles[t + 1])} ${corner(mesh.triangles[t + 2])}`,
-    );
-  }
-  return `${lines.join("\n")}\n`;
+  const T = mesh.triangles;
+  parts.push(
+    linesText(T.length / 3, (t) => `f ${corner(T[3 * t])} ${corner(T[3 * t + 1])} ${corner(T[3 * t + 2])}`),
+  );
+  return `${parts.filter((p) => p !== "").join("\n")}\n`;
 }
 
 /** Binary STL: 80-byte header, triangle count, then per triangle a facet normal and three vertices (f32). */
@@ -84,12 +95,15 @@ export function meshToPly(mesh: TriangleMesh, comment = "thbspline"): string {
   ];
   if (mesh.normals) lines.push("property double nx", "property double ny", "property double nz");
   lines.push(`element face ${nf}`, "property list uchar int vertex_indices", "end_header");
-  for (let i = 0; i < nv; i++) {
+  const vertexLine = (i: number) => {
     const row = [mesh.positions[3 * i], mesh.positions[3 * i + 1], mesh.positions[3 * i + 2]];
     if (mesh.normals) row.push(mesh.normals[3 * i], mesh.normals[3 * i + 1], mesh.normals[3 * i + 2]);
-    lines.push(row.map((x) => x.toPrecision(10)).join(" "));
-  }
-  for (let t = 0; t < nf; t++)
-    lines.push(`3 ${mesh.triangles[3 * t]} ${mesh.triangles[3 * t + 1]} ${mesh.triangles[3 * t + 2]}`);
-  return `${lines.join("\n")}\n`;
+    return row.map((x) => x.toPrecision(10)).join(" ");
+  };
+  const T = mesh.triangles;
+  lines.push(
+    linesText(nv, vertexLine),
+    linesText(nf, (t) => `3 ${T[3 * t]} ${T[3 * t + 1]} ${T[3 * t + 2]}`),
+  );
+  return `${lines.filter((l) => l !== "").join("\n")}\n`;
 }

@@ -27,7 +27,7 @@ export interface KnotValidationOptions {
 /**
  * Checks a knot vector for degree p and returns it as a Float64Array (a copy).
  * Throws KnotVectorError saying what is wrong: non-finite, decreasing, too short, multiplicity > p + 1,
- * an empty domain, or (with `open`) unclamped ends.
+ * a length U[last] − U[0] that overflows, an empty domain, or (with `open`) unclamped ends.
  */
 export function validateKnotVector(
   knots: ArrayLike<number>,
@@ -63,6 +63,12 @@ export function validateKnotVector(
     }
   }
   const n = m - degree - 1;
+  // the basis divides knot differences: an extent that overflows (e.g. [-1e308, 1e308]) makes every value 0
+  if (!Number.isFinite(U[m - 1] - U[0])) {
+    throw new KnotVectorError(
+      `${name} spans [${U[0]}, ${U[m - 1]}], whose length ${U[m - 1] - U[0]} overflows a double; rescale the knots`,
+    );
+  }
   if (!(U[degree] < U[n])) {
     throw new KnotVectorError(`${name} has an empty domain [${U[degree]}, ${U[n]}] for degree ${degree}`);
   }
@@ -148,7 +154,11 @@ export function findSpan(knots: ArrayLike<number>, degree: number, u: number): n
 export function dyadicRefine(knots: ArrayLike<number>): Float64Array {
   const out: number[] = [];
   for (let i = 0; i < knots.length; i++) {
-    if (i > 0 && knots[i] > knots[i - 1]) out.push(0.5 * (knots[i - 1] + knots[i]));
+    if (i > 0 && knots[i] > knots[i - 1]) {
+      const mid = 0.5 * (knots[i - 1] + knots[i]);
+      // near ±1.8e308 the sum overflows though the span does not
+      out.push(Number.isFinite(mid) ? mid : knots[i - 1] + 0.5 * (knots[i] - knots[i - 1]));
+    }
     out.push(knots[i]);
   }
   return Float64Array.from(out);

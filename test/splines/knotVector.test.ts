@@ -59,6 +59,15 @@ describe("knot vector validation", () => {
     expect(() => validateKnotVector([0, 1], 1.5)).toThrow(DegreeError);
   });
 
+  it("rejects knots whose length overflows (every basis value came out 0 on [-1e308, 1e308])", () => {
+    expect(() => validateKnotVector([-1e308, -1e308, 1e308, 1e308], 1, { name: "U" })).toThrow(
+      /U spans \[-1e\+308, 1e\+308\], whose length Infinity overflows/,
+    );
+    expect(() => validateKnotVector([-1e308, -1e308, 0, 1e308, 1e308], 1)).toThrow(KnotVectorError);
+    // the largest extent that still fits is accepted
+    expect(validateKnotVector([-8e307, -8e307, 8e307, 8e307], 1)[3]).toBe(8e307);
+  });
+
   it("property: any vector with a decrease is rejected", () => {
     fc.assert(
       fc.property(
