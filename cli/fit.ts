@@ -29,6 +29,7 @@ export interface FitCommandOptions {
   levels?: string;
   method?: string;
   smoothing?: string;
+  regularization?: string;
   loss?: string;
   parameterCorrection?: string;
   heightField?: boolean;
@@ -164,6 +165,12 @@ export async function runFit(
     (x) => x >= 0 && x <= FIT_LIMITS.smoothing,
     `a number from 0 to ${FIT_LIMITS.smoothing} (larger weights only flatten the surface to a plane)`,
   );
+  const regularization = number(
+    options.regularization,
+    "regularization",
+    (x) => x >= 0 && x <= 1,
+    "a number from 0 to 1 (the thin-plate weight relative to the data on the finest functions)",
+  );
   const parameterCorrection = number(
     options.parameterCorrection,
     "parameter-correction",
@@ -220,6 +227,7 @@ export async function runFit(
       ...(elements !== undefined ? { elements } : {}),
       ...(maxLevels !== undefined ? { maxLevels } : {}),
       ...(smoothing !== undefined ? { smoothing } : {}),
+      ...(regularization !== undefined ? { regularization } : {}),
       heightField: options.heightField ?? false,
       method,
       loss,

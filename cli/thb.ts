@@ -56,6 +56,10 @@ export function buildProgram(): Command {
       "foot-point correction rounds per refinement step (default 0, at most 50)",
     )
     .option("--smoothing <lambda>", "thin-plate smoothing weight (default 0, at most 1e6)")
+    .option(
+      "--regularization <beta>",
+      "automatic thin-plate regularisation relative to the data on the finest functions (default 1e-6; 0 turns it off)",
+    )
     .option("--height-field", "fit z over (x, y) as a scalar height field")
     .option("--resolution <n>", "mesh segments per direction (default 128, at most 1024)")
     .option("--no-progress", "no progress bar on a terminal")

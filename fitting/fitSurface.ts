@@ -158,6 +158,23 @@ function* fitLoop(
         `points: point ${Math.floor(i / 3)} has a non-finite coordinate (${points[i]})`,
       );
   }
+  let extent = 0;
+  for (let k = 0; k < 3; k++) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      lo = Math.min(lo, points[3 * i + k]);
+      hi = Math.max(hi, points[3 * i + k]);
+    }
+    extent = Math.max(extent, hi - lo);
+  }
+  // squared distances of such clouds overflow: every error and residual (and the plane fit) would be NaN
+  if (!Number.isFinite(extent * extent))
+    throw new ArgumentError(
+      `the cloud's extent (${extent}) is too large to square in double precision: rescale the points`,
+    );
+  if (options.smoothing !== undefined && !(options.smoothing >= 0 && Number.isFinite(options.smoothing)))
+    throw new ArgumentError(`smoothing must be a finite number ≥ 0, got ${options.smoothing}`);
   const degree = options.degree ?? 3;
   const elements = options.elements ?? 4;
   const heightField = options.heightField ?? false;
@@ -191,6 +208,8 @@ function* fitLoop(
     }
   }
   const span = Math.max(upper[0] - lower[0], upper[1] - lower[1]);
+  if (!Number.isFinite(span * span))
+    throw new ArgumentError(`the parameter range (${span}) is too large to square in double precision`);
   for (let k = 0; k < 2; k++) {
     if (!(upper[k] - lower[k] > 1e-9 * span)) {
       throw new ArgumentError(
@@ -202,16 +221,6 @@ function* fitLoop(
   const values = heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points;
   notes.push(...duplicateNotes(params, values, dim));
   const conflictSpread = conflictingSpread(params, values, dim);
-  let extent = 0;
-  for (let k = 0; k < 3; k++) {
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      lo = Math.min(lo, points[3 * i + k]);
-      hi = Math.max(hi, points[3 * i + k]);
-    }
-    extent = Math.max(extent, hi - lo);
-  }
   const tolerance = options.tolerance ?? 1e-3 * extent;
   const maxLevels = options.maxLevels ?? 6;
   const admissibility = options.admissibility ?? 2;

@@ -75,6 +75,21 @@ describe("thb fit on the bundled deepdrawingC.xml at every depth", () => {
     });
   }
 
+  it("--regularization takes 0 (the checked solve still holds) and refuses values outside 0 … 1, naming the option", () => {
+    const dir = mkdtempSync(join(tmpdir(), "thb-deep-"));
+    const bad = thb(["fit", SAMPLE, "--out", join(dir, "s.json"), "--regularization", "2"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--regularization 2: expected a number from 0 to 1/);
+    const off = thb(["fit", SAMPLE, "--out", join(dir, "s.json"), "--regularization", "0", "--levels", "6"]);
+    expect(off.stderr).not.toMatch(/Error/);
+    expect(off.status).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, "s.report.json"), "utf8")) as Report & {
+      options: { regularization: number };
+    };
+    expect(report.options.regularization).toBe(0);
+    for (const row of report.iterations) expect(Number.isFinite(row.maxError)).toBe(true);
+  });
+
   it("a 10×10 grid cloud and --elements 10 (more functions than points) fit with finite coefficients, lsq and adam", () => {
     const dir = mkdtempSync(join(tmpdir(), "thb-deep-"));
     const rows: string[] = [];

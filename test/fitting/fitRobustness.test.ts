@@ -127,6 +127,15 @@ describe("the adaptive fit on random clouds", () => {
     expect(result.report.stopReason).toBe("tolerance");
   });
 
+  it("clouds whose squares overflow and non-finite smoothing are refused by name, not answered with NaN", () => {
+    const huge = Float64Array.from([0, 0, 0, 1e300, 0, 1, 0, 1e300, 2, 1e300, 1e300, 3]);
+    expect(() => fitSurface(huge)).toThrow(/too large to square/);
+    const cloud = makeCloud({ kind: "height", count: 50, seed: 3, frequency: 2 });
+    expect(() =>
+      fitSurface(cloud.points, { heightField: true, smoothing: Number.POSITIVE_INFINITY }),
+    ).toThrow(/smoothing must be a finite number/);
+  });
+
   it("conflicting points that no surface can meet stop the loop as 'unresolvable', not at the level limit", () => {
     const rows: number[] = [];
     for (let i = 0; i < 10; i++) for (let j = 0; j < 10; j++) rows.push(i / 9, j / 9, 0.1 * i);
