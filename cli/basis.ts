@@ -4,8 +4,8 @@
  */
 
 import { compile } from "../hierarchy/plan.js";
-import { evaluateBasis } from "../hierarchy/planEvaluate.js";
-import { checkHierarchyDescription, spaceFromDescription } from "../hierarchy/serialization.js";
+import { checkHierarchyDescription, spaceFromDescription } from "../io/serialization.js";
+import { evaluateBasis } from "../kernels/cpu/planEvaluate.js";
 import { InputError, readJson } from "./readInput.js";
 
 /** One non-zero function at a point, as the probe prints it. */

@@ -5,9 +5,9 @@
  * pipelines are cached per shader variant (D, degrees, DIM, order).
  */
 
-import { elementOrder } from "../../hierarchy/elementOrder.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { derivativeCount } from "../../splines/tensorBasis.js";
+import { elementOrder } from "../cpu/elementOrder.js";
 import { BufferPool, readFloat32, STORAGE, upload } from "./gpuBuffers.js";
 import type { PassTimer } from "./passTimer.js";
 import {

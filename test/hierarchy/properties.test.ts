@@ -9,7 +9,7 @@ import {
   refineElements,
 } from "../../hierarchy/index.js";
 import type { THBSpace } from "../../hierarchy/thbSpace.js";
-import { gaussLegendre } from "../../splines/gaussLegendre.js";
+import { gaussLegendre } from "../../linalg/gaussLegendre.js";
 import { seededRandom } from "../helpers/random.js";
 import { buildHierarchy, hierarchySpecArb } from "./randomHierarchy.js";
 

@@ -11,7 +11,7 @@ import {
 } from "../../hierarchy/index.js";
 import { parseGismoHierarchy, writeGismoHierarchy } from "../../io/gismoXml.js";
 import { maxAbsDifference, randomArray, randomParams, seededRandom } from "../helpers/random.js";
-import { buildHierarchy } from "./randomHierarchy.js";
+import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
 /** Same domains: identical refined-cell sets on every level. */
 function sameTree(a: { tree: { refined: Set<number>[] } }, b: { tree: { refined: Set<number>[] } }): boolean {

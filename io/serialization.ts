@@ -8,11 +8,12 @@
  *     "dim": k, "control": [ … ] }           // #functions × k, global numbering (by level, then tensor index)
  * A space alone omits "dim" and "control" and has "format": "thbspline-space".
  */
-import type { FieldDescription, HierarchyDescription } from "../io/hierarchyDescription.js";
-import { HierarchyError } from "./errors.js";
-import { refineBoxes } from "./refinement.js";
-import { THBField } from "./thbField.js";
-import { THBSpace } from "./thbSpace.js";
+
+import { THBField } from "../fields/thbField.js";
+import { HierarchyError } from "../hierarchy/errors.js";
+import { refineBoxes } from "../hierarchy/refinement.js";
+import { THBSpace } from "../hierarchy/thbSpace.js";
+import type { FieldDescription, HierarchyDescription } from "./hierarchyDescription.js";
 
 /** Current JSON format version. */
 export const FORMAT_VERSION = 1;

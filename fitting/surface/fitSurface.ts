@@ -3,14 +3,15 @@
  * solution over exactly (as the next solve's starting point) → solve again, until the tolerance or the limits.
  * Fits surfaces in R³ (x, y, z over parameters) or scalar height fields (z over the normalised (x, y)).
  */
-import { compile, type EvaluationPlan } from "../hierarchy/plan.js";
-import { locatePoint } from "../hierarchy/planEvaluate.js";
-import { refineElementRefs } from "../hierarchy/refinement.js";
-import { THBField } from "../hierarchy/thbField.js";
-import { type ElementRef, THBSpace } from "../hierarchy/thbSpace.js";
-import type { Backend } from "../kernels/backend.js";
-import { ArgumentError } from "../splines/errors.js";
-import { uniformKnotVector } from "../splines/knotVector.js";
+
+import { THBField } from "../../fields/thbField.js";
+import { compile, type EvaluationPlan } from "../../hierarchy/plan.js";
+import { refineElementRefs } from "../../hierarchy/refinement.js";
+import { type ElementRef, THBSpace } from "../../hierarchy/thbSpace.js";
+import { locatePoint } from "../../kernels/cpu/planEvaluate.js";
+import type { Backend } from "../../primitives/backend.js";
+import { ArgumentError } from "../../splines/errors.js";
+import { uniformKnotVector } from "../../splines/knotVector.js";
 import {
   correctParameters,
   type FitLoss,

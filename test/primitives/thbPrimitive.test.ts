@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import { tensor } from "../../autodiff/index.js";
-import { thbOps } from "../../fitting/thbPrimitive.js";
 import { compile } from "../../hierarchy/plan.js";
+import { thbOps } from "../../primitives/thbPrimitive.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 

@@ -1,14 +1,14 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import type { Tensor } from "../../autodiff/tensor.js";
-import { webgpuBackend } from "../../kernels/backend.js";
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
+import { webgpuBackend } from "../../primitives/backend.js";
 import {
   type HistogramSpec,
   imageSampler,
   mutualInformation,
   normalizedCrossCorrelation,
-} from "../../kernels/imagePrimitives.js";
+} from "../../primitives/imagePrimitives.js";
 import { webgpuForTests } from "../helpers/gpu.js";
 import { syntheticImage } from "../helpers/images.js";
 import { seededRandom } from "../helpers/random.js";

@@ -5,12 +5,12 @@
  * or — for systems too large to factor, or singular ones — by Jacobi-preconditioned conjugate gradients.
  * Shapes: `params  #points by 2`, `values  #points by dim`, solution `#functions by dim`.
  */
-import type { EvaluationPlan } from "../hierarchy/plan.js";
-import { LocalBasisScratch, localTensorBasis, locatePoint } from "../hierarchy/planEvaluate.js";
-import { conjugateGradient } from "../splines/conjugateGradient.js";
-import { EnvelopeCholesky } from "../splines/envelopeCholesky.js";
-import { gaussLegendre } from "../splines/gaussLegendre.js";
-import { SparseMatrix } from "../splines/sparseMatrix.js";
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { LocalBasisScratch, localTensorBasis, locatePoint } from "../../kernels/cpu/planEvaluate.js";
+import { conjugateGradient } from "../../linalg/conjugateGradient.js";
+import { EnvelopeCholesky } from "../../linalg/envelopeCholesky.js";
+import { gaussLegendre } from "../../linalg/gaussLegendre.js";
+import { SparseMatrix } from "../../linalg/sparseMatrix.js";
 
 /** Normal equations A C = R. */
 export interface NormalEquations {

@@ -9,14 +9,8 @@
  * Coarsening cannot be exact; it projects by least squares (Gauss quadrature on every element).
  */
 
-import { conjugateGradient } from "../splines/conjugateGradient.js";
-import { ArgumentError } from "../splines/errors.js";
-import { gaussLegendre } from "../splines/gaussLegendre.js";
-import { SparseMatrix } from "../splines/sparseMatrix.js";
-import { derivativeCount, validateDerivativeOrder } from "../splines/tensorBasis.js";
-import { localRefinementBlocks, refineLocal } from "./extraction.js";
-import { compile, type EvaluationPlan } from "./plan.js";
-import { evaluateLocalField, LocalBasisScratch, localControl, localTensorBasis } from "./planEvaluate.js";
+import { localRefinementBlocks, refineLocal } from "../hierarchy/extraction.js";
+import { compile, type EvaluationPlan } from "../hierarchy/plan.js";
 import {
   type Box,
   type CoarsenResult,
@@ -26,9 +20,20 @@ import {
   refineAtPoints,
   refineBoxes,
   refineElements,
-} from "./refinement.js";
-import { evaluateSurfaceField } from "./surfaceEvaluate.js";
-import type { THBSpace } from "./thbSpace.js";
+} from "../hierarchy/refinement.js";
+import type { THBSpace } from "../hierarchy/thbSpace.js";
+import {
+  evaluateLocalField,
+  LocalBasisScratch,
+  localControl,
+  localTensorBasis,
+} from "../kernels/cpu/planEvaluate.js";
+import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
+import { conjugateGradient } from "../linalg/conjugateGradient.js";
+import { gaussLegendre } from "../linalg/gaussLegendre.js";
+import { SparseMatrix } from "../linalg/sparseMatrix.js";
+import { ArgumentError } from "../splines/errors.js";
+import { derivativeCount, validateDerivativeOrder } from "../splines/tensorBasis.js";
 
 /** A function from the parametric domain to R^dim in a THB space. */
 export class THBField {

@@ -14,8 +14,8 @@ import {
   jointHistogramVjpCpu,
   type ScalarImage,
   sampleImageCpu,
-} from "./cpu/imageKernels.js";
-import { deviceOf } from "./webgpu/tensorGpu.js";
+} from "../kernels/cpu/imageKernels.js";
+import { deviceOf } from "./webgpuTensors.js";
 
 /**
  * Samples `image` at `coords  #points by d` (voxel units, clamp to edge): `#points`. Differentiable with

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import { DeviceTensorError, dispose, scope, type Tensor } from "../../autodiff/tensor.js";
-import { thbGrid, thbOps } from "../../fitting/thbPrimitive.js";
-import { permuteRows } from "../../hierarchy/elementOrder.js";
 import { compile } from "../../hierarchy/plan.js";
-import { locatePoints } from "../../hierarchy/planEvaluate.js";
-import { webgpuBackend } from "../../kernels/backend.js";
+import { permuteRows } from "../../kernels/cpu/elementOrder.js";
+import { locatePoints } from "../../kernels/cpu/planEvaluate.js";
+import { webgpuBackend } from "../../primitives/backend.js";
+import { thbGrid, thbOps } from "../../primitives/thbPrimitive.js";
 import { relativeError, webgpuForTests } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { elementOrder, permuteRows } from "../../hierarchy/elementOrder.js";
 import { compile } from "../../hierarchy/plan.js";
-import { locatePoints } from "../../hierarchy/planEvaluate.js";
+import { elementOrder, permuteRows } from "../../kernels/cpu/elementOrder.js";
+import { locatePoints } from "../../kernels/cpu/planEvaluate.js";
 import { randomParams, seededRandom } from "../helpers/random.js";
-import { buildHierarchy } from "./randomHierarchy.js";
+import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
 describe("points grouped by element", () => {
   const plan = compile(

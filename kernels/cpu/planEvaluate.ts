@@ -4,9 +4,10 @@
  * field output `#points by blocks by dim` with blocks in derivativeMultiIndices order (value, ∂_k, ∂_kk,
  * mixed). Hot loops use caller-sized scratch allocated once per call.
  */
-import { type BasisWorkspace, basisFunctionDerivatives, createBasisWorkspace } from "../splines/basis.js";
-import { derivativeMultiIndices } from "../splines/tensorBasis.js";
-import type { EvaluationPlan } from "./plan.js";
+
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { type BasisWorkspace, basisFunctionDerivatives, createBasisWorkspace } from "../../splines/basis.js";
+import { derivativeMultiIndices } from "../../splines/tensorBasis.js";
 
 /** Element id containing x (x read from params[offset … offset+d−1]); see plan.ts for the walk. */
 export function locatePoint(plan: EvaluationPlan, params: ArrayLike<number>, offset: number): number {

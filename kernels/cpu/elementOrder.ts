@@ -3,7 +3,7 @@
  * lets a loop over fixed points (fitting) skip point location; storing the points themselves in this order
  * (`permuteRows`) makes every kernel access contiguous.
  */
-import type { EvaluationPlan } from "./plan.js";
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { locatePoints } from "./planEvaluate.js";
 import { locateSurfacePoint, surfacePlanCache } from "./surfaceEvaluate.js";
 

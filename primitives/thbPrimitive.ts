@@ -11,7 +11,6 @@ import { add, reshape, slice } from "../autodiff/api.js";
 import { defineOp } from "../autodiff/customOp.js";
 import { Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
-import { gridPoints } from "../kernels/backend.js";
 import {
   elementGradientsOfDerivativesCpu,
   gatherFunctionGradientsCpu,
@@ -21,7 +20,8 @@ import {
   thbForwardCpu,
 } from "../kernels/cpu/thbKernels.js";
 import { upload } from "../kernels/webgpu/gpuBuffers.js";
-import { deviceOf, type WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
+import { gridPoints } from "./backend.js";
+import { deviceOf, type WebGpuTensors } from "./webgpuTensors.js";
 
 /**
  * A regular grid origin + spacing · i (first direction fastest) inside the domain, with its points as a

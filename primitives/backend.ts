@@ -6,12 +6,12 @@
  */
 import { setDeviceExecutor } from "../autodiff/ops.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
-import { evaluateLocalField, localControl } from "../hierarchy/planEvaluate.js";
-import { thbBackwardControlCpu, thbBackwardParamsCpu, thbForwardCpu } from "./cpu/thbKernels.js";
-import { noAdapterAdvice, requestWebGPU, type WebGPUContext } from "./webgpu/device.js";
-import { readFloat32, upload } from "./webgpu/gpuBuffers.js";
-import { WebGpuTensors } from "./webgpu/tensorGpu.js";
-import { GpuContext, gpuBackwardControl, gpuBackwardParams, gpuEvaluate } from "./webgpu/thbGpu.js";
+import { evaluateLocalField, localControl } from "../kernels/cpu/planEvaluate.js";
+import { thbBackwardControlCpu, thbBackwardParamsCpu, thbForwardCpu } from "../kernels/cpu/thbKernels.js";
+import { noAdapterAdvice, requestWebGPU, type WebGPUContext } from "../kernels/webgpu/device.js";
+import { readFloat32, upload } from "../kernels/webgpu/gpuBuffers.js";
+import { GpuContext, gpuBackwardControl, gpuBackwardParams, gpuEvaluate } from "../kernels/webgpu/thbGpu.js";
+import { WebGpuTensors } from "./webgpuTensors.js";
 
 /** Names of the backends. */
 export type BackendKind = "cpu" | "webgpu";

@@ -3,12 +3,12 @@
  * coefficients (L-BFGS or Adam), and parameter correction — foot-point optimisation of each point's (u, v)
  * with Gauss–Newton steps built from the primitive's first-derivative outputs.
  */
-import { add, mean, minimum, mul, reshape, sqrt, square, sub, sum } from "../autodiff/api.js";
-import { minimize, minimizeAsync } from "../autodiff/optimize.js";
-import { dispose, type Tensor, tensor } from "../autodiff/tensor.js";
-import type { EvaluationPlan } from "../hierarchy/plan.js";
-import type { WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
-import { thbOps } from "./thbPrimitive.js";
+import { add, mean, minimum, mul, reshape, sqrt, square, sub, sum } from "../../autodiff/api.js";
+import { minimize, minimizeAsync } from "../../autodiff/optimize.js";
+import { dispose, type Tensor, tensor } from "../../autodiff/tensor.js";
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { thbOps } from "../../primitives/thbPrimitive.js";
+import type { WebGpuTensors } from "../../primitives/webgpuTensors.js";
 
 /** Robust data terms of the gradient path. */
 export type FitLoss = "l2" | "huber" | "l1";

@@ -6,9 +6,10 @@
  * level the reciprocal knot differences of A2.2, so the basis is evaluated without a division. Bicubic plans
  * take an unrolled path. Control comes as local blocks (`local  #elements by B by dim`).
  */
-import { basisFunctionsPrecomputed } from "../splines/basis.js";
-import { SpanLocator } from "../splines/spanLocator.js";
-import type { EvaluationPlan } from "./plan.js";
+
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { basisFunctionsPrecomputed } from "../../splines/basis.js";
+import { SpanLocator } from "../../splines/spanLocator.js";
 
 /** Derived per-plan data for fast CPU evaluation. */
 export interface SurfacePlanCache {

@@ -5,15 +5,15 @@
  * Everything is f32 and stays on the device; only `await t.read()` comes back. Reductions use the fixed
  * tree order of reduce.ts, so results are deterministic.
  */
-import { broadcastShapes, type DeviceExecutor, type Prim, type PrimParams } from "../../autodiff/ops.js";
-import { type DeviceStorage, sizeOf, Tensor } from "../../autodiff/tensor.js";
-import { elementOrder, permuteRows } from "../../hierarchy/elementOrder.js";
-import type { EvaluationPlan } from "../../hierarchy/plan.js";
-import type { ScalarImage } from "../cpu/imageKernels.js";
-import { readFloat32, STORAGE, upload } from "./gpuBuffers.js";
-import { GpuImageKernels } from "./imageGpu.js";
-import { treeSum } from "./reduce.js";
-import { type GpuContext, GpuPlan, type PointOrder, workgroupGrid } from "./thbGpu.js";
+import { broadcastShapes, type DeviceExecutor, type Prim, type PrimParams } from "../autodiff/ops.js";
+import { type DeviceStorage, sizeOf, Tensor } from "../autodiff/tensor.js";
+import type { EvaluationPlan } from "../hierarchy/plan.js";
+import { elementOrder, permuteRows } from "../kernels/cpu/elementOrder.js";
+import type { ScalarImage } from "../kernels/cpu/imageKernels.js";
+import { readFloat32, STORAGE, upload } from "../kernels/webgpu/gpuBuffers.js";
+import { GpuImageKernels } from "../kernels/webgpu/imageGpu.js";
+import { treeSum } from "../kernels/webgpu/reduce.js";
+import { type GpuContext, GpuPlan, type PointOrder, workgroupGrid } from "../kernels/webgpu/thbGpu.js";
 
 /** A pooled GPU buffer shared by the tensors that view it, returned to the pool with the last of them. */
 export class GpuStorage implements DeviceStorage {

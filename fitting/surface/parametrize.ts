@@ -3,7 +3,7 @@
  * directions of the centred cloud), scaled to [0, 1]². Right for height-field-like clouds whose projection
  * onto that plane is one-to-one; folded or closed surfaces need parameters from the user.
  */
-import { ArgumentError } from "../splines/errors.js";
+import { ArgumentError } from "../../splines/errors.js";
 
 /** Eigen-decomposition of a symmetric 3×3 matrix by cyclic Jacobi rotations: values descending, vectors as rows. */
 export function symmetricEigen3(m: Float64Array): { values: Float64Array; vectors: Float64Array } {

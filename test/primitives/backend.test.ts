@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { compile } from "../../hierarchy/plan.js";
-import { type Backend, cpuBackend, selectBackend } from "../../kernels/backend.js";
 import { requestWebGPU } from "../../kernels/webgpu/device.js";
+import { type Backend, cpuBackend, selectBackend } from "../../primitives/backend.js";
 import { randomArray, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 

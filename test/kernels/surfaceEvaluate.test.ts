@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { compile, evaluateLocalField, localControl } from "../../hierarchy/index.js";
-import { evaluateSurfaceField } from "../../hierarchy/surfaceEvaluate.js";
+import { evaluateSurfaceField } from "../../kernels/cpu/surfaceEvaluate.js";
 import { maxAbsDifference, randomArray, seededRandom } from "../helpers/random.js";
-import { buildHierarchy } from "./randomHierarchy.js";
+import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
 describe("2D forward fast path", () => {
   it("equals the generic plan evaluator for degrees 1–3, THB and HB, any dim, boundaries and the domain's end included", () => {

@@ -1,17 +1,17 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import * as ad from "../../autodiff/index.js";
-import { fitSurface } from "../../fitting/fitSurface.js";
-import { assembleNormalEquations, solveNormalEquations } from "../../fitting/normalEquations.js";
-import { projectOntoBestFitPlane, symmetricEigen3 } from "../../fitting/parametrize.js";
-import { thbOps } from "../../fitting/thbPrimitive.js";
-import { isAdmissible } from "../../hierarchy/admissibility.js";
-import { compile } from "../../hierarchy/plan.js";
-import { evaluateBasis } from "../../hierarchy/planEvaluate.js";
-import { readPointCloud } from "../../io/pointCloud.js";
-import { frankeCloud, inlierError, withOutliers } from "../helpers/franke.js";
-import { seededRandom } from "../helpers/random.js";
-import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
+import * as ad from "../../../autodiff/index.js";
+import { fitSurface } from "../../../fitting/surface/fitSurface.js";
+import { assembleNormalEquations, solveNormalEquations } from "../../../fitting/surface/normalEquations.js";
+import { projectOntoBestFitPlane, symmetricEigen3 } from "../../../fitting/surface/parametrize.js";
+import { isAdmissible } from "../../../hierarchy/admissibility.js";
+import { compile } from "../../../hierarchy/plan.js";
+import { readPointCloud } from "../../../io/pointCloud.js";
+import { evaluateBasis } from "../../../kernels/cpu/planEvaluate.js";
+import { thbOps } from "../../../primitives/thbPrimitive.js";
+import { frankeCloud, inlierError, withOutliers } from "../../helpers/franke.js";
+import { seededRandom } from "../../helpers/random.js";
+import { buildHierarchy } from "../../hierarchy/randomHierarchy.js";
 
 /** Franke's test function on [0, 1]². */
 /** Dense Cholesky solve of a small SPD system. */

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { fitSurface, fitSurfaceAsync } from "../../fitting/fitSurface.js";
-import { webgpuBackend } from "../../kernels/backend.js";
-import { frankeCloud, inlierError, withOutliers } from "../helpers/franke.js";
-import { webgpuForTests } from "../helpers/gpu.js";
+import { fitSurface, fitSurfaceAsync } from "../../../fitting/surface/fitSurface.js";
+import { webgpuBackend } from "../../../primitives/backend.js";
+import { frankeCloud, inlierError, withOutliers } from "../../helpers/franke.js";
+import { webgpuForTests } from "../../helpers/gpu.js";
 
 const webgpu = await webgpuForTests("WebGPU fitting tests");
 const backend = webgpu ? webgpuBackend(webgpu) : undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EnvelopeCholesky, reverseCuthillMcKee } from "../../splines/envelopeCholesky.js";
-import { SparseMatrix } from "../../splines/sparseMatrix.js";
+import { EnvelopeCholesky, reverseCuthillMcKee } from "../../linalg/envelopeCholesky.js";
+import { SparseMatrix } from "../../linalg/sparseMatrix.js";
 import { seededRandom } from "../helpers/random.js";
 
 /** The 5-point Laplacian plus `shift` on an n×n grid, unknowns numbered through `label`. */
