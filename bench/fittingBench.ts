@@ -10,7 +10,7 @@ import { fitSurface } from "../fitting/surface/fitSurface.js";
 import { fitCoefficientsByGradient } from "../fitting/surface/gradientFit.js";
 import { compile } from "../hierarchy/plan.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
-import { readPointCloud } from "../io/pointCloud.js";
+import { readPointCloud } from "../io/node/readPointCloud.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { frankeCloud } from "../test/helpers/franke.js";
 import { printTable } from "./harness.js";

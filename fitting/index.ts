@@ -1,6 +1,4 @@
-/** fitting/: objectives and drivers for adaptive surface fitting (image registration will join them). */
-
-export * from "../primitives/thbPrimitive.js";
+/** fitting/: objectives and drivers, one room each — surface/ (point clouds); image registration will join them. */
 export * from "./surface/fitSurface.js";
 export * from "./surface/gradientFit.js";
 export * from "./surface/normalEquations.js";

@@ -4,8 +4,6 @@
  * the (u, v) parameters, matrix id 1 the (x, y, z) points, each stored row by row).
  * `points  #points by 3`, `params  #points by 2` when the file has them.
  */
-import { readFileSync } from "node:fs";
-import { extname } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { FormatError } from "./errors.js";
 import { parseNumberList } from "./gismoXml.js";
@@ -16,34 +14,8 @@ export interface PointCloud {
   params?: Float64Array;
 }
 
-/** Extensions readPointCloud understands. */
+/** Extensions readPointCloud (thbspline/node) understands. */
 export const POINT_CLOUD_EXTENSIONS = [".xyz", ".csv", ".txt", ".ply", ".xml"];
-
-/** Reads a point cloud; the extension picks the format. Errors name the file, the line or field. */
-export function readPointCloud(path: string): PointCloud {
-  const extension = extname(path).toLowerCase();
-  if (!POINT_CLOUD_EXTENSIONS.includes(extension)) {
-    throw new FormatError(
-      `${path}: unknown extension "${extension}", expected one of ${POINT_CLOUD_EXTENSIONS.join(", ")}`,
-    );
-  }
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch (error) {
-    throw new FormatError(
-      `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
-  const cloud =
-    extension === ".ply"
-      ? parsePly(data, path)
-      : extension === ".xml"
-        ? parseGismoPointCloud(data.toString("utf8"), path)
-        : parseXyz(data.toString("utf8"), path);
-  if (cloud.points.length === 0) throw new FormatError(`${path}: no points`);
-  return cloud;
-}
 
 /** XYZ/CSV/TXT: one point per line, 3 or 5 numbers; '#' comments and a non-numeric header line are skipped. */
 export function parseXyz(text: string, where = "points"): PointCloud {

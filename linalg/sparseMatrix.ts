@@ -2,7 +2,7 @@
  * Compressed sparse row matrices: `rowStart  #rows+1`, `columns` and `values` of length nnz,
  * entries of row r at rowStart[r] … rowStart[r+1]-1 with increasing columns.
  */
-import { ArgumentError } from "../splines/errors.js";
+import { ArgumentError } from "./errors.js";
 
 /** A CSR sparse matrix of f64 values. */
 export class SparseMatrix {

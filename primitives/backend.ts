@@ -147,7 +147,9 @@ export async function selectBackend(
   options: { prefer?: BackendKind; log?: (line: string) => void } = {},
 ): Promise<Backend> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const requested = options.prefer ?? (process.env.THB_BACKEND as BackendKind | undefined);
+  // browsers have no process: there only `prefer` chooses
+  const fromEnvironment = typeof process !== "undefined" ? process.env?.THB_BACKEND : undefined;
+  const requested = options.prefer ?? (fromEnvironment as BackendKind | undefined);
   if (requested !== undefined && requested !== "cpu" && requested !== "webgpu") {
     throw new Error(`THB_BACKEND must be "cpu" or "webgpu", got "${requested}"`);
   }

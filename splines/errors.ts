@@ -10,10 +10,8 @@ export class DegreeError extends Error {
   override name = "DegreeError";
 }
 
-/** An argument has the wrong length, shape, type or range. */
-export class ArgumentError extends Error {
-  override name = "ArgumentError";
-}
+/** An argument has the wrong length, shape, type or range (defined in linalg/, the lowest layer). */
+export { ArgumentError } from "../linalg/errors.js";
 
 /** Formats a number list for error messages, shortened when long. */
 export function describeList(values: ArrayLike<number>, max = 12): string {

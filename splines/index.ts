@@ -1,8 +1,4 @@
 /** splines/: knot vectors, B-spline basis functions and derivatives, tensor-product and rational splines, refinement. */
-
-export * from "../linalg/conjugateGradient.js";
-export * from "../linalg/gaussLegendre.js";
-export * from "../linalg/sparseMatrix.js";
 export * from "./basis.js";
 export * from "./bicubicEvaluate.js";
 export * from "./bspline.js";

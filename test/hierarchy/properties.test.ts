@@ -3,12 +3,12 @@ import { describe, expect, it } from "vitest";
 import {
   coarsenElements,
   compile,
-  evaluateBasis,
   levelsActingPerElement,
   refineAtPoints,
   refineElements,
 } from "../../hierarchy/index.js";
 import type { THBSpace } from "../../hierarchy/thbSpace.js";
+import { evaluateBasis } from "../../kernels/cpu/planEvaluate.js";
 import { gaussLegendre } from "../../linalg/gaussLegendre.js";
 import { seededRandom } from "../helpers/random.js";
 import { buildHierarchy, hierarchySpecArb } from "./randomHierarchy.js";

@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { THBField } from "../../fields/thbField.js";
+import { HierarchyError } from "../../hierarchy/errors.js";
+import { parseGismoHierarchy, writeGismoHierarchy } from "../../io/gismoXml.js";
 import {
   describeField,
   describeSpace,
   fieldFromDescription,
   fieldFromJson,
   fieldToJson,
-  HierarchyError,
   spaceFromDescription,
-  THBField,
-} from "../../hierarchy/index.js";
-import { parseGismoHierarchy, writeGismoHierarchy } from "../../io/gismoXml.js";
+} from "../../io/serialization.js";
 import { maxAbsDifference, randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 

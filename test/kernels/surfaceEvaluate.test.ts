@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compile, evaluateLocalField, localControl } from "../../hierarchy/index.js";
+import { compile } from "../../hierarchy/plan.js";
+import { evaluateLocalField, localControl } from "../../kernels/cpu/planEvaluate.js";
 import { evaluateSurfaceField } from "../../kernels/cpu/surfaceEvaluate.js";
 import { maxAbsDifference, randomArray, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";

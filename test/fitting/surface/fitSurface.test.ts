@@ -6,7 +6,7 @@ import { assembleNormalEquations, solveNormalEquations } from "../../../fitting/
 import { projectOntoBestFitPlane, symmetricEigen3 } from "../../../fitting/surface/parametrize.js";
 import { isAdmissible } from "../../../hierarchy/admissibility.js";
 import { compile } from "../../../hierarchy/plan.js";
-import { readPointCloud } from "../../../io/pointCloud.js";
+import { readPointCloud } from "../../../io/node/readPointCloud.js";
 import { evaluateBasis } from "../../../kernels/cpu/planEvaluate.js";
 import { thbOps } from "../../../primitives/thbPrimitive.js";
 import { frankeCloud, inlierError, withOutliers } from "../../helpers/franke.js";

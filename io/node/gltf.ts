@@ -1,6 +1,6 @@
 /** Binary glTF (.glb) meshes through glTF-Transform: positions, normals and indices of one triangle mesh. */
 import { Document, NodeIO } from "@gltf-transform/core";
-import type { TriangleMesh } from "./mesh.js";
+import type { TriangleMesh } from "../mesh.js";
 
 /** GLB bytes of a mesh (f32 positions and normals, u32 indices). */
 export async function meshToGlb(mesh: TriangleMesh, name = "thbspline"): Promise<Uint8Array> {
