@@ -11,6 +11,7 @@ import { compile } from "../hierarchy/plan.js";
 import { refineBoxes } from "../hierarchy/refinement.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
 import { elementOrder, permuteRows } from "../kernels/cpu/elementOrder.js";
+import { gridPoints } from "../kernels/cpu/gridPoints.js";
 import { jointHistogramCpu, nccFromSums, nccSumsCpu, ssdCpu } from "../kernels/cpu/imageKernels.js";
 import { localControl } from "../kernels/cpu/planEvaluate.js";
 import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
@@ -31,7 +32,6 @@ import {
   type PointOrder,
   workgroupGrid,
 } from "../kernels/webgpu/thbGpu.js";
-import { gridPoints } from "../primitives/backend.js";
 import { thbOps } from "../primitives/thbPrimitive.js";
 import { WebGpuTensors } from "../primitives/webgpuTensors.js";
 import { uniformKnotVector } from "../splines/knotVector.js";

@@ -3,14 +3,23 @@
  * implementation that must agree. `selectBackend()` takes webgpu when a hardware adapter exists, cpu otherwise;
  * THB_BACKEND=cpu|webgpu forces one, and the choice is logged and readable (`backend.name`).
  * Shapes as in kernels/cpu/thbKernels.ts; every method is async so both backends share call sites.
+ * (It lives in primitives/, not kernels/, because its device tensors and kernels are autodiff tensors.)
  */
 import { setDeviceExecutor } from "../autodiff/ops.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
+import { gridPoints } from "../kernels/cpu/gridPoints.js";
 import { evaluateLocalField, localControl } from "../kernels/cpu/planEvaluate.js";
 import { thbBackwardControlCpu, thbBackwardParamsCpu, thbForwardCpu } from "../kernels/cpu/thbKernels.js";
 import { noAdapterAdvice, requestWebGPU, type WebGPUContext } from "../kernels/webgpu/device.js";
-import { readFloat32, upload } from "../kernels/webgpu/gpuBuffers.js";
-import { GpuContext, gpuBackwardControl, gpuBackwardParams, gpuEvaluate } from "../kernels/webgpu/thbGpu.js";
+import {
+  GpuContext,
+  gpuBackwardControl,
+  gpuBackwardParams,
+  gpuEvaluate,
+  gpuEvaluateGrid,
+} from "../kernels/webgpu/thbGpu.js";
+import { cpuTensorKernels } from "./cpuTensorKernels.js";
+import type { TensorKernels } from "./tensorKernels.js";
 import { WebGpuTensors } from "./webgpuTensors.js";
 
 /** Names of the backends. */
@@ -61,24 +70,13 @@ export interface Backend {
    * tensors made with `tensors.toDevice`.
    */
   readonly tensors?: WebGpuTensors;
+  /**
+   * The same kernels in tensors, on this backend: the seam the custom primitives are written over (each
+   * primitive takes the kernels of the backend its inputs live on, primitives/tensorKernels.ts).
+   */
+  readonly kernels: TensorKernels;
   /** Releases device resources. */
   dispose(): void;
-}
-
-/** Grid points origin + spacing · i, first direction fastest. */
-export function gridPoints(origin: number[], spacing: number[], counts: number[]): Float64Array {
-  const d = counts.length;
-  const total = counts.reduce((a, n) => a * n, 1);
-  const points = new Float64Array(total * d);
-  for (let t = 0; t < total; t++) {
-    let rest = t;
-    for (let k = 0; k < d; k++) {
-      const i = rest % counts[k];
-      rest = (rest - i) / counts[k];
-      points[t * d + k] = origin[k] + spacing[k] * i;
-    }
-  }
-  return points;
 }
 
 /** The f64 reference backend. */
@@ -101,6 +99,7 @@ export const cpuBackend: Backend = {
     }
     return evaluateLocalField(plan, localControl(plan, control, dim), dim, points, 0);
   },
+  kernels: cpuTensorKernels,
   dispose: () => {},
 };
 
@@ -120,16 +119,10 @@ export function webgpuBackend(webgpu: WebGPUContext): Backend {
       gpuBackwardControl(gpuPlan(plan), params, cotangent, dim),
     backwardParams: (plan, control, dim, params, cotangent) =>
       gpuBackwardParams(gpuPlan(plan), control, dim, params, cotangent),
-    evaluateGrid: async (plan, control, dim, origin, spacing, counts) => {
-      const g = gpuPlan(plan);
-      const controlBuffer = upload(context.device, context.pool, Float32Array.from(control));
-      const local = g.localControl(controlBuffer, dim);
-      const out = g.gridForward(local, dim, origin, spacing, counts);
-      const values = await readFloat32(context.device, out, counts.reduce((a, n) => a * n, 1) * dim);
-      for (const b of [controlBuffer, local, out]) context.pool.release(b);
-      return values;
-    },
+    evaluateGrid: (plan, control, dim, origin, spacing, counts) =>
+      gpuEvaluateGrid(gpuPlan(plan), control, dim, origin, spacing, counts),
     tensors,
+    kernels: tensors.kernels,
     dispose: () => {
       setDeviceExecutor(undefined);
       context.pool.destroy();

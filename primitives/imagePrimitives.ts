@@ -1,21 +1,17 @@
 /**
- * The image kernels as autodiff primitives, with a cpu (f64) and a webgpu (f32) implementation each, chosen
- * by where the inputs live: sampling an image at warped coordinates (VJP: the image gradient times the
+ * The image kernels as autodiff primitives, each written once over the kernels of the backend where the
+ * inputs live (cpu f64, webgpu f32; primitives/tensorKernels.ts): sampling an image at warped coordinates (VJP: the image gradient times the
  * cotangent) and the joint histogram of moving against fixed values (VJP to the moving values through the
  * Parzen weights). Registration metrics compose from them with ordinary ops — SSD, NCC, mutual information —
  * so their gradients come from reverse mode on either backend.
  */
-import { add, div, log, mul, reshape, slice, sqrt, sub, sum } from "../autodiff/api.js";
+import { add, div, log, mul, reshape, sqrt, sub, sum } from "../autodiff/api.js";
 import { defineOp } from "../autodiff/customOp.js";
-import { Tensor } from "../autodiff/tensor.js";
-import {
-  type Interpolation,
-  jointHistogramOfValues,
-  jointHistogramVjpCpu,
-  type ScalarImage,
-  sampleImageCpu,
-} from "../kernels/cpu/imageKernels.js";
-import { deviceOf } from "./webgpuTensors.js";
+import type { Tensor } from "../autodiff/tensor.js";
+import type { Interpolation, ScalarImage } from "../kernels/cpu/imageKernels.js";
+import { type HistogramSpec, kernelsOf, onEveryBackend } from "./tensorKernels.js";
+
+export type { HistogramSpec } from "./tensorKernels.js";
 
 /**
  * Samples `image` at `coords  #points by d` (voxel units, clamp to edge): `#points`. Differentiable with
@@ -34,43 +30,17 @@ export function imageSampler(image: ScalarImage, kind: Interpolation): (coords: 
   ];
   const sample = defineOp<Tensor>({
     name: "imageSample",
-    implementations: {
-      cpu: {
-        forward: ([coords]) => {
-          const count = check(coords);
-          const { values, gradient } = sampleImageCpu(image, coords.values, kind);
-          return { outputs: [new Tensor(values, [count])], residuals: new Tensor(gradient, [count, d]) };
-        },
-        vjp,
+    implementations: onEveryBackend({
+      forward: (inputs) => {
+        const [coords] = inputs;
+        check(coords);
+        const { values, gradient } = kernelsOf(inputs).images.sample(image, coords, kind);
+        return { outputs: [values], residuals: gradient };
       },
-      webgpu: {
-        forward: (inputs) => {
-          const [coords] = inputs;
-          const count = check(coords);
-          const gpu = deviceOf(inputs);
-          const input = gpu.input(coords);
-          const out = gpu.output(count * (1 + d));
-          gpu.images.encodeSample(image.size, gpu.imageBuffer(image), input.buffer, out, count, kind);
-          if (input.temporary) gpu.context.pool.release(input.buffer);
-          const terms = gpu.wrap(out, [count, 1 + d]);
-          return {
-            outputs: [reshape(slice(terms, 1, 0, 1), [count])],
-            residuals: slice(terms, 1, 1, 1 + d),
-          };
-        },
-        vjp,
-      },
-    },
+      vjp,
+    }),
   });
   return (coords) => sample([coords])[0];
-}
-
-/** Bins and value ranges of a joint histogram. */
-export interface HistogramSpec {
-  /** Bins per axis, 2 to 64. */
-  bins: number;
-  movingRange: readonly [number, number];
-  fixedRange: readonly [number, number];
 }
 
 function checkSpec({ bins, movingRange, fixedRange }: HistogramSpec): void {
@@ -87,68 +57,17 @@ function checkSpec({ bins, movingRange, fixedRange }: HistogramSpec): void {
 const histogramOp = (spec: HistogramSpec) =>
   defineOp<undefined>({
     name: "jointHistogram",
-    implementations: {
-      cpu: {
-        forward: ([moving, fixed]) => {
-          const h = jointHistogramOfValues(
-            moving.values,
-            fixed.values,
-            spec.bins,
-            spec.movingRange,
-            spec.fixedRange,
-          );
-          return { outputs: [new Tensor(h, [spec.bins, spec.bins])], residuals: undefined };
-        },
-        vjp: (_, [g], [moving, fixed]) => {
-          if (!g) return [undefined, undefined];
-          const { bins, movingRange, fixedRange } = spec;
-          const out = jointHistogramVjpCpu(
-            moving.values,
-            fixed.values,
-            g.values,
-            bins,
-            movingRange,
-            fixedRange,
-          );
-          return [new Tensor(out, moving.shape), undefined];
-        },
+    implementations: onEveryBackend({
+      forward: (inputs) => {
+        const [moving, fixed] = inputs;
+        return { outputs: [kernelsOf(inputs).images.histogram(moving, fixed, spec)], residuals: undefined };
       },
-      webgpu: {
-        forward: (inputs) => {
-          const [moving, fixed] = inputs;
-          const gpu = deviceOf(inputs);
-          const [m, f] = [gpu.input(moving), gpu.input(fixed)];
-          const h = gpu.images.encodeHistogram(
-            m.buffer,
-            1,
-            f.buffer,
-            moving.size,
-            spec.bins,
-            spec.movingRange,
-            spec.fixedRange,
-          );
-          for (const b of [m, f]) if (b.temporary) gpu.context.pool.release(b.buffer);
-          return { outputs: [gpu.wrap(h, [spec.bins, spec.bins])], residuals: undefined };
-        },
-        vjp: (_, [g], inputs) => {
-          const [moving, fixed] = inputs;
-          if (!g) return [undefined, undefined];
-          const gpu = deviceOf(inputs);
-          const [m, f, c] = [gpu.input(moving), gpu.input(fixed), gpu.input(g)];
-          const out = gpu.images.encodeHistogramVjp(
-            m.buffer,
-            f.buffer,
-            c.buffer,
-            moving.size,
-            spec.bins,
-            spec.movingRange,
-            spec.fixedRange,
-          );
-          for (const b of [m, f, c]) if (b.temporary) gpu.context.pool.release(b.buffer);
-          return [gpu.wrap(out, moving.shape), undefined];
-        },
+      vjp: (_, [g], inputs) => {
+        const [moving, fixed] = inputs;
+        if (!g) return [undefined, undefined];
+        return [kernelsOf(inputs).images.histogramVjp(moving, fixed, g, spec), undefined];
       },
-    },
+    }),
   });
 
 /**

@@ -14,6 +14,7 @@ import { readFloat32, STORAGE, upload } from "../kernels/webgpu/gpuBuffers.js";
 import { GpuImageKernels } from "../kernels/webgpu/imageGpu.js";
 import { treeSum } from "../kernels/webgpu/reduce.js";
 import { type GpuContext, GpuPlan, type PointOrder, workgroupGrid } from "../kernels/webgpu/thbGpu.js";
+import { GpuTensorKernels } from "./gpuTensorKernels.js";
 
 /** A pooled GPU buffer shared by the tensors that view it, returned to the pool with the last of them. */
 export class GpuStorage implements DeviceStorage {
@@ -192,7 +193,7 @@ export class WebGpuTensors implements DeviceExecutor {
   private readonly plans = new WeakMap<EvaluationPlan, GpuPlan>();
   private readonly orders = new WeakMap<GpuStorage, Map<GpuPlan, PointOrder>>();
   private readonly imageBuffers = new WeakMap<ScalarImage, GPUBuffer>();
-  private imageKernels: GpuImageKernels | undefined;
+  private imageKernelCache: GpuImageKernels | undefined;
 
   constructor(context: GpuContext) {
     this.context = context;
@@ -253,10 +254,13 @@ export class WebGpuTensors implements DeviceExecutor {
     this.plans.delete(plan);
   }
 
+  /** The WGSL kernels behind the custom primitives (primitives/tensorKernels.ts), on this device. */
+  readonly kernels: GpuTensorKernels = new GpuTensorKernels(this);
+
   /** The image kernels of this device. */
-  get images(): GpuImageKernels {
-    this.imageKernels ??= new GpuImageKernels(this.context);
-    return this.imageKernels;
+  get imageKernels(): GpuImageKernels {
+    this.imageKernelCache ??= new GpuImageKernels(this.context);
+    return this.imageKernelCache;
   }
 
   /** An image's voxels on the device, uploaded once per image object (treat images as immutable). */

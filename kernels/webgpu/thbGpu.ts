@@ -565,3 +565,21 @@ export async function gpuBackwardParams(
   for (const b of [controlBuffer, paramsBuffer, cotangentBuffer, local, out]) pool.release(b);
   return values;
 }
+
+/** Convenience: values on the grid origin + spacing · i (first direction fastest), from control on the CPU. */
+export async function gpuEvaluateGrid(
+  gpu: GpuPlan,
+  control: ArrayLike<number>,
+  dim: number,
+  origin: number[],
+  spacing: number[],
+  counts: number[],
+): Promise<Float32Array> {
+  const { device, pool } = gpu.context;
+  const controlBuffer = upload(device, pool, Float32Array.from(control));
+  const local = gpu.localControl(controlBuffer, dim);
+  const out = gpu.gridForward(local, dim, origin, spacing, counts);
+  const values = await readFloat32(device, out, counts.reduce((a, n) => a * n, 1) * dim);
+  for (const b of [controlBuffer, local, out]) pool.release(b);
+  return values;
+}
