@@ -5,7 +5,7 @@
  */
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { locatePoints } from "./planEvaluate.js";
-import { locateSurfacePoint, surfacePlanCache } from "./surfaceEvaluate.js";
+import { locateSurfacePoint, surfacePlanCache } from "./surfaceLocation.js";
 
 /** The element of every point; surfaces use their cached locator (about 3 times faster, no comparisons). */
 function elementsOf(plan: EvaluationPlan, params: ArrayLike<number>): Int32Array {

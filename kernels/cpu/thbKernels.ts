@@ -16,13 +16,8 @@ import {
   localTensorBasis,
   locatePoint,
 } from "./planEvaluate.js";
-import {
-  bicubicElementGradients,
-  evaluateSurfaceField,
-  SurfaceBasisScratch,
-  surfaceBasisAt,
-  surfacePlanCache,
-} from "./surfaceEvaluate.js";
+import { bicubicElementGradients, evaluateSurfaceField } from "./surfaceEvaluate.js";
+import { SurfaceBasisScratch, surfaceBasisAt, surfacePlanCache } from "./surfaceLocation.js";
 
 /** Forward: local control blocks, then values (order 0) or values and derivatives up to `order`. */
 export function thbForwardCpu(
