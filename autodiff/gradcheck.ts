@@ -16,9 +16,18 @@ export interface GradcheckOptions {
   tolerance?: number;
   /** Seed of the random directions. */
   seed?: number;
+  /**
+   * Smallest scale an error is measured against, as a fraction of the largest directional derivative seen
+   * (default 1e-3): a direction where the derivative nearly vanishes is judged against that, not against
+   * its own rounding noise.
+   */
+  floor?: number;
 }
 
-/** Result: the worst relative error |fd − ad| / max(1, |fd|, |ad|) over directions. */
+/**
+ * Result: the worst relative error |fd − ad| / max(|fd|, |ad|, floor · max over directions of |fd|, |ad|)
+ * over directions (0 when every derivative is 0).
+ */
 export interface GradcheckResult {
   maxError: number;
   passed: boolean;
@@ -51,7 +60,7 @@ export function gradcheck(
   );
   const scalarF = (xs: Tensor[]) => (probe.size === 1 ? f(xs) : dot(f(xs), w));
   const { grad } = valueAndGrad(scalarF, x);
-  let maxError = 0;
+  const pairs: [number, number][] = [];
   for (let d = 0; d < (options.directions ?? 3); d++) {
     const v = x.map((t) => Float64Array.from({ length: t.size }, () => rand()));
     let analytic = 0;
@@ -69,10 +78,16 @@ export function gradcheck(
         ),
       ).item();
     const numeric = (shifted(1) - shifted(-1)) / (2 * eps);
-    maxError = Math.max(
-      maxError,
-      Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric), Math.abs(analytic)),
-    );
+    pairs.push([numeric, analytic]);
+  }
+  // relative errors, not absolute ones: a scale floored at 1 would pass any error of a small derivative
+  const largest = Math.max(0, ...pairs.map(([n, a]) => Math.max(Math.abs(n), Math.abs(a))));
+  const floor = (options.floor ?? 1e-3) * largest;
+  let maxError = 0;
+  for (const [numeric, analytic] of pairs) {
+    const scale = Math.max(Math.abs(numeric), Math.abs(analytic), floor);
+    const error = numeric === analytic ? 0 : Math.abs(numeric - analytic) / scale;
+    maxError = Math.max(maxError, Number.isNaN(error) ? Number.POSITIVE_INFINITY : error);
   }
   return { maxError, passed: maxError <= tolerance };
 }

@@ -6,9 +6,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as ad from "../autodiff/index.js";
-import { thbOps } from "../fitting/thbPrimitive.js";
 import { compile } from "../hierarchy/plan.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
+import { thbOps } from "../primitives/thbPrimitive.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
 import { medianSeconds, printTable } from "./harness.js";

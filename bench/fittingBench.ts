@@ -5,12 +5,12 @@
  */
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { fitSurface } from "../fitting/fitSurface.js";
-import { fitCoefficientsByGradient } from "../fitting/gradientFit.js";
+import { THBField } from "../fields/thbField.js";
+import { fitSurface } from "../fitting/surface/fitSurface.js";
+import { fitCoefficientsByGradient } from "../fitting/surface/gradientFit.js";
 import { compile } from "../hierarchy/plan.js";
-import { THBField } from "../hierarchy/thbField.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
-import { readPointCloud } from "../io/pointCloud.js";
+import { readPointCloud } from "../io/node/readPointCloud.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { frankeCloud } from "../test/helpers/franke.js";
 import { printTable } from "./harness.js";

@@ -7,15 +7,14 @@
 
 import * as ad from "../autodiff/index.js";
 import type { Tensor } from "../autodiff/tensor.js";
-import { thbOps } from "../fitting/thbPrimitive.js";
-import { elementOrder, permuteRows } from "../hierarchy/elementOrder.js";
 import { compile } from "../hierarchy/plan.js";
-import { localControl } from "../hierarchy/planEvaluate.js";
 import { refineBoxes } from "../hierarchy/refinement.js";
-import { evaluateSurfaceField } from "../hierarchy/surfaceEvaluate.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
-import { gridPoints } from "../kernels/backend.js";
+import { elementOrder, permuteRows } from "../kernels/cpu/elementOrder.js";
+import { gridPoints } from "../kernels/cpu/gridPoints.js";
 import { jointHistogramCpu, nccFromSums, nccSumsCpu, ssdCpu } from "../kernels/cpu/imageKernels.js";
+import { localControl } from "../kernels/cpu/planEvaluate.js";
+import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
 import {
   elementGradientsCpu,
   gatherFunctionGradientsCpu,
@@ -25,7 +24,6 @@ import { requestWebGPU } from "../kernels/webgpu/device.js";
 import { readFloat32, STORAGE, upload } from "../kernels/webgpu/gpuBuffers.js";
 import { GpuImageKernels } from "../kernels/webgpu/imageGpu.js";
 import { PassTimer } from "../kernels/webgpu/passTimer.js";
-import { WebGpuTensors } from "../kernels/webgpu/tensorGpu.js";
 import {
   GpuContext,
   GpuPlan,
@@ -34,6 +32,8 @@ import {
   type PointOrder,
   workgroupGrid,
 } from "../kernels/webgpu/thbGpu.js";
+import { thbOps } from "../primitives/thbPrimitive.js";
+import { WebGpuTensors } from "../primitives/webgpuTensors.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
 import { median, medianSeconds, printTable, si } from "./harness.js";

@@ -4,10 +4,10 @@
  * 10-level hierarchy.
  */
 import { compile } from "../hierarchy/plan.js";
-import { localControl } from "../hierarchy/planEvaluate.js";
 import { refineBoxes, refineElements } from "../hierarchy/refinement.js";
-import { evaluateSurfaceField } from "../hierarchy/surfaceEvaluate.js";
 import { THBSpace } from "../hierarchy/thbSpace.js";
+import { localControl } from "../kernels/cpu/planEvaluate.js";
+import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
 import { BSpline } from "../splines/bspline.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";

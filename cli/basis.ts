@@ -5,9 +5,9 @@
  */
 
 import { compile, type EvaluationPlan } from "../hierarchy/plan.js";
-import { evaluateBasis } from "../hierarchy/planEvaluate.js";
-import { checkHierarchyDescription, spaceFromDescription } from "../hierarchy/serialization.js";
 import type { THBSpace } from "../hierarchy/thbSpace.js";
+import { checkHierarchyDescription, spaceFromDescription } from "../io/serialization.js";
+import { evaluateBasis } from "../kernels/cpu/planEvaluate.js";
 import { InputError, readJson } from "./readInput.js";
 
 /**

@@ -2,11 +2,11 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fitSurface } from "../fitting/fitSurface.js";
-import { fieldToJson } from "../hierarchy/serialization.js";
-import { checkOutputPaths, type OutputFile, writeFilesAtomic } from "../io/atomicWrite.js";
+import { fitSurface } from "../fitting/surface/fitSurface.js";
 import { meshToObj } from "../io/mesh.js";
-import { readPointCloud } from "../io/pointCloud.js";
+import { checkOutputPaths, type OutputFile, writeFilesAtomic } from "../io/node/atomicWrite.js";
+import { readPointCloud } from "../io/node/readPointCloud.js";
+import { fieldToJson } from "../io/serialization.js";
 import { BSpline } from "../splines/bspline.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { Nurbs } from "../splines/nurbs.js";

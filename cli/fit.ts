@@ -5,14 +5,15 @@
  */
 import { basename, dirname, extname, join } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
-import { type FitIteration, fitSurfaceAsync } from "../fitting/fitSurface.js";
-import { fieldToJson } from "../hierarchy/serialization.js";
-import type { THBField } from "../hierarchy/thbField.js";
-import { checkOutputPaths, type OutputFile, writeFilesAtomic } from "../io/atomicWrite.js";
-import { meshToGlb } from "../io/gltf.js";
+import type { THBField } from "../fields/thbField.js";
+import { type FitIteration, fitSurfaceAsync } from "../fitting/surface/fitSurface.js";
 import { meshToObj, meshToPly, meshToStl } from "../io/mesh.js";
-import { type PointCloud, readPointCloud } from "../io/pointCloud.js";
-import { selectBackend } from "../kernels/backend.js";
+import { checkOutputPaths, type OutputFile, writeFilesAtomic } from "../io/node/atomicWrite.js";
+import { meshToGlb } from "../io/node/gltf.js";
+import { readPointCloud } from "../io/node/readPointCloud.js";
+import type { PointCloud } from "../io/pointCloud.js";
+import { fieldToJson } from "../io/serialization.js";
+import { selectBackend } from "../primitives/backend.js";
 import { ArgumentError } from "../splines/errors.js";
 import { tessellateSurface } from "../splines/tessellation.js";
 import { InputError } from "./readInput.js";

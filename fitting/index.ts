@@ -1,6 +1,5 @@
-/** fitting/: objectives and drivers for adaptive surface fitting (image registration will join them). */
-export * from "./fitSurface.js";
-export * from "./gradientFit.js";
-export * from "./normalEquations.js";
-export * from "./parametrize.js";
-export * from "./thbPrimitive.js";
+/** fitting/: objectives and drivers, one room each — surface/ (point clouds); image registration will join them. */
+export * from "./surface/fitSurface.js";
+export * from "./surface/gradientFit.js";
+export * from "./surface/normalEquations.js";
+export * from "./surface/parametrize.js";

@@ -3,10 +3,11 @@
  * level (its non-empty knot spans) and the cells each B-spline's support covers. Cached per level, built on
  * first use, shared by every space refined from the same level-0 knots.
  */
+
+import type { SparseMatrix } from "../linalg/sparseMatrix.js";
 import { dyadicRefine } from "../splines/knotVector.js";
 import { refinementMatrix } from "../splines/refinement.js";
 import { SpanLocator } from "../splines/spanLocator.js";
-import type { SparseMatrix } from "../splines/sparseMatrix.js";
 
 /** One level of one direction. Cell c covers [breaks[c], breaks[c+1]]. */
 export interface DirectionLevel {

@@ -1,8 +1,7 @@
-/** io/: file formats (meshes, point clouds, images, JSON, G+Smo XML) and whole-or-nothing file writing. */
-export * from "./atomicWrite.js";
+/** io/: file formats (meshes, point clouds, JSON, G+Smo XML); Node-only file access lives in io/node/. */
 export * from "./errors.js";
 export * from "./gismoXml.js";
-export * from "./gltf.js";
 export * from "./hierarchyDescription.js";
 export * from "./mesh.js";
 export * from "./pointCloud.js";
+export * from "./serialization.js";

@@ -8,8 +8,6 @@
  * is allocated, so memory stays proportional to the file's size; files above POINT_CLOUD_MAX_BYTES are
  * refused unread.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { extname } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { FormatError } from "./errors.js";
 import { parseNumberList } from "./gismoXml.js";
@@ -20,60 +18,11 @@ export interface PointCloud {
   params?: Float64Array;
 }
 
-/** Extensions readPointCloud understands. */
+/** Extensions readPointCloud (thbspline/node) understands. */
 export const POINT_CLOUD_EXTENSIONS = [".xyz", ".csv", ".txt", ".ply", ".xml"];
 
 /** Largest point-cloud file read (256 MiB: some 8 M XYZ points; parsing needs a few times this in memory). */
 export const POINT_CLOUD_MAX_BYTES = 2 ** 28;
-
-/** Reads a point cloud; the extension picks the format. Errors name the file, the line or field. */
-export function readPointCloud(path: string): PointCloud {
-  const extension = extname(path).toLowerCase();
-  if (!POINT_CLOUD_EXTENSIONS.includes(extension)) {
-    throw new FormatError(
-      `${path}: unknown extension "${extension}", expected one of ${POINT_CLOUD_EXTENSIONS.join(", ")}`,
-    );
-  }
-  const data = readBounded(path);
-  const cloud =
-    extension === ".ply"
-      ? parsePly(data, path)
-      : extension === ".xml"
-        ? parseGismoPointCloud(data.toString("utf8"), path)
-        : parseXyz(data.toString("utf8"), path);
-  if (cloud.points.length === 0) throw new FormatError(`${path}: no points`);
-  return cloud;
-}
-
-/** The file's bytes, refusing a file larger than POINT_CLOUD_MAX_BYTES (or not a file) before reading. */
-function readBounded(path: string): Buffer {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, "r");
-    const stat = fstatSync(fd);
-    if (stat.isDirectory()) throw new FormatError(`${path}: is a directory, expected a point-cloud file`);
-    if (stat.size > POINT_CLOUD_MAX_BYTES) {
-      throw new FormatError(
-        `${path}: ${stat.size} bytes; point-cloud files are read up to ${POINT_CLOUD_MAX_BYTES} bytes (256 MiB)`,
-      );
-    }
-    const data = Buffer.alloc(stat.size);
-    let read = 0;
-    while (read < stat.size) {
-      const n = readSync(fd, data, read, stat.size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return data.subarray(0, read);
-  } catch (error) {
-    if (error instanceof FormatError) throw error;
-    throw new FormatError(
-      `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 /** A decimal number as data files write it (no hex, no separators); NaN/Infinity spellings match NON_FINITE. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

@@ -10,22 +10,12 @@ export class DegreeError extends Error {
   override name = "DegreeError";
 }
 
-/** An argument has the wrong length, shape, type or range. */
-export class ArgumentError extends Error {
-  override name = "ArgumentError";
-}
+/** An argument has the wrong length, shape, type or range (defined in linalg/, the lowest layer). */
+export { ArgumentError, NumericalError } from "../linalg/errors.js";
 
 /** Formats a number list for error messages, shortened when long. */
 export function describeList(values: ArrayLike<number>, max = 12): string {
   const shown: string[] = [];
   for (let i = 0; i < Math.min(values.length, max); i++) shown.push(String(values[i]));
   return `[${shown.join(", ")}${values.length > max ? `, … (${values.length} in all)` : ""}]`;
-}
-
-/**
- * A numerical computation failed although its inputs were valid (a factorisation lost accuracy, a solve came
- * out non-finite): the message says what failed and where. Not the caller's fault, unlike ArgumentError.
- */
-export class NumericalError extends Error {
-  override name = "NumericalError";
 }

@@ -1,11 +1,12 @@
 /**
  * Knot insertion (Boehm) for curves, and exact refinement of tensor splines through refinement matrices.
  */
+
+import type { SparseMatrix } from "../linalg/sparseMatrix.js";
 import { BSpline } from "./bspline.js";
 import { ArgumentError } from "./errors.js";
 import { findSpan } from "./knotVector.js";
 import { refinementMatrix } from "./refinement.js";
-import type { SparseMatrix } from "./sparseMatrix.js";
 import { TensorBasis } from "./tensorBasis.js";
 
 /**

@@ -3,9 +3,10 @@
  * degree p, B_i^τ = Σ_j α_i(j) B_j^t. The matrix T with T[j][i] = α_i(j) maps coarse control points to
  * fine ones, Q = T P, so the refined spline is the same function.
  */
+
+import { SparseMatrix } from "../linalg/sparseMatrix.js";
 import { describeList, KnotVectorError } from "./errors.js";
 import { validateKnotVector } from "./knotVector.js";
-import { SparseMatrix } from "./sparseMatrix.js";
 
 /** Throws KnotVectorError unless `fine` contains every knot of `coarse` with at least its multiplicity. */
 function checkNested(coarse: Float64Array, fine: Float64Array): void {

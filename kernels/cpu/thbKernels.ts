@@ -8,21 +8,16 @@
  * cotangent with the field's first derivatives.
  */
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { derivativeCount, secondDerivativeBlock } from "../../splines/tensorBasis.js";
 import {
   evaluateLocalField,
   LocalBasisScratch,
   localControl,
   localTensorBasis,
   locatePoint,
-} from "../../hierarchy/planEvaluate.js";
-import {
-  bicubicElementGradients,
-  evaluateSurfaceField,
-  SurfaceBasisScratch,
-  surfaceBasisAt,
-  surfacePlanCache,
-} from "../../hierarchy/surfaceEvaluate.js";
-import { derivativeCount, secondDerivativeBlock } from "../../splines/tensorBasis.js";
+} from "./planEvaluate.js";
+import { bicubicElementGradients, evaluateSurfaceField } from "./surfaceEvaluate.js";
+import { SurfaceBasisScratch, surfaceBasisAt, surfacePlanCache } from "./surfaceLocation.js";
 
 /** Forward: local control blocks, then values (order 0) or values and derivatives up to `order`. */
 export function thbForwardCpu(

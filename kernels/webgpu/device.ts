@@ -22,6 +22,11 @@ export interface WebGPUContext {
 const dawnInstances: unknown[] = [];
 
 /** Vendor Vulkan drivers that Dawn should use instead of SwiftShader when present. */
+// Node-only modules, named through constants so that bundlers for the browser leave these imports alone
+// (they run only in Node, after the check that process.versions.node exists)
+const NODE_FS: string = "node:fs";
+const DAWN_PACKAGE: string = "webgpu";
+
 const VENDOR_ICD_DIRS = [
   "/etc/vulkan/icd.d",
   "/usr/share/vulkan/icd.d",
@@ -36,7 +41,10 @@ const VENDOR_ICD_DIRS = [
 async function preferSwiftShaderWhenNoDriver(): Promise<void> {
   const env = process.env;
   if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) return;
-  const { existsSync, readdirSync } = await import("node:fs");
+  const { existsSync, readdirSync } = (await import(NODE_FS)) as {
+    existsSync(path: string): boolean;
+    readdirSync(path: string): string[];
+  };
   const hasVendorDriver = VENDOR_ICD_DIRS.some((dir) => {
     try {
       return readdirSync(dir).some((f) => /nvidia/i.test(f));
@@ -55,7 +63,7 @@ async function gpuEntryPoint(): Promise<GPU | undefined> {
   await preferSwiftShaderWhenNoDriver();
   let webgpu: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    webgpu = (await import("webgpu")) as typeof webgpu;
+    webgpu = (await import(DAWN_PACKAGE)) as typeof webgpu;
   } catch {
     return undefined; // the optional dependency is not installed
   }

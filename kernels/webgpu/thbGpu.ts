@@ -5,9 +5,9 @@
  * pipelines are cached per shader variant (D, degrees, DIM, order).
  */
 
-import { elementOrder } from "../../hierarchy/elementOrder.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { derivativeCount } from "../../splines/tensorBasis.js";
+import { elementOrder } from "../cpu/elementOrder.js";
 import { BufferPool, readFloat32, STORAGE, upload } from "./gpuBuffers.js";
 import type { PassTimer } from "./passTimer.js";
 import {
@@ -19,13 +19,12 @@ import {
   gridForwardShader,
   localControlShader,
   locateShader,
-  META_FIELDS,
   paramsFromSecondDerivativesShader,
   reduceThreads,
   sortedBackwardParamsShader,
   sortedForwardShader,
-  type Variant,
 } from "./wgsl.js";
+import { META_FIELDS, type Variant } from "./wgslPrelude.js";
 
 /** Device, pipelines and buffers shared by every plan on one device. */
 export class GpuContext {
@@ -224,11 +223,11 @@ export class GpuPlan {
     return `${kind}:${this.plan.dimension}:${Array.from(this.plan.degrees).join(",")}:${dim}:${order}`;
   }
 
-  private meta(count: number, extra: number[] = []): Uint32Array {
+  private meta(count: number, gridCounts: number[] = []): Uint32Array {
     const meta = this.baseMeta.slice();
     meta[META_FIELDS.indexOf("count")] = count;
-    extra.forEach((x, i) => {
-      meta[META_FIELDS.indexOf("extra0") + i] = x;
+    gridCounts.forEach((n, k) => {
+      meta[META_FIELDS.indexOf("gridCount0") + k] = n;
     });
     return meta;
   }
@@ -246,7 +245,7 @@ export class GpuPlan {
     items: number,
     perThread: boolean,
     count = 0,
-    extra: number[] = [],
+    gridCounts: number[] = [],
   ): void {
     const pipeline = this.context.pipeline(
       this.key(kind, dim, order),
@@ -254,7 +253,7 @@ export class GpuPlan {
       buffers.length + 2,
     );
     const [wx, wy] = workgroupGrid(perThread ? Math.ceil(items / 64) : items);
-    const meta = this.meta(count, extra);
+    const meta = this.meta(count, gridCounts);
     meta[META_FIELDS.indexOf("rowStride")] = perThread ? wx * 64 : wx;
     this.context.submit(pipeline, meta, [this.buffers.planInts, this.buffers.planFloats, ...buffers], wx, wy);
   }
@@ -563,5 +562,23 @@ export async function gpuBackwardParams(
   const out = gpu.backwardParams(local, paramsBuffer, cotangentBuffer, count, dim);
   const values = await readFloat32(device, out, count * gpu.plan.dimension);
   for (const b of [controlBuffer, paramsBuffer, cotangentBuffer, local, out]) pool.release(b);
+  return values;
+}
+
+/** Convenience: values on the grid origin + spacing · i (first direction fastest), from control on the CPU. */
+export async function gpuEvaluateGrid(
+  gpu: GpuPlan,
+  control: ArrayLike<number>,
+  dim: number,
+  origin: number[],
+  spacing: number[],
+  counts: number[],
+): Promise<Float32Array> {
+  const { device, pool } = gpu.context;
+  const controlBuffer = upload(device, pool, Float32Array.from(control));
+  const local = gpu.localControl(controlBuffer, dim);
+  const out = gpu.gridForward(local, dim, origin, spacing, counts);
+  const values = await readFloat32(device, out, counts.reduce((a, n) => a * n, 1) * dim);
+  for (const b of [controlBuffer, local, out]) pool.release(b);
   return values;
 }

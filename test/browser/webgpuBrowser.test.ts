@@ -5,7 +5,7 @@ import { build } from "esbuild";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile, type EvaluationPlan } from "../../hierarchy/plan.js";
-import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
+import { evaluateLocalField, localControl } from "../../kernels/cpu/planEvaluate.js";
 import { thbBackwardControlCpu } from "../../kernels/cpu/thbKernels.js";
 import { relativeError } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";

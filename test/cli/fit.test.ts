@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { main } from "../../cli/thb.js";
-import { fieldFromJson } from "../../hierarchy/serialization.js";
+import { fieldFromJson } from "../../io/serialization.js";
 
 const thb = (args: string[]) => spawnSync("npx", ["tsx", "cli/thb.ts", ...args], { encoding: "utf8" });
 

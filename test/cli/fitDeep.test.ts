@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fieldFromJson } from "../../hierarchy/serialization.js";
-import { readPointCloud } from "../../io/pointCloud.js";
+import { readPointCloud } from "../../io/node/readPointCloud.js";
+import { fieldFromJson } from "../../io/serialization.js";
 
 const thb = (args: string[]) =>
   spawnSync("npx", ["tsx", "cli/thb.ts", ...args], {

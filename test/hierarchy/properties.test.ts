@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import {
   coarsenElements,
   compile,
-  evaluateBasis,
   levelsActingPerElement,
   refineAtPoints,
   refineElements,
 } from "../../hierarchy/index.js";
 import type { THBSpace } from "../../hierarchy/thbSpace.js";
-import { gaussLegendre } from "../../splines/gaussLegendre.js";
+import { evaluateBasis } from "../../kernels/cpu/planEvaluate.js";
+import { gaussLegendre } from "../../linalg/gaussLegendre.js";
 import { seededRandom } from "../helpers/random.js";
 import { buildHierarchy, hierarchySpecArb } from "./randomHierarchy.js";
 
@@ -87,6 +87,14 @@ function smallestScaledPivot(space: THBSpace): number {
 
 for (const dimension of [2, 3] as const) {
   describe(`${dimension}D random hierarchies (fast-check over refinement sequences)`, () => {
+    it("the random refinement sequences reach 10 levels (and no more)", () => {
+      const levels = fc
+        .sample(hierarchySpecArb(dimension), { numRuns: 30, seed: 1 })
+        .map((spec) => buildHierarchy(spec).sizePerLevel.length);
+      expect(Math.max(...levels)).toBe(10);
+      expect(Math.min(...levels)).toBeGreaterThanOrEqual(3);
+    });
+
     it("THB: partition of unity (values sum to 1, derivatives to 0) and non-negativity; HB: non-negativity", () => {
       fc.assert(
         fc.property(hierarchySpecArb(dimension), (spec) => {

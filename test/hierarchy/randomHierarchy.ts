@@ -37,7 +37,7 @@ export function buildHierarchy(spec: HierarchySpec): THBSpace {
     degrees: new Array(spec.dimension).fill(spec.degree),
     knots,
     truncated: spec.truncated,
-    maxLevels: 6,
+    maxLevels: 10,
   });
   for (let step = 0; step < spec.steps; step++) {
     const elements = space.elements.filter((e) => e.level + 1 < space.maxLevels);
@@ -52,7 +52,7 @@ export function buildHierarchy(spec: HierarchySpec): THBSpace {
   return space;
 }
 
-/** fast-check arbitrary of hierarchy specs in 2D and 3D with 3+ levels reachable. */
+/** fast-check arbitrary of hierarchy specs in 2D and 3D: 3 to 10 levels (each step may add one). */
 export function hierarchySpecArb(dimension: 2 | 3): fc.Arbitrary<HierarchySpec> {
   return fc.record({
     dimension: fc.constant(dimension),
@@ -60,7 +60,7 @@ export function hierarchySpecArb(dimension: 2 | 3): fc.Arbitrary<HierarchySpec> 
     truncated: fc.boolean(),
     m: fc.constantFrom(2, 3, Number.POSITIVE_INFINITY),
     seed: fc.integer({ min: 1, max: 1_000_000 }),
-    steps: fc.integer({ min: 2, max: dimension === 2 ? 5 : 3 }),
+    steps: fc.integer({ min: 2, max: 9 }),
     nonUniform: fc.boolean(),
   });
 }

@@ -1,17 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { THBField } from "../../fields/thbField.js";
 import {
   coarsenElements,
   compile,
-  evaluateBasis,
   HierarchyError,
   levelsActingPerElement,
   refineAtPoints,
   refineBoxes,
   refineElements,
-  THBField,
   THBSpace,
 } from "../../hierarchy/index.js";
+import { evaluateBasis } from "../../kernels/cpu/planEvaluate.js";
 import { BSpline } from "../../splines/bspline.js";
 import { refineAlongDirection } from "../../splines/knotInsertion.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkOutputPaths, writeFilesAtomic } from "../../io/atomicWrite.js";
 import { OutputError } from "../../io/errors.js";
+import { checkOutputPaths, writeFilesAtomic } from "../../io/node/atomicWrite.js";
 
 describe("writing a set of files all or none", () => {
   it("a failure while staging the second file leaves no file and no new folder behind", () => {

@@ -11,18 +11,18 @@ import { afterAll, describe, expect, it } from "vitest";
 import { basisProbe } from "../../cli/basis.js";
 import { InputError } from "../../cli/readInput.js";
 import { HierarchyError } from "../../hierarchy/errors.js";
-import {
-  checkHierarchyDescription,
-  fieldFromDescription,
-  fieldFromJson,
-  spaceFromDescription,
-} from "../../hierarchy/serialization.js";
 import type { THBSpace } from "../../hierarchy/thbSpace.js";
 import { FormatError } from "../../io/errors.js";
 import { parseGismoHierarchy } from "../../io/gismoXml.js";
 import type { FieldDescription } from "../../io/hierarchyDescription.js";
 import { DESCRIPTION_LIMITS } from "../../io/hierarchyDescription.js";
 import { type PointCloud, parseGismoPointCloud, parsePly, parseXyz } from "../../io/pointCloud.js";
+import {
+  checkHierarchyDescription,
+  fieldFromDescription,
+  fieldFromJson,
+  spaceFromDescription,
+} from "../../io/serialization.js";
 import { ArgumentError, DegreeError, KnotVectorError } from "../../splines/errors.js";
 
 const SEED = 20261201;

@@ -4,13 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FormatError } from "../../io/errors.js";
 import { meshToPly, meshToStl } from "../../io/mesh.js";
-import {
-  POINT_CLOUD_MAX_BYTES,
-  parseGismoPointCloud,
-  parsePly,
-  parseXyz,
-  readPointCloud,
-} from "../../io/pointCloud.js";
+import { readPointCloud } from "../../io/node/readPointCloud.js";
+import { POINT_CLOUD_MAX_BYTES, parseGismoPointCloud, parsePly, parseXyz } from "../../io/pointCloud.js";
 
 const dir = mkdtempSync(join(tmpdir(), "thb-io-"));
 const file = (name: string, data: string | Uint8Array) => {
@@ -245,7 +240,7 @@ describe("point clouds: hostile counts and malformed files", () => {
 describe("glTF", () => {
   it("writes a GLB that glTF-Transform reads back with the same positions and indices", async () => {
     const { NodeIO } = await import("@gltf-transform/core");
-    const { meshToGlb } = await import("../../io/gltf.js");
+    const { meshToGlb } = await import("../../io/node/gltf.js");
     const mesh = {
       positions: Float64Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0.5]),
       normals: Float64Array.from([0, 0, 1, 0, 0, 1, 0, 0, 1]),

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { elementOrder, permuteRows } from "../../hierarchy/elementOrder.js";
 import { compile } from "../../hierarchy/plan.js";
-import { evaluateLocalField, localControl } from "../../hierarchy/planEvaluate.js";
 import { refineBoxes } from "../../hierarchy/refinement.js";
 import { THBSpace } from "../../hierarchy/thbSpace.js";
+import { elementOrder, permuteRows } from "../../kernels/cpu/elementOrder.js";
+import { evaluateLocalField, localControl } from "../../kernels/cpu/planEvaluate.js";
 import { thbBackwardControlCpu, thbBackwardParamsCpu } from "../../kernels/cpu/thbKernels.js";
 import { readFloat32, upload } from "../../kernels/webgpu/gpuBuffers.js";
 import {

@@ -1,0 +1,307 @@
+/**
+ * THB fields: a THB space plus control coefficients `#functions by dim` (f64).
+ *
+ * Refinement carries a field over exactly. An active level-l function τ of the refined space is non-zero
+ * on some active level-l element e, and there the field's level-l local B-spline coefficients P_e satisfy
+ * P_e[τ] = c_τ + Σ_{a coarser} c_a E_e[a, τ] (for THB the sum vanishes: truncation removed τ from every
+ * coarser function). Visiting functions level by level therefore gives every new coefficient from the
+ * old field's local coefficients, refined down to e through the two-scale relation — no solve.
+ * Coarsening cannot be exact; it projects by least squares (Gauss quadrature on every element).
+ */
+
+import { localRefinementBlocks, refineLocal } from "../hierarchy/extraction.js";
+import { compile, type EvaluationPlan } from "../hierarchy/plan.js";
+import {
+  type Box,
+  type CoarsenResult,
+  coarsenElements,
+  type ElementRequest,
+  type RefineOptions,
+  refineAtPoints,
+  refineBoxes,
+  refineElements,
+} from "../hierarchy/refinement.js";
+import type { THBSpace } from "../hierarchy/thbSpace.js";
+import {
+  evaluateLocalField,
+  LocalBasisScratch,
+  localControl,
+  localTensorBasis,
+} from "../kernels/cpu/planEvaluate.js";
+import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
+import { conjugateGradient } from "../linalg/conjugateGradient.js";
+import { gaussLegendre } from "../linalg/gaussLegendre.js";
+import { SparseMatrix } from "../linalg/sparseMatrix.js";
+import { ArgumentError } from "../splines/errors.js";
+import { derivativeCount, validateDerivativeOrder } from "../splines/tensorBasis.js";
+
+/** A function from the parametric domain to R^dim in a THB space. */
+export class THBField {
+  readonly space: THBSpace;
+  readonly dim: number;
+  readonly control: Float64Array;
+  private planCache?: EvaluationPlan;
+  private localCache?: Float64Array;
+
+  /** `plan`, when given, must be compile(space): callers that already compiled the space pass it on. */
+  constructor(space: THBSpace, control: ArrayLike<number>, dim: number, plan?: EvaluationPlan) {
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new ArgumentError(`dim must be a positive integer, got ${dim}`);
+    if (control == null || control.length !== space.size * dim) {
+      throw new ArgumentError(
+        `control must hold ${space.size} functions × ${dim} = ${space.size * dim} numbers, got length ${control?.length}`,
+      );
+    }
+    for (let i = 0; i < control.length; i++) {
+      if (!Number.isFinite(control[i]))
+        throw new ArgumentError(`control[${i}] must be finite, got ${control[i]}`);
+    }
+    this.space = space;
+    this.dim = dim;
+    this.control = Float64Array.from(control);
+    this.planCache = plan;
+  }
+
+  /** The zero field. */
+  static zeros(space: THBSpace, dim: number): THBField {
+    return new THBField(space, new Float64Array(space.size * dim), dim);
+  }
+
+  /** The compiled plan of the space (built once). */
+  get plan(): EvaluationPlan {
+    if (!this.planCache) this.planCache = compile(this.space);
+    return this.planCache;
+  }
+
+  /** Local control points P_e = E_eᵀ C_e of every element (built once). */
+  get localControl(): Float64Array {
+    if (!this.localCache) this.localCache = localControl(this.plan, this.control, this.dim);
+    return this.localCache;
+  }
+
+  /** Values and derivatives up to `order` at `params  #points by d`; `#points by blocks by dim`. */
+  evaluate(params: ArrayLike<number>, order = 0, out?: Float64Array): Float64Array {
+    validateDerivativeOrder(order);
+    const d = this.space.dimension;
+    this.space.checkPoints(params, "params", (message) => new ArgumentError(message));
+    const count = params.length / d;
+    const length = count * derivativeCount(d, order) * this.dim;
+    if (out !== undefined && out.length < length) {
+      throw new ArgumentError(`out must hold at least ${length} numbers, got ${out.length}`);
+    }
+    if (d === 2 && order === 0)
+      return evaluateSurfaceField(this.plan, this.localControl, this.dim, params, out);
+    return evaluateLocalField(this.plan, this.localControl, this.dim, params, order, out);
+  }
+
+  /** Refines elements (admissibly, class m) and carries the field over exactly. */
+  refineElements(requests: readonly ElementRequest[], options: RefineOptions = {}): THBField {
+    return this.carryOverTo(refineElements(this.space, requests, options));
+  }
+
+  /** Inserts G+Smo boxes and carries the field over exactly. */
+  refineBoxes(boxes: readonly Box[]): THBField {
+    return this.carryOverTo(refineBoxes(this.space, boxes));
+  }
+
+  /** Refines around points to a target level and carries the field over exactly. */
+  refineAtPoints(points: ArrayLike<number>, targetLevel: number, options: RefineOptions = {}): THBField {
+    return this.carryOverTo(refineAtPoints(this.space, points, targetLevel, options));
+  }
+
+  /** Coarsens where admissible and projects the field by least squares onto the coarser space. */
+  coarsen(
+    requests: readonly ElementRequest[],
+    options: RefineOptions = {},
+  ): { field: THBField } & Omit<CoarsenResult, "space"> {
+    const { space, coarsened, skipped } = coarsenElements(this.space, requests, options);
+    return { field: coarsened === 0 ? this : projectLeastSquares(this, space), coarsened, skipped };
+  }
+
+  /**
+   * The same function in a finer space `target` (one whose every Ω^l contains this space's): exact.
+   * Throws when the target does not refine this space.
+   */
+  carryOverTo(target: THBSpace): THBField {
+    const source = this.space;
+    const d = source.dimension;
+    const dim = this.dim;
+    const B = source.localSize;
+    for (let l = 0; l < source.maxLevels; l++) {
+      for (const key of source.tree.refined[l]) {
+        if (!target.tree.refined[l].has(key)) {
+          throw new ArgumentError("carryOverTo needs a target space that refines this one (no coarsening)");
+        }
+      }
+    }
+    const oldPlan = this.plan;
+    const oldLocal = this.localControl;
+    const oldElementId = elementIds(oldPlan, source);
+    const newPlan = compile(target, { space: source, plan: oldPlan });
+    const newElementId = elementIds(newPlan, target);
+    const control = new Float64Array(target.size * dim);
+    const cell = [0, 0, 0];
+    const index = [0, 0, 0];
+    const span = [0, 0, 0];
+    const previousSpan = [0, 0, 0];
+    const blocks: Float64Array[] = [];
+    const q = target.degrees.map((p) => p + 1);
+    const column = new Float64Array(B);
+    const tmpA = new Float64Array(B);
+    const tmpB = new Float64Array(B);
+    const local = new Float64Array(B * dim);
+    const offsets = target.levelOffsets;
+    for (let l = 0; l < target.levelCount; l++) {
+      const active = target.activeFunctions(l);
+      for (let i = 0; i < active.length; i++) {
+        const id = offsets[l] + i;
+        const flat = active[i];
+        const elementKey = activeElementInSupport(target, l, flat, cell, index);
+        // the old element containing it, and the old field's local coefficients there
+        const old = source.tree.activeElementContaining(l, elementKey);
+        const oldId = oldElementId.get(`${old.level}:${old.key}`)!;
+        local.set(oldLocal.subarray(oldId * B * dim, (oldId + 1) * B * dim));
+        for (let k = old.level + 1; k <= l; k++) {
+          for (let dir = 0; dir < d; dir++) {
+            previousSpan[dir] = target.level(k - 1, dir).spanOfCell[cell[dir] >> (l - k + 1)];
+            span[dir] = target.level(k, dir).spanOfCell[cell[dir] >> (l - k)];
+          }
+          localRefinementBlocks(target, k, span, previousSpan, blocks);
+          for (let c = 0; c < dim; c++) {
+            for (let j = 0; j < B; j++) column[j] = local[j * dim + c];
+            const refined = refineLocal(column, blocks, q, d, tmpA, tmpB);
+            for (let j = 0; j < B; j++) local[j * dim + c] = refined[j];
+          }
+        }
+        // τ's position among the element's local B-splines
+        let localIndex = 0;
+        for (let dir = d - 1; dir >= 0; dir--) {
+          const first = target.level(l, dir).spanOfCell[cell[dir]] - target.degrees[dir];
+          localIndex = localIndex * q[dir] + (index[dir] - first);
+        }
+        const e = newElementId.get(`${l}:${elementKey}`)!;
+        for (let c = 0; c < dim; c++) control[id * dim + c] = local[localIndex * dim + c];
+        // subtract coarser functions' contributions (zero for THB, non-zero for HB)
+        for (let r = newPlan.extractionStart[e]; r < newPlan.extractionStart[e + 1]; r++) {
+          const a = newPlan.extractionFunctions[r];
+          if (a >= offsets[l]) break; // ascending ids: the rest are of level ≥ l
+          const coefficient = newPlan.extractionCoefficients[r * B + localIndex];
+          if (coefficient === 0) continue;
+          for (let c = 0; c < dim; c++) control[id * dim + c] -= coefficient * control[a * dim + c];
+        }
+      }
+    }
+    return new THBField(target, control, dim, newPlan);
+  }
+}
+
+/** Map "level:key" → element id of a compiled plan. */
+function elementIds(plan: EvaluationPlan, space: THBSpace): Map<string, number> {
+  const ids = new Map<string, number>();
+  space.elements.forEach((e, i) => {
+    ids.set(`${e.level}:${e.key}`, i);
+  });
+  if (ids.size !== plan.elementCount) throw new Error("plan and space disagree on the element count");
+  return ids;
+}
+
+/**
+ * Key of an active level-l element inside the support of level-l function `flat` (one exists for every
+ * active function); writes its cell to `cell` and the function's tensor index to `index`.
+ */
+function activeElementInSupport(
+  space: THBSpace,
+  l: number,
+  flat: number,
+  cell: number[],
+  index: number[],
+): number {
+  const d = space.dimension;
+  space.tensorIndex(l, flat, index);
+  const lo = [0, 0, 0];
+  const hi = [1, 1, 1];
+  for (let k = 0; k < d; k++) {
+    lo[k] = space.level(l, k).supportStart[index[k]];
+    hi[k] = space.level(l, k).supportEnd[index[k]];
+  }
+  for (cell[2] = lo[2]; cell[2] < hi[2]; cell[2]++) {
+    for (cell[1] = lo[1]; cell[1] < hi[1]; cell[1]++) {
+      for (cell[0] = lo[0]; cell[0] < hi[0]; cell[0]++) {
+        const key = space.tree.key(l, cell);
+        if (space.tree.isActive(l, key)) return key;
+      }
+    }
+  }
+  throw new Error(`active function ${flat} of level ${l} has no active element of its level in its support`);
+}
+
+/** Least-squares projection of a field onto another space (Gauss quadrature, p+1 points per direction). */
+export function projectLeastSquares(field: THBField, target: THBSpace): THBField {
+  const d = target.dimension;
+  const dim = field.dim;
+  const plan = compile(target, { space: field.space, plan: field.plan });
+  const B = plan.localSize;
+  const rules = target.degrees.map((p) => gaussLegendre(p + 1, 0, 1));
+  const scratch = new LocalBasisScratch(plan, 0);
+  const rowIndex: number[] = [];
+  const colIndex: number[] = [];
+  const values: number[] = [];
+  const rhs = new Float64Array(plan.functionCount * dim);
+  const counts = rules.map((r) => r.nodes.length);
+  const total = counts.reduce((a, b) => a * b, 1);
+  // all quadrature points and weights first, so the source field is evaluated in one batch
+  const points = new Float64Array(plan.elementCount * total * d);
+  const weights = new Float64Array(plan.elementCount * total);
+  for (let e = 0; e < plan.elementCount; e++) {
+    for (let g = 0; g < total; g++) {
+      const q = e * total + g;
+      let rest = g;
+      let weight = 1;
+      for (let dir = 0; dir < d; dir++) {
+        const i = rest % counts[dir];
+        rest = (rest - i) / counts[dir];
+        const lo = plan.elementBox[e * 2 * d + dir];
+        const hi = plan.elementBox[e * 2 * d + d + dir];
+        points[q * d + dir] = lo + (hi - lo) * rules[dir].nodes[i];
+        weight *= (hi - lo) * rules[dir].weights[i];
+      }
+      weights[q] = weight;
+    }
+  }
+  const source = field.evaluate(points, 0);
+  for (let e = 0; e < plan.elementCount; e++) {
+    const start = plan.extractionStart[e];
+    const k = plan.extractionStart[e + 1] - start;
+    const T = new Float64Array(k);
+    for (let g = 0; g < total; g++) {
+      const q = e * total + g;
+      const weight = weights[q];
+      localTensorBasis(plan, e, points, q * d, scratch);
+      for (let a = 0; a < k; a++) {
+        let v = 0;
+        for (let j = 0; j < B; j++) v += plan.extractionCoefficients[(start + a) * B + j] * scratch.values[j];
+        T[a] = v;
+      }
+      for (let a = 0; a < k; a++) {
+        const fa = plan.extractionFunctions[start + a];
+        for (let c = 0; c < dim; c++) rhs[fa * dim + c] += weight * T[a] * source[q * dim + c];
+        for (let b = 0; b < k; b++) {
+          rowIndex.push(fa);
+          colIndex.push(plan.extractionFunctions[start + b]);
+          values.push(weight * T[a] * T[b]);
+        }
+      }
+    }
+  }
+  const mass = SparseMatrix.fromTriplets(plan.functionCount, plan.functionCount, rowIndex, colIndex, values);
+  const control = new Float64Array(plan.functionCount * dim);
+  const b = new Float64Array(plan.functionCount);
+  const solution = new Float64Array(plan.functionCount);
+  for (let c = 0; c < dim; c++) {
+    for (let i = 0; i < plan.functionCount; i++) b[i] = rhs[i * dim + c];
+    solution.fill(0);
+    conjugateGradient(mass, b, solution, 1e-14);
+    for (let i = 0; i < plan.functionCount; i++) control[i * dim + c] = solution[i];
+  }
+  return new THBField(target, control, dim, plan);
+}

@@ -1,0 +1,104 @@
+/** The cpu side of the primitives' seam (primitives/tensorKernels.ts): the f64 kernels on host tensors. */
+import { Tensor } from "../autodiff/tensor.js";
+import type { EvaluationPlan } from "../hierarchy/plan.js";
+import { jointHistogramOfValues, jointHistogramVjpCpu, sampleImageCpu } from "../kernels/cpu/imageKernels.js";
+import { evaluateLocalField, localControl } from "../kernels/cpu/planEvaluate.js";
+import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
+import {
+  elementGradientsOfDerivativesCpu,
+  gatherFunctionGradientsCpu,
+  thbBackwardControlCpu,
+  thbBackwardParamsCpu,
+  thbBackwardParamsWithDerivativesCpu,
+  thbForwardCpu,
+} from "../kernels/cpu/thbKernels.js";
+import type { ImageTensorKernels, TensorKernels, ThbTensorKernels } from "./tensorKernels.js";
+
+const thbKernels = new WeakMap<EvaluationPlan, ThbTensorKernels>();
+
+function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
+  const d = plan.dimension;
+  return {
+    localControl: (control) => {
+      const dim = control.shape[1];
+      return new Tensor(localControl(plan, control.values, dim), [plan.elementCount * plan.localSize * dim]);
+    },
+    forward: (local, params, dim, order) => {
+      const count = params.shape[0];
+      // the surface kernel for values of surfaces, as thbForwardCpu chooses
+      const values =
+        d === 2 && order === 0
+          ? evaluateSurfaceField(plan, local.values as Float64Array, dim, params.values)
+          : evaluateLocalField(plan, local.values as Float64Array, dim, params.values, order);
+      return new Tensor(values, order === 0 ? [count, dim] : [count, 1 + d, dim]);
+    },
+    backwardParams: (local, params, g, dim) =>
+      new Tensor(
+        thbBackwardParamsCpu(plan, local.values as Float64Array, dim, params.values, g.values),
+        params.shape,
+      ),
+    backwardParamsOfDerivatives: (local, params, gValues, gDerivatives, dim) =>
+      new Tensor(
+        thbBackwardParamsWithDerivativesCpu(
+          plan,
+          local.values as Float64Array,
+          dim,
+          params.values,
+          gValues?.values,
+          gDerivatives?.values,
+        ),
+        params.shape,
+      ),
+    transpose: (g, params, ofDerivatives) => {
+      const dim = g.shape[g.rank - 1];
+      const out = ofDerivatives
+        ? gatherFunctionGradientsCpu(
+            plan,
+            elementGradientsOfDerivativesCpu(plan, params.values, g.values, dim),
+            dim,
+          )
+        : thbBackwardControlCpu(plan, params.values, g.values, dim);
+      return new Tensor(out, [plan.functionCount, dim]);
+    },
+    grid: (control, points) => {
+      const dim = control.shape[1];
+      const { values } = thbForwardCpu(plan, control.values, dim, points.values, 0);
+      return new Tensor(values, [points.shape[0], dim]);
+    },
+  };
+}
+
+const images: ImageTensorKernels = {
+  sample: (image, coords, kind) => {
+    const count = coords.shape[0];
+    const { values, gradient } = sampleImageCpu(image, coords.values, kind);
+    return {
+      values: new Tensor(values, [count]),
+      gradient: new Tensor(gradient, [count, image.size.length]),
+    };
+  },
+  histogram: (moving, fixed, { bins, movingRange, fixedRange }) =>
+    new Tensor(jointHistogramOfValues(moving.values, fixed.values, bins, movingRange, fixedRange), [
+      bins,
+      bins,
+    ]),
+  histogramVjp: (moving, fixed, g, { bins, movingRange, fixedRange }) =>
+    new Tensor(
+      jointHistogramVjpCpu(moving.values, fixed.values, g.values, bins, movingRange, fixedRange),
+      moving.shape,
+    ),
+};
+
+/** The f64 CPU kernels. */
+export const cpuTensorKernels: TensorKernels = {
+  name: "cpu",
+  thb: (plan) => {
+    let kernels = thbKernels.get(plan);
+    if (!kernels) {
+      kernels = cpuThb(plan);
+      thbKernels.set(plan, kernels);
+    }
+    return kernels;
+  },
+  images,
+};

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import * as ad from "../../autodiff/index.js";
+import { relativeError } from "../helpers/gpu.js";
+
+/** x ↦ scale · Σ x² as a custom primitive whose VJP is off by the factor `wrong`. */
+const scaledSquares = (scale: number, wrong: number) =>
+  ad.defineOp<ad.Tensor>({
+    name: "scaledSquares",
+    implementations: {
+      cpu: {
+        forward: ([x]) => {
+          let s = 0;
+          for (const v of x.values) s += v * v;
+          return { outputs: [ad.tensor([scale * s], [])], residuals: x };
+        },
+        vjp: (x, [g]) => [g ? ad.mul(ad.mul(x, 2 * scale * wrong), g) : undefined],
+      },
+    },
+  });
+
+describe("oracles judge relative errors, small values included", () => {
+  const x = ad.tensor([0.3, -0.7, 0.2, 0.9], [4]);
+  const run = (scale: number, wrong: number) => {
+    const op = scaledSquares(scale, wrong);
+    return ad.gradcheck(([t]) => op([t])[0], [x]);
+  };
+
+  it("gradcheck passes a right gradient and fails one 1% off, at any scale of the function", () => {
+    for (const scale of [1e3, 1, 1e-4, 1e-8]) {
+      expect(run(scale, 1).passed, `right, scale ${scale}`).toBe(true);
+      const wrong = run(scale, 1.01);
+      expect(wrong.passed, `1% off, scale ${scale}`).toBe(false);
+      // the error is the relative one, whatever the scale (a floor at 1 made it 1e-2 · scale for small ones)
+      expect(wrong.maxError, `scale ${scale}`).toBeGreaterThan(0.009);
+      expect(wrong.maxError, `scale ${scale}`).toBeLessThan(0.011);
+    }
+  });
+
+  it("relativeError sees a 1% error of small values, and is 0 for equal arrays", () => {
+    const b = [2e-4, -1e-4, 3e-4];
+    expect(
+      relativeError(
+        b.map((v) => v * 1.01),
+        b,
+      ),
+    ).toBeCloseTo(0.01 / 1.01, 12);
+    expect(relativeError(b, b)).toBe(0);
+    expect(relativeError([0, 0], [0, 0])).toBe(0);
+    expect(relativeError([Number.NaN], [1])).toBe(Number.POSITIVE_INFINITY);
+    // below the floor (a quarter of the largest value), values are judged against the floor
+    expect(relativeError([1, 1e-6], [1, 0])).toBeCloseTo(4e-6, 12);
+  });
+});
