@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * thbspline: a differentiable THB-spline geometry engine. This entry is the curated, browser-safe public API
  * (what the README documents): B-splines, THB spaces and fields, refinement, compile, the autodiff API and

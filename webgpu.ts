@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * thbspline/webgpu: the WebGPU internals for those who drive the kernels themselves — the device, buffer
  * pools, the THB plan on the GPU, image kernels, pass timing, and the device tensors behind

@@ -64,7 +64,7 @@ const resultType = (inputs: readonly Tensor[]): DType =>
   inputs.some((t) => t.dtype === "f64") ? "f64" : "f32";
 
 /**
- * Runs primitives whose inputs live on a device (kernels/webgpu/tensorGpu.ts registers one). Host inputs
+ * Runs primitives whose inputs live on a device (webgpuBackend() registers one, from primitives/). Host inputs
  * mixed in are uploaded; outputs stay on the device.
  */
 export interface DeviceExecutor {

@@ -127,16 +127,17 @@ interface PlyElement {
   properties: PlyProperty[];
 }
 
+/** Bytes as Latin-1 text, without Node's Buffer (the parsers run in browsers too). */
+const LATIN1 = new TextDecoder("latin1");
+function latin1(bytes: Uint8Array): string {
+  return LATIN1.decode(bytes);
+}
+
 /** The header of a PLY file: format, elements in order, and where the body starts. */
 function parsePlyHeader(data: Uint8Array, where: string) {
-  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const bytes = data;
   const notPly = () => new FormatError(`${where}: not a PLY file (expected "ply" … "end_header")`);
-  if (
-    !(
-      bytes.subarray(0, 4).toString("latin1") === "ply\n" ||
-      bytes.subarray(0, 5).toString("latin1") === "ply\r\n"
-    )
-  )
+  if (!(latin1(bytes.subarray(0, 4)) === "ply\n" || latin1(bytes.subarray(0, 5)) === "ply\r\n"))
     throw notPly();
   let format = "";
   const elements: PlyElement[] = [];
@@ -144,10 +145,7 @@ function parsePlyHeader(data: Uint8Array, where: string) {
   let lineNumber = 0;
   for (;;) {
     const end = bytes.indexOf(10, offset);
-    const line = bytes
-      .subarray(offset, end < 0 ? bytes.length : end)
-      .toString("latin1")
-      .trim();
+    const line = latin1(bytes.subarray(offset, end < 0 ? bytes.length : end)).trim();
     offset = end < 0 ? bytes.length : end + 1;
     lineNumber++;
     const parts = line.split(/\s+/);
@@ -317,8 +315,7 @@ function readPlyAscii(
   where: string,
   sink: VertexSink,
 ) {
-  const lines = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-    .toString("latin1")
+  const lines = latin1(body)
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "");

@@ -143,16 +143,17 @@ export async function selectBackend(
   // browsers have no process: there only `prefer` chooses
   const fromEnvironment = typeof process !== "undefined" ? process.env?.THB_BACKEND : undefined;
   const requested = options.prefer ?? (fromEnvironment as BackendKind | undefined);
+  const source = options.prefer !== undefined ? "prefer" : "THB_BACKEND";
   if (requested !== undefined && requested !== "cpu" && requested !== "webgpu") {
-    throw new Error(`THB_BACKEND must be "cpu" or "webgpu", got "${requested}"`);
+    throw new Error(`${source} must be "cpu" or "webgpu", got "${requested}"`);
   }
   if (requested === "cpu") {
-    log(`thbspline backend: cpu (forced by THB_BACKEND)`);
+    log(`thbspline backend: cpu (asked for by ${source})`);
     return cpuBackend;
   }
   const webgpu = await requestWebGPU();
   if (!webgpu) {
-    if (requested === "webgpu") throw new Error(`THB_BACKEND=webgpu but ${noAdapterAdvice()}`);
+    if (requested === "webgpu") throw new Error(`${source}=webgpu but ${noAdapterAdvice()}`);
     log("thbspline backend: cpu (no WebGPU adapter)");
     return cpuBackend;
   }

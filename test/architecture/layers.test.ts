@@ -136,5 +136,37 @@ describe("import graph", () => {
     expect([...seen].filter((f) => f.startsWith("io/node/") || f === "node.ts")).toEqual([]);
     expect(reached).toEqual([]);
     expect(seen.size).toBeGreaterThan(30);
+    // Node globals need no import: Buffer, require, __dirname, and process without a typeof check
+    const globals: string[] = [];
+    for (const file of seen) {
+      const code = stripComments(readFileSync(join(root, file), "utf8"));
+      for (const [name, pattern] of NODE_GLOBALS)
+        if (pattern.test(code)) globals.push(`${file} uses ${name}`);
+      // a file that reads process must check that it exists (browsers have none)
+      if (/\bprocess\./.test(code) && !/typeof process\b/.test(code))
+        globals.push(`${file} uses process without a typeof guard`);
+    }
+    expect(globals).toEqual([]);
+  });
+
+  it("every top-level folder of the library has a layer (a new folder must be placed)", () => {
+    const folders = readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .filter((n) => !["node_modules", "dist", "test", "bench", "examples", "types", "docs"].includes(n));
+    expect(folders.filter((f) => layerOf(`${f}/x.ts`) === undefined)).toEqual([]);
   });
 });
+
+/** Node-only globals that browser bundles lack. */
+const NODE_GLOBALS: [string, RegExp][] = [
+  ["Buffer", /\bBuffer\.(from|alloc|concat|isBuffer)\b/],
+  ["require", /\brequire\(/],
+  ["__dirname", /\b__dirname\b/],
+  ["__filename", /\b__filename\b/],
+];
+
+/** Source without comments, so doc comments that mention Buffer or process do not count. */
+function stripComments(code: string): string {
+  return code.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:])\/\/.*$/gm, "$1");
+}

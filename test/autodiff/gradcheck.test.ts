@@ -50,4 +50,12 @@ describe("oracles judge relative errors, small values included", () => {
     // below the floor (a quarter of the largest value), values are judged against the floor
     expect(relativeError([1, 1e-6], [1, 0])).toBeCloseTo(4e-6, 12);
   });
+
+  it("with a block layout, values 1% off are caught beside second derivatives 1e4 times larger", () => {
+    // two points, blocks [value, second derivative], dim 1: the values' scale is their own block's
+    const exact = [0.5, 4e3, -0.7, 6e3];
+    const valuesOff = exact.map((v, i) => (i % 2 === 0 ? v * 1.01 : v));
+    expect(relativeError(valuesOff, exact)).toBeLessThan(1e-5); // one scale for all: the error hides
+    expect(relativeError(valuesOff, exact, undefined, { blocks: 2, dim: 1 })).toBeGreaterThan(9e-3);
+  });
 });

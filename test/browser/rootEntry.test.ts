@@ -55,11 +55,30 @@ function scenario(api: typeof thbspline) {
     (c: thbspline.Tensor) => api.mean(api.square(ops.evaluate(c, X))),
     api.tensor(control, [space.size, 3]),
   );
+  // every parser the root exports, on text and bytes made here (Node's Buffer does not exist in a page)
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const header =
+    "ply\nformat FORMAT 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\nend_header\n";
+  const binary = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const headerBytes = encode(header.replace("FORMAT", "binary_little_endian"));
+  const plyBytes = new Uint8Array(headerBytes.length + binary.byteLength);
+  plyBytes.set(headerBytes);
+  plyBytes.set(new Uint8Array(binary.buffer), headerBytes.length);
+  const parsed = [
+    api.parseXyz("x y z\n1 2 3\n4 5 6\n").points,
+    api.parsePly(encode(`${header.replace("FORMAT", "ascii")}1 2 3\n4 5 6\n`)).points,
+    api.parsePly(plyBytes).points,
+    api.parseGismoPointCloud(
+      '<?xml version="1.0"?><xml><Matrix rows="2" cols="2" id="0">0 1 0 1</Matrix><Matrix rows="3" cols="2" id="1">1 4 2 5 3 6</Matrix></xml>',
+    ).points,
+    api.fieldFromJson(api.fieldToJson(field)).evaluate(params.subarray(0, 2)),
+  ].map((points) => Array.from(points));
   return {
     size: space.size,
     values: Array.from(values),
     loss: value.item(),
     grad: Array.from((grad as thbspline.Tensor).values),
+    parsed,
   };
 }
 
@@ -133,6 +152,9 @@ describe("the root entry in a browser", () => {
       expect(close(inBrowser.values, inNode.values)).toBeLessThan(1e-12);
       expect(Math.abs(inBrowser.loss - inNode.loss) / inNode.loss).toBeLessThan(1e-12);
       expect(close(inBrowser.grad, inNode.grad)).toBeLessThan(1e-12);
+      // the parsers read the same points in the page as in Node
+      expect(inBrowser.parsed).toEqual(inNode.parsed);
+      expect(inNode.parsed.slice(0, 4)).toEqual(new Array(4).fill([1, 2, 3, 4, 5, 6]));
     },
   );
 });

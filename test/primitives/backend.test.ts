@@ -6,11 +6,11 @@ import { randomArray, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 
 describe("backend selection", () => {
-  it("THB_BACKEND=cpu forces the cpu backend and says so", async () => {
+  it("prefer: cpu (or THB_BACKEND=cpu) forces the cpu backend and says which asked for it", async () => {
     const lines: string[] = [];
     const backend = await selectBackend({ prefer: "cpu", log: (l) => lines.push(l) });
     expect(backend.name).toBe("cpu");
-    expect(lines[0]).toMatch(/backend: cpu \(forced/);
+    expect(lines[0]).toMatch(/backend: cpu \(asked for by prefer\)/);
   });
 
   it("picks webgpu for a hardware adapter, cpu for none or a software one, and says which", async () => {
@@ -37,7 +37,7 @@ describe("backend selection", () => {
     if (!hasAdapter) {
       if (process.env.CI === "true") throw new Error("CI=true needs a WebGPU adapter");
       await expect(selectBackend({ prefer: "webgpu" })).rejects.toThrow(
-        /THB_BACKEND=webgpu but no WebGPU adapter/,
+        /prefer=webgpu but no WebGPU adapter/,
       );
       return;
     }
@@ -62,9 +62,17 @@ describe("backend selection", () => {
     backend.dispose();
   });
 
-  it("rejects an unknown THB_BACKEND value", async () => {
+  it("rejects an unknown backend, naming where it came from (the prefer option or THB_BACKEND)", async () => {
     await expect(selectBackend({ prefer: "cuda" as "cpu" })).rejects.toThrow(
-      /THB_BACKEND must be "cpu" or "webgpu"/,
+      /prefer must be "cpu" or "webgpu"/,
     );
+    const saved = process.env.THB_BACKEND;
+    process.env.THB_BACKEND = "cuda";
+    try {
+      await expect(selectBackend()).rejects.toThrow(/THB_BACKEND must be "cpu" or "webgpu", got "cuda"/);
+    } finally {
+      if (saved === undefined) delete process.env.THB_BACKEND;
+      else process.env.THB_BACKEND = saved;
+    }
   });
 });
