@@ -41,7 +41,9 @@ const VENDOR_ICD_DIRS = [
 async function preferSwiftShaderWhenNoDriver(): Promise<void> {
   const env = process.env;
   if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) return;
-  const { existsSync, readdirSync } = (await import(NODE_FS)) as {
+  const { existsSync, readdirSync } = (await import(
+    /* webpackIgnore: true */ /* @vite-ignore */ NODE_FS
+  )) as {
     existsSync(path: string): boolean;
     readdirSync(path: string): string[];
   };
@@ -63,7 +65,7 @@ async function gpuEntryPoint(): Promise<GPU | undefined> {
   await preferSwiftShaderWhenNoDriver();
   let webgpu: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    webgpu = (await import(DAWN_PACKAGE)) as typeof webgpu;
+    webgpu = (await import(/* webpackIgnore: true */ /* @vite-ignore */ DAWN_PACKAGE)) as typeof webgpu;
   } catch {
     return undefined; // the optional dependency is not installed
   }
