@@ -8,7 +8,7 @@ import { Tensor } from "./tensor.js";
 
 /** Options of gradcheck. */
 export interface GradcheckOptions {
-  /** Finite-difference step (default 1e-6). */
+  /** Finite-difference step relative to each input's largest magnitude (at least 1; default 1e-6). */
   eps?: number;
   /** Number of random directions (default 3). */
   directions?: number;
@@ -25,8 +25,8 @@ export interface GradcheckOptions {
 }
 
 /**
- * Result: the worst relative error |fd − ad| / max(|fd|, |ad|, floor · max over directions of |fd|, |ad|)
- * over directions (0 when every derivative is 0).
+ * Result: the worst relative error |fd − ad| / max(|fd|, |ad|, floor · max over that input's directions of
+ * |fd|, |ad|) over inputs and directions (0 when every derivative is 0).
  */
 export interface GradcheckResult {
   maxError: number;
@@ -43,7 +43,10 @@ function random(seed: number): () => number {
   };
 }
 
-/** Checks the gradient of f at `inputs` (every input is perturbed along each random direction). */
+/**
+ * Checks the gradient of f at `inputs`: each input in turn is perturbed along random directions (the others
+ * held), and judged against its own largest directional derivative.
+ */
 export function gradcheck(
   f: (inputs: Tensor[]) => Tensor,
   inputs: Tensor[],
@@ -60,34 +63,39 @@ export function gradcheck(
   );
   const scalarF = (xs: Tensor[]) => (probe.size === 1 ? f(xs) : dot(f(xs), w));
   const { grad } = valueAndGrad(scalarF, x);
-  const pairs: [number, number][] = [];
-  for (let d = 0; d < (options.directions ?? 3); d++) {
-    const v = x.map((t) => Float64Array.from({ length: t.size }, () => rand()));
-    let analytic = 0;
-    grad.forEach((g, i) => {
-      for (let k = 0; k < g.size; k++) analytic += g.values[k] * v[i][k];
-    });
-    const shifted = (sign: number) =>
-      scalarF(
-        x.map(
-          (t, i) =>
-            new Tensor(
-              Float64Array.from(t.values, (val, k) => val + sign * eps * v[i][k]),
-              t.shape,
-            ),
-        ),
-      ).item();
-    const numeric = (shifted(1) - shifted(-1)) / (2 * eps);
-    pairs.push([numeric, analytic]);
-  }
-  // relative errors, not absolute ones: a scale floored at 1 would pass any error of a small derivative
-  const largest = Math.max(0, ...pairs.map(([n, a]) => Math.max(Math.abs(n), Math.abs(a))));
-  const floor = (options.floor ?? 1e-3) * largest;
+  // each input on its own, with its own step and scale: a wrong small gradient next to a large one must not
+  // hide in a direction that mixes them
   let maxError = 0;
-  for (const [numeric, analytic] of pairs) {
-    const scale = Math.max(Math.abs(numeric), Math.abs(analytic), floor);
-    const error = numeric === analytic ? 0 : Math.abs(numeric - analytic) / scale;
-    maxError = Math.max(maxError, Number.isNaN(error) ? Number.POSITIVE_INFINITY : error);
-  }
+  x.forEach((input, i) => {
+    let size = 0;
+    for (let k = 0; k < input.size; k++) size = Math.max(size, Math.abs(input.values[k]));
+    const step = eps * Math.max(1, size);
+    const pairs: [number, number][] = [];
+    for (let d = 0; d < (options.directions ?? 3); d++) {
+      const v = Float64Array.from({ length: input.size }, () => rand());
+      let analytic = 0;
+      for (let k = 0; k < input.size; k++) analytic += grad[i].values[k] * v[k];
+      const shifted = (sign: number) =>
+        scalarF(
+          x.map((t, j) =>
+            j === i
+              ? new Tensor(
+                  Float64Array.from(t.values, (val, k) => val + sign * step * v[k]),
+                  t.shape,
+                )
+              : t,
+          ),
+        ).item();
+      pairs.push([(shifted(1) - shifted(-1)) / (2 * step), analytic]);
+    }
+    // relative errors, not absolute ones: a scale floored at 1 would pass any error of a small derivative
+    const largest = Math.max(0, ...pairs.map(([n, a]) => Math.max(Math.abs(n), Math.abs(a))));
+    const floor = (options.floor ?? 1e-3) * largest;
+    for (const [numeric, analytic] of pairs) {
+      const scale = Math.max(Math.abs(numeric), Math.abs(analytic), floor);
+      const error = numeric === analytic ? 0 : Math.abs(numeric - analytic) / scale;
+      maxError = Math.max(maxError, Number.isNaN(error) ? Number.POSITIVE_INFINITY : error);
+    }
+  });
   return { maxError, passed: maxError <= tolerance };
 }

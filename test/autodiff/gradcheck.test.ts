@@ -51,6 +51,29 @@ describe("oracles judge relative errors, small values included", () => {
     expect(relativeError([1, 1e-6], [1, 0])).toBeCloseTo(4e-6, 12);
   });
 
+  it("judges each input on its own: a sign-flipped gradient of a small input next to a large one fails", () => {
+    // f(a, b) = 1e3 a + 1e-3 b, with b's gradient reported with the wrong sign
+    const wrong = ad.defineOp<null>({
+      name: "wrongSign",
+      implementations: {
+        cpu: {
+          forward: ([a, b]) => ({
+            outputs: [ad.tensor([1e3 * a.values[0] + 1e-3 * b.values[0]], [])],
+            residuals: null,
+          }),
+          vjp: (_residuals, [g]) => [g ? ad.mul(g, 1e3) : undefined, g ? ad.mul(g, -1e-3) : undefined],
+        },
+      },
+    });
+    const result = ad.gradcheck(([a, b]) => wrong([a, b])[0], [ad.tensor([0.3], []), ad.tensor([0.2], [])]);
+    expect(result.maxError).toBeGreaterThan(1);
+  });
+
+  it("steps relative to the input's size: a correct gradient at |x| ~ 1e6 passes", () => {
+    const result = ad.gradcheck(([x]) => ad.sum(ad.square(x)), [ad.tensor([1e6, -2e6, 3e6], [3])]);
+    expect(result.passed).toBe(true);
+  });
+
   it("with a block layout, values 1% off are caught beside second derivatives 1e4 times larger", () => {
     // two points, blocks [value, second derivative], dim 1: the values' scale is their own block's
     const exact = [0.5, 4e3, -0.7, 6e3];
