@@ -1,0 +1,179 @@
+/**
+ * The viewer page: loads the files `thb view` serves (listed at ./files.json) or files dropped on the page,
+ * shows the surface with its hierarchy, and refines (click), coarsens (shift-click), undoes and redoes.
+ */
+import type { InstancedMesh } from "three/webgpu";
+import type { PointCloud, THBField } from "../index.js";
+import { History } from "./history.js";
+import { errorColor } from "./levelColors.js";
+import { type Loaded, loadFile } from "./loaders.js";
+import { setReadout, showField, showMessage } from "./panel.js";
+import { listenForClicks, type SurfaceClick } from "./picking.js";
+import { createStage } from "./scene.js";
+import { elementAtParameter } from "./surfaceGeometry.js";
+import { createSurfaceView, pointErrors, pointSpheres, type SurfaceView } from "./surfaceView.js";
+
+const container = document.getElementById("view") as HTMLElement;
+const stage = await createStage(container, new URLSearchParams(location.search).get("renderer") === "webgl");
+setReadout("backend", stage.backend);
+
+const history = new History<THBField>();
+let view: SurfaceView | undefined;
+let cloud: PointCloud | undefined;
+let cloudMesh: InstancedMesh | undefined;
+let showControl = false;
+
+/** Diagonal of the bounding box of `points  #points by 3`. */
+function diagonal(points: ArrayLike<number>): number {
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < points.length; i += 3) {
+    for (let k = 0; k < 3; k++) {
+      lo[k] = Math.min(lo[k], points[i + k]);
+      hi[k] = Math.max(hi[k], points[i + k]);
+    }
+  }
+  return Math.hypot(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]) || 1;
+}
+
+/** Redraws the point cloud coloured by its distance to the current surface. */
+function showCloud(): void {
+  if (cloudMesh) {
+    stage.scene.remove(cloudMesh);
+    cloudMesh.geometry.dispose();
+    cloudMesh.dispose();
+    cloudMesh = undefined;
+  }
+  if (!cloud) return;
+  const field = history.current;
+  const colors = new Float32Array(cloud.points.length).fill(0.8);
+  if (field && view) {
+    const grid = view.surface.geometry.getAttribute("position").array as Float32Array;
+    const errors = pointErrors(field, cloud, grid);
+    const max = errors.reduce((a, b) => Math.max(a, b), 0);
+    for (let i = 0; i < errors.length; i++) errorColor(errors[i], max, colors, 3 * i);
+    setReadout("max-error", max.toPrecision(4));
+  }
+  cloudMesh = pointSpheres(cloud.points, colors, diagonal(cloud.points) * 0.003);
+  stage.scene.add(cloudMesh);
+}
+
+/** Shows `field` (the current state); frames the camera when asked. */
+function show(field: THBField, frame: boolean): void {
+  if (view) {
+    stage.scene.remove(view.group);
+    view.dispose();
+  }
+  view = createSurfaceView(field, field.dim >= 2 ? diagonal(field.control) : 1);
+  view.controlPoints.visible = showControl;
+  stage.scene.add(view.group);
+  showField(field);
+  showCloud();
+  if (frame) stage.frame(view.group);
+  stage.requestRender();
+}
+
+function apply(loaded: Loaded): void {
+  if (loaded.kind === "surface") {
+    history.push(loaded.field);
+    show(loaded.field, true);
+  } else {
+    cloud = loaded.cloud;
+    showCloud();
+    if (!view && cloudMesh) stage.frame(cloudMesh);
+    stage.requestRender();
+  }
+}
+
+/** Opens files: each one whole or not at all, so a bad file leaves the current surface as it was. */
+async function open(files: { name: string; bytes: () => Promise<Uint8Array> }[]): Promise<void> {
+  const errors: string[] = [];
+  for (const file of files) {
+    try {
+      apply(loadFile(file.name, await file.bytes()));
+      setReadout("source", file.name);
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  showMessage(errors.join("\n"));
+}
+
+function onClick(click: SurfaceClick): void {
+  const field = history.current;
+  if (!field) return;
+  const element = elementAtParameter(field, click.u, click.v);
+  if (!element) return;
+  const where = `level ${element.level}, cell [${element.cell.join(", ")}]`;
+  try {
+    if (click.shift) {
+      const result = field.coarsen([element], { admissibility: 2 });
+      if (result.coarsened === 0) {
+        showMessage(`cannot coarsen ${where}: level 0, a refined sibling, or it would break admissibility`);
+        return;
+      }
+      history.push(result.field);
+      show(result.field, false);
+    } else {
+      const refined = field.refineElements([element], { admissibility: 2 });
+      history.push(refined);
+      show(refined, false);
+    }
+    setReadout("last-action", JSON.stringify({ action: click.shift ? "coarsen" : "refine", ...element }));
+    showMessage("");
+  } catch (error) {
+    showMessage(`cannot ${click.shift ? "coarsen" : "refine"} ${where}: ${(error as Error).message}`);
+  }
+}
+
+function step(direction: "undo" | "redo"): void {
+  const field = direction === "undo" ? history.undo() : history.redo();
+  if (field) {
+    show(field, false);
+    setReadout("last-action", direction);
+  }
+}
+
+listenForClicks(stage.renderer.domElement, stage.camera, () => view?.surface, onClick);
+window.addEventListener("keydown", (event) => {
+  if (!(event.ctrlKey || event.metaKey)) return;
+  const key = event.key.toLowerCase();
+  if (key === "z" || key === "y") {
+    event.preventDefault();
+    step(key === "y" || event.shiftKey ? "redo" : "undo");
+  }
+});
+document.getElementById("undo")?.addEventListener("click", () => step("undo"));
+document.getElementById("redo")?.addEventListener("click", () => step("redo"));
+document.getElementById("show-control")?.addEventListener("change", (event) => {
+  showControl = (event.target as HTMLInputElement).checked;
+  if (view) view.controlPoints.visible = showControl;
+  stage.requestRender();
+});
+const fromFiles = (list: FileList | null | undefined) =>
+  Array.from(list ?? []).map((f) => ({
+    name: f.name,
+    bytes: async () => new Uint8Array(await f.arrayBuffer()),
+  }));
+document.getElementById("file")?.addEventListener("change", (event) => {
+  void open(fromFiles((event.target as HTMLInputElement).files));
+});
+window.addEventListener("dragover", (event) => event.preventDefault());
+window.addEventListener("drop", (event) => {
+  event.preventDefault();
+  void open(fromFiles(event.dataTransfer?.files));
+});
+
+// the files `thb view` was given (absent when the page is served statically)
+const listing = await fetch("./files.json").catch(() => undefined);
+if (listing?.ok) {
+  const entries = (await listing.json()) as { name: string; url: string }[];
+  await open(
+    entries.map((entry) => ({
+      name: entry.name,
+      bytes: async () => new Uint8Array(await (await fetch(entry.url)).arrayBuffer()),
+    })),
+  );
+}
+stage.requestRender();
+requestAnimationFrame(() => requestAnimationFrame(() => document.body.setAttribute("data-state", "ready")));
