@@ -1,4 +1,7 @@
-/** One colour per hierarchy level, shared by the element mesh, the control points and the legend. */
+/** The viewer's colours: one per hierarchy level (element mesh, control points, legend), errors, background. */
+
+/** The background colour (tests compare screenshots against it; index.html uses the same). */
+export const BACKGROUND = 0x15181d;
 
 const PALETTE = [0x4e79a7, 0xf28e2b, 0x59a14f, 0xe15759, 0xb07aa1, 0x76b7b2, 0xedc948, 0xff9da7, 0x9c755f];
 

@@ -14,9 +14,7 @@ import {
   Vector3,
   WebGPURenderer,
 } from "three/webgpu";
-
-/** The background colour (tests compare screenshots against it). */
-export const BACKGROUND = 0x15181d;
+import { BACKGROUND } from "./levelColors.js";
 
 /** Which graphics API drew the page. */
 export type RendererBackend = "webgpu" | "webgl";

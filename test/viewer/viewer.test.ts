@@ -1,0 +1,345 @@
+/**
+ * `thb view` end to end: the server (what it serves, what it refuses, where it listens, Ctrl-C) and the page
+ * in Debian's Chromium, headed under Xvfb (a WebGPU canvas screenshots blank headless), on SwiftShader:
+ * it draws with WebGPU and with WebGL 2, refines and coarsens by clicks as the hierarchy predicts, undoes,
+ * rejects bad files, and logs no errors. The WebGPU screenshot is kept as docs/viewer.png for the README.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { THBField } from "../../fields/thbField.js";
+import { coarsenElements, refineElements } from "../../hierarchy/refinement.js";
+import { THBSpace } from "../../hierarchy/thbSpace.js";
+import { fieldFromJson, fieldToJson } from "../../io/serialization.js";
+import { buildViewer } from "../../scripts/buildViewer.js";
+import { uniformKnotVector } from "../../splines/knotVector.js";
+import { BACKGROUND } from "../../viewer/levelColors.js";
+import { decodePng, fractionUnlike } from "../helpers/png.js";
+import { root, startView, type ViewProcess } from "./viewServer.js";
+
+/** Raw GET of `path` exactly as written (no URL normalisation), with `host` as the Host header. */
+function get(url: string, path: string, host?: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, headers: host ? { host } : {} }, (response) => {
+      let body = "";
+      response.on("data", (chunk) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Whether a TCP connection to host:port succeeds. */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 2000 });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** A small two-level quadratic field in 3D: x = u, y = v, z = a bump. */
+function smallField(): THBField {
+  const knots = uniformKnotVector(2, 4);
+  const space = refineElements(THBSpace.create({ degrees: [2, 2], knots: [knots, knots] }), [
+    { level: 0, cell: [1, 1] },
+  ]);
+  const control = new Float64Array(space.size * 3);
+  for (let i = 0; i < space.size; i++) control.set([i % 7, Math.floor(i / 7), Math.sin(i)], 3 * i);
+  return new THBField(space, control, 3);
+}
+
+beforeAll(async () => {
+  await buildViewer();
+}, 120_000);
+
+describe("thb view: the server", () => {
+  let view: ViewProcess;
+  let dir = "";
+  const secret = "SECRET-BYTES-0123456789";
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "thb-view-"));
+    writeFileSync(join(dir, "surface.json"), fieldToJson(smallField()));
+    writeFileSync(join(dir, "cloud.xyz"), "0 0 0\n1 0 0\n0 1 1\n");
+    writeFileSync(join(dir, "secret.txt"), secret);
+    view = await startView([join(dir, "surface.json"), "--points", join(dir, "cloud.xyz"), "--port", "0"]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await view?.stop();
+  });
+
+  it("serves the page, a listing of exactly the named files, and their bytes", async () => {
+    const page = await get(view.url, "/");
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('src="./main.js"');
+    const listing = JSON.parse((await get(view.url, "/files.json")).body) as { name: string; url: string }[];
+    expect(listing.map((f) => f.name)).toEqual(["surface.json", "cloud.xyz"]);
+    const surface = await get(view.url, listing[0].url.slice(1));
+    expect(fieldFromJson(surface.body).space.size).toBe(smallField().space.size);
+    expect((await get(view.url, listing[1].url.slice(1))).body).toBe("0 0 0\n1 0 0\n0 1 1\n");
+  });
+
+  it("refuses traversal, absolute paths, files it was not given and foreign Host headers, never sending their bytes", async () => {
+    const attempts = [
+      "/files/0/../secret.txt",
+      "/files/%2e%2e/%2e%2e/package.json",
+      "/files/0/%2E%2E%2Fsecret.txt",
+      "/..%2f..%2fpackage.json",
+      "/../package.json",
+      "/files/0/..\\secret.txt",
+      "//etc/passwd",
+      `/${join(dir, "secret.txt")}`,
+      `/files/0/secret.txt`,
+      `/files/2/secret.txt`,
+      "/files/",
+      "/package.json",
+      "/viewer/main.ts",
+      "/dist/viewer/main.js",
+    ];
+    for (const path of attempts) {
+      const response = await get(view.url, path);
+      expect([403, 404], path).toContain(response.status);
+      expect(response.body, path).not.toContain(secret);
+      expect(response.body, path).not.toContain('"name": "thbspline"');
+    }
+    expect((await get(view.url, "/files/0/../secret.txt")).status).toBe(403);
+    expect((await get(view.url, "/files/%2e%2e/%2e%2e/package.json")).status).toBe(403);
+    // DNS rebinding: a page on another origin resolving to 127.0.0.1 sends its own Host
+    expect((await get(view.url, "/files.json", "evil.example:80")).status).toBe(403);
+  });
+
+  it("listens on 127.0.0.1 only", async () => {
+    const port = Number(new URL(view.url).port);
+    expect(new URL(view.url).hostname).toBe("127.0.0.1");
+    expect(await connects("127.0.0.1", port)).toBe(true);
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal)
+      .map((a) => a!.address);
+    for (const address of ["::1", ...others]) expect(await connects(address, port), address).toBe(false);
+  });
+
+  it("names a missing file and a bad port, and stops cleanly on SIGINT (Ctrl-C)", async () => {
+    await expect(startView([join(dir, "missing.json"), "--port", "0"], 30_000)).rejects.toThrow(
+      /missing\.json: cannot read \(no such file\)/,
+    );
+    await expect(startView(["--port", "70000"], 30_000)).rejects.toThrow(
+      /--port must be an integer from 0 to 65535/,
+    );
+    const second = await startView([join(dir, "surface.json"), "--port", "0"]);
+    expect(await second.stop()).toBe(0);
+    expect(second.output()).toContain("thb view: stopped");
+    expect(await connects("127.0.0.1", Number(new URL(second.url).port))).toBe(false);
+  });
+});
+
+/** Debian's chromium and Xvfb: a headed browser, since WebGPU canvases screenshot blank headless. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const hasBrowser = existsSync(CHROMIUM) && existsSync("/usr/bin/Xvfb");
+if (!hasBrowser) {
+  if (process.env.CI === "true")
+    throw new Error(`CI=true but no ${CHROMIUM} or /usr/bin/Xvfb: apt-get install chromium xvfb`);
+  console.warn(`\n!!! viewer browser tests SKIPPED: need ${CHROMIUM} and /usr/bin/Xvfb\n`);
+}
+
+const FLAGS = [
+  "--enable-unsafe-webgpu",
+  "--enable-features=Vulkan",
+  "--use-vulkan=swiftshader",
+  "--use-angle=swiftshader",
+  "--enable-unsafe-swiftshader",
+  "--enable-gpu",
+  "--ignore-gpu-blocklist",
+  "--disable-vulkan-surface",
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+];
+const VIEWPORT = { width: 1000, height: 700 };
+/** Right of the panel: where the surface is drawn. */
+const SCENE = [300, 0, VIEWPORT.width, VIEWPORT.height];
+/** The bottom-right corner, background by the camera's framing: a control for the statistic. */
+const CORNER = [VIEWPORT.width - 60, VIEWPORT.height - 60, VIEWPORT.width, VIEWPORT.height];
+
+/** Starts Xvfb on a free display (it reports the number through -displayfd). */
+async function startXvfb(): Promise<{ xvfb: ChildProcess; display: string }> {
+  const xvfb = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp"], {
+    stdio: ["ignore", "ignore", "pipe", "pipe"],
+  });
+  const display = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error("Xvfb reported no display in 10 s")), 10_000);
+    xvfb.stdio[3]?.on("data", (chunk) => {
+      text += chunk;
+      if (text.includes("\n")) {
+        clearTimeout(timer);
+        resolve(`:${text.trim()}`);
+      }
+    });
+  });
+  return { xvfb, display };
+}
+
+describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, SwiftShader)", () => {
+  let view: ViewProcess;
+  let xvfb: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    view = await startView(["--port", "0"]);
+    const x = await startXvfb();
+    xvfb = x.xvfb;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: FLAGS,
+      headless: false,
+      env: { ...process.env, DISPLAY: x.display },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    xvfb?.kill("SIGTERM");
+    await view?.stop();
+  });
+
+  /** Opens the viewer and waits for its first frame; console errors and page errors are collected. */
+  async function open(query = ""): Promise<Page> {
+    const page = await browser!.newPage({ viewport: VIEWPORT });
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    });
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(view.url + query);
+    await page.waitForSelector("body[data-state=ready]", { timeout: 60_000 });
+    await page.waitForTimeout(500);
+    return page;
+  }
+
+  const readout = async (page: Page, id: string) => (await page.getByTestId(id).textContent()) ?? "";
+
+  let webgpuCoverage = 0;
+  it("draws the surface with WebGPU: the backend readout says webgpu and the canvas is not blank", async () => {
+    const page = await open();
+    expect(await readout(page, "backend")).toBe("webgpu");
+    expect(Number(await readout(page, "dofs"))).toBeGreaterThan(100);
+    const png = await page.screenshot();
+    const image = decodePng(png);
+    webgpuCoverage = fractionUnlike(image, BACKGROUND, SCENE);
+    expect(webgpuCoverage).toBeGreaterThan(0.1);
+    expect(fractionUnlike(image, BACKGROUND, CORNER)).toBeLessThan(0.02);
+    mkdirSync(join(root, "docs"), { recursive: true });
+    writeFileSync(join(root, "docs", "viewer.png"), png);
+    await page.close();
+  });
+
+  it("draws the same scene with WebGL 2 when ?renderer=webgl asks for it", async () => {
+    const page = await open("?renderer=webgl");
+    expect(await readout(page, "backend")).toBe("webgl");
+    const image = decodePng(await page.screenshot());
+    const coverage = fractionUnlike(image, BACKGROUND, SCENE);
+    expect(coverage).toBeGreaterThan(0.1);
+    expect(Math.abs(coverage - webgpuCoverage)).toBeLessThan(0.03);
+    await page.close();
+  });
+
+  it("a click refines the element under it by as many DOFs as refineElements predicts; shift-click coarsens; undo and redo restore", async () => {
+    const page = await open();
+    const listing = JSON.parse((await get(view.url, "/files.json")).body) as { url: string }[];
+    const original = fieldFromJson((await get(view.url, listing[0].url.slice(1))).body).space;
+    expect(Number(await readout(page, "dofs"))).toBe(original.size);
+    const before = decodePng(await page.screenshot());
+    const canvas = page.locator("canvas");
+    const at = { x: 650, y: 360 };
+
+    await canvas.click({ position: at });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="last-action"]')?.textContent !== "—",
+    );
+    const refined = JSON.parse(await readout(page, "last-action")) as {
+      action: string;
+      level: number;
+      cell: number[];
+    };
+    expect(refined.action).toBe("refine");
+    const refinedSpace = refineElements(original, [refined], { admissibility: 2 });
+    expect(refinedSpace.size).toBeGreaterThan(original.size);
+    expect(Number(await readout(page, "dofs"))).toBe(refinedSpace.size);
+
+    await canvas.click({ position: at, modifiers: ["Shift"] });
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="last-action"]')?.textContent?.includes("coarsen"),
+    );
+    const coarse = JSON.parse(await readout(page, "last-action")) as { level: number; cell: number[] };
+    expect(coarse.level).toBe(refined.level + 1);
+    const coarsened = coarsenElements(refinedSpace, [coarse], { admissibility: 2 });
+    expect(coarsened.coarsened).toBe(1);
+    expect(Number(await readout(page, "dofs"))).toBe(coarsened.space.size);
+
+    await page.keyboard.press("Control+z");
+    expect(Number(await readout(page, "dofs"))).toBe(refinedSpace.size);
+    await page.keyboard.press("Control+z");
+    expect(Number(await readout(page, "dofs"))).toBe(original.size);
+    await page.waitForTimeout(500);
+    const after = decodePng(await page.screenshot());
+    let changed = 0;
+    for (let i = 0; i < before.rgba.length; i += 4) {
+      if ([0, 1, 2].some((k) => Math.abs(before.rgba[i + k] - after.rgba[i + k]) > 12)) changed++;
+    }
+    expect(changed / (before.width * before.height)).toBeLessThan(0.002);
+    await page.keyboard.press("Control+Shift+z");
+    expect(Number(await readout(page, "dofs"))).toBe(refinedSpace.size);
+    await page.close();
+  });
+
+  it("bad files show a message naming the file and leave the surface as it was", async () => {
+    const page = await open();
+    const dofs = await readout(page, "dofs");
+    const cases: [string, string, RegExp][] = [
+      ["broken.json", "{ not json", /broken\.json: not valid JSON/],
+      ["shape.stl", "solid x", /shape\.stl: unknown file type "\.stl"/],
+      [
+        "short.json",
+        JSON.stringify({ ...JSON.parse(fieldToJson(smallField())), control: [1, 2, 3] }),
+        /short\.json: "control" must hold/,
+      ],
+    ];
+    for (const [name, text, message] of cases) {
+      await page
+        .getByTestId("file")
+        .setInputFiles({ name, mimeType: "application/octet-stream", buffer: Buffer.from(text) });
+      await page.waitForFunction(
+        () => (document.querySelector('[data-testid="message"]')?.textContent ?? "") !== "",
+      );
+      expect(await readout(page, "message")).toMatch(message);
+      expect(await readout(page, "dofs")).toBe(dofs);
+      await page.evaluate(() => {
+        (document.querySelector('[data-testid="message"]') as HTMLElement).textContent = "";
+      });
+    }
+    await page.close();
+  });
+
+  it("logs no console errors and no unhandled rejections during the whole session", () => {
+    expect(problems).toEqual([]);
+  });
+});
