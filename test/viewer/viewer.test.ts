@@ -19,7 +19,7 @@ import { fieldFromJson, fieldToJson } from "../../io/serialization.js";
 import { buildViewer } from "../../scripts/buildViewer.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
 import { BACKGROUND } from "../../viewer/levelColors.js";
-import { decodePng, fractionUnlike } from "../helpers/png.js";
+import { decodePng, fractionUnlike, type Rgba } from "../helpers/png.js";
 import { root, startView, type ViewProcess } from "./viewServer.js";
 
 /** Raw GET of `path` exactly as written (no URL normalisation), with `host` as the Host header. */
@@ -150,6 +150,27 @@ describe("thb view: the server", () => {
     expect(await connects("127.0.0.1", Number(new URL(second.url).port))).toBe(false);
   });
 });
+
+/**
+ * Pixels in [x0, x1) × [y0, y1) that differ by more than 12 in some channel between two screenshots, and
+ * their centroid.
+ */
+function changedPixels(a: Rgba, b: Rgba, [x0, y0, x1, y1]: readonly number[]) {
+  let count = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = 4 * (y * a.width + x);
+      if ([0, 1, 2].some((k) => Math.abs(a.rgba[i + k] - b.rgba[i + k]) > 12)) {
+        count++;
+        sx += x;
+        sy += y;
+      }
+    }
+  }
+  return { count, centroid: [sx / count, sy / count] };
+}
 
 /** Debian's chromium and Xvfb: a headed browser, since WebGPU canvases screenshot blank headless. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -284,6 +305,12 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     const refinedSpace = refineElements(original, [refined], { admissibility: 2 });
     expect(refinedSpace.size).toBeGreaterThan(original.size);
     expect(Number(await readout(page, "dofs"))).toBe(refinedSpace.size);
+    // the picked element is the one under the pointer: the new element lines appear around the click
+    await page.waitForTimeout(500);
+    const changed = changedPixels(before, decodePng(await page.screenshot()), SCENE);
+    expect(changed.count).toBeGreaterThan(50);
+    console.info(`refinement changed ${changed.count} pixels around (${changed.centroid.map(Math.round)})`);
+    expect(Math.hypot(changed.centroid[0] - at.x, changed.centroid[1] - at.y)).toBeLessThan(60);
 
     await canvas.click({ position: at, modifiers: ["Shift"] });
     await page.waitForFunction(() =>
@@ -300,12 +327,8 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     await page.keyboard.press("Control+z");
     expect(Number(await readout(page, "dofs"))).toBe(original.size);
     await page.waitForTimeout(500);
-    const after = decodePng(await page.screenshot());
-    let changed = 0;
-    for (let i = 0; i < before.rgba.length; i += 4) {
-      if ([0, 1, 2].some((k) => Math.abs(before.rgba[i + k] - after.rgba[i + k]) > 12)) changed++;
-    }
-    expect(changed / (before.width * before.height)).toBeLessThan(0.002);
+    const restored = changedPixels(before, decodePng(await page.screenshot()), SCENE);
+    expect(restored.count).toBeLessThan(200);
     await page.keyboard.press("Control+Shift+z");
     expect(Number(await readout(page, "dofs"))).toBe(refinedSpace.size);
     await page.close();
