@@ -2,8 +2,9 @@
  * The viewer page: loads the files `thb view` serves (listed at ./files.json) or files dropped on the page,
  * shows the surface with its hierarchy, and refines (click), coarsens (shift-click), undoes and redoes.
  */
-import type { InstancedMesh } from "three/webgpu";
-import type { PointCloud, THBField } from "../index.js";
+import { type InstancedMesh, Vector3 } from "three/webgpu";
+import { type PointCloud, THBField } from "../index.js";
+import { listenForDrags } from "./dragging.js";
 import { History } from "./history.js";
 import { errorColor } from "./levelColors.js";
 import { type Loaded, loadFile } from "./loaders.js";
@@ -134,7 +135,37 @@ function step(direction: "undo" | "redo"): void {
   }
 }
 
+/** A control point being dragged: the field it shows (not yet in the history). */
+let dragged: THBField | undefined;
+listenForDrags(stage.renderer.domElement, stage.camera, stage.controls, () => view?.controlPoints, {
+  move(id, position) {
+    const field = dragged ?? history.current;
+    if (field?.dim !== 3) return;
+    const control = Float64Array.from(field.control);
+    control.set([position.x, position.y, position.z], 3 * id);
+    dragged = new THBField(field.space, control, 3, field.plan);
+    show(dragged, false);
+  },
+  end(id) {
+    if (!dragged) return;
+    history.push(dragged);
+    dragged = undefined;
+    setReadout("last-action", JSON.stringify({ action: "drag", function: id }));
+  },
+});
 listenForClicks(stage.renderer.domElement, stage.camera, () => view?.surface, onClick);
+
+/** For scripts and tests: where control point `id` of the shown field is on screen (CSS pixels). */
+const scripting = {
+  controlPointOnScreen(id: number): [number, number] | undefined {
+    const field = dragged ?? history.current;
+    if (field?.dim !== 3 || id < 0 || id >= field.space.size) return undefined;
+    const p = new Vector3().fromArray(field.control, 3 * id).project(stage.camera);
+    const rect = stage.renderer.domElement.getBoundingClientRect();
+    return [rect.left + ((p.x + 1) / 2) * rect.width, rect.top + ((1 - p.y) / 2) * rect.height];
+  },
+};
+Object.assign(globalThis, { thbViewer: scripting });
 window.addEventListener("keydown", (event) => {
   if (!(event.ctrlKey || event.metaKey)) return;
   const key = event.key.toLowerCase();

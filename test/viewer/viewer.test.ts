@@ -334,6 +334,60 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     await page.close();
   });
 
+  it("dragging a control point moves it under the pointer, the surface follows, and undo restores the picture", async () => {
+    const page = await open();
+    const dofs = await readout(page, "dofs");
+    await page.getByTestId("show-control").check();
+    await page.waitForTimeout(500);
+    const before = decodePng(await page.screenshot());
+    const onScreen = (id: number) =>
+      page.evaluate(
+        (i) =>
+          (
+            globalThis as unknown as { thbViewer: { controlPointOnScreen(i: number): [number, number] } }
+          ).thbViewer.controlPointOnScreen(i),
+        id,
+      );
+    const points = await page.evaluate((n) => {
+      const viewer = (
+        globalThis as unknown as { thbViewer: { controlPointOnScreen(i: number): [number, number] } }
+      ).thbViewer;
+      return Array.from({ length: n }, (_, i) => viewer.controlPointOnScreen(i));
+    }, Number(dofs));
+    // a control point well inside the scene with no other within 15 px, so the press picks it alone
+    const isolated = points
+      .map((p, id) => ({ p, id }))
+      .filter(({ p }) => p[0] > 400 && p[0] < 900 && p[1] > 150 && p[1] < 600)
+      .filter(({ p, id }) => points.every((q, j) => j === id || Math.hypot(p[0] - q[0], p[1] - q[1]) > 15));
+    expect(isolated.length).toBeGreaterThan(0);
+    const { p: start, id } = isolated.reduce((a, b) =>
+      Math.hypot(a.p[0] - 650, a.p[1] - 360) <= Math.hypot(b.p[0] - 650, b.p[1] - 360) ? a : b,
+    );
+    const end = [start[0], start[1] - 40];
+    await page.mouse.move(start[0], start[1]);
+    await page.mouse.down();
+    await page.mouse.move(end[0], end[1], { steps: 6 });
+    await page.mouse.up();
+    expect(JSON.parse(await readout(page, "last-action"))).toEqual({ action: "drag", function: id });
+    const moved = await onScreen(id);
+    expect(Math.hypot(moved[0] - end[0], moved[1] - end[1])).toBeLessThan(1.5);
+    expect(await readout(page, "dofs")).toBe(dofs);
+    await page.waitForTimeout(500);
+    const changed = changedPixels(before, decodePng(await page.screenshot()), SCENE);
+    console.info(`drag changed ${changed.count} pixels around (${changed.centroid.map(Math.round)})`);
+    expect(changed.count).toBeGreaterThan(100);
+    expect(Math.hypot(changed.centroid[0] - start[0], changed.centroid[1] - (start[1] - 20))).toBeLessThan(
+      120,
+    );
+
+    await page.keyboard.press("Control+z");
+    const back = await onScreen(id);
+    expect(Math.hypot(back[0] - start[0], back[1] - start[1])).toBeLessThan(0.01);
+    await page.waitForTimeout(500);
+    expect(changedPixels(before, decodePng(await page.screenshot()), SCENE).count).toBeLessThan(200);
+    await page.close();
+  });
+
   it("bad files show a message naming the file and leave the surface as it was", async () => {
     const page = await open();
     const dofs = await readout(page, "dofs");
