@@ -1,6 +1,6 @@
 /**
- * `npm run viewer:build`: bundles the viewer page (viewer/) with esbuild into dist/viewer/ (index.html and
- * main.js) so `thb view` can serve it. Part of `npm run build`.
+ * `npm run viewer:build`: bundles the viewer page (viewer/) with esbuild into dist/viewer/ (index.html,
+ * main.js and the fitting worker fitWorker.js) so `thb view` can serve it. Part of `npm run build`.
  */
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -26,7 +26,7 @@ const oneThree: Plugin = {
 export async function buildViewer(outDir = join(root, "dist", "viewer")): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   await build({
-    entryPoints: [join(root, "viewer", "main.ts")],
+    entryPoints: [join(root, "viewer", "main.ts"), join(root, "viewer", "fitWorker.ts")],
     bundle: true,
     format: "esm",
     platform: "browser",

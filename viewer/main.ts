@@ -3,8 +3,9 @@
  * shows the surface with its hierarchy, and refines (click), coarsens (shift-click), undoes and redoes.
  */
 import { type InstancedMesh, Vector3 } from "three/webgpu";
-import { type PointCloud, THBField } from "../index.js";
+import { fieldFromJson, type PointCloud, THBField } from "../index.js";
 import { listenForDrags } from "./dragging.js";
+import type { FitMessage, FitRequest } from "./fitWorker.js";
 import { History } from "./history.js";
 import { errorColor } from "./levelColors.js";
 import { type Loaded, loadFile } from "./loaders.js";
@@ -37,30 +38,32 @@ function diagonal(points: ArrayLike<number>): number {
   return Math.hypot(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]) || 1;
 }
 
-/** Redraws the point cloud coloured by its distance to the current surface. */
-function showCloud(): void {
+/** Redraws the point cloud coloured by its distance to the current surface; returns the largest distance. */
+function showCloud(): number | undefined {
   if (cloudMesh) {
     stage.scene.remove(cloudMesh);
     cloudMesh.geometry.dispose();
     cloudMesh.dispose();
     cloudMesh = undefined;
   }
-  if (!cloud) return;
+  if (!cloud) return undefined;
   const field = history.current;
+  let max: number | undefined;
   const colors = new Float32Array(cloud.points.length).fill(0.8);
   if (field && view) {
     const grid = view.surface.geometry.getAttribute("position").array as Float32Array;
     const errors = pointErrors(field, cloud, grid);
-    const max = errors.reduce((a, b) => Math.max(a, b), 0);
+    max = errors.reduce((a, b) => Math.max(a, b), 0);
     for (let i = 0; i < errors.length; i++) errorColor(errors[i], max, colors, 3 * i);
     setReadout("max-error", max.toPrecision(4));
   }
   cloudMesh = pointSpheres(cloud.points, colors, diagonal(cloud.points) * 0.003);
   stage.scene.add(cloudMesh);
+  return max;
 }
 
-/** Shows `field` (the current state); frames the camera when asked. */
-function show(field: THBField, frame: boolean): void {
+/** Shows `field` (the current state); frames the camera when asked; returns the cloud's largest error. */
+function show(field: THBField, frame: boolean): number | undefined {
   if (view) {
     stage.scene.remove(view.group);
     view.dispose();
@@ -69,9 +72,10 @@ function show(field: THBField, frame: boolean): void {
   view.controlPoints.visible = showControl;
   stage.scene.add(view.group);
   showField(field);
-  showCloud();
+  const maxError = showCloud();
   if (frame) stage.frame(view.group);
   stage.requestRender();
+  return maxError;
 }
 
 function apply(loaded: Loaded): void {
@@ -155,8 +159,68 @@ listenForDrags(stage.renderer.domElement, stage.camera, stage.controls, () => vi
 });
 listenForClicks(stage.renderer.domElement, stage.camera, () => view?.surface, onClick);
 
+/** One level of a fit: what the worker reported and the largest error the page measured on that surface. */
+interface FitLevel {
+  levels: number;
+  dofs: number;
+  maxError: number | undefined;
+  reportedMaxError: number;
+}
+const fitLog: FitLevel[] = [];
+let fitWorker: Worker | undefined;
+
+function stopFit(status: string): void {
+  fitWorker?.terminate();
+  fitWorker = undefined;
+  setReadout("fit-status", status);
+}
+
+/** Fits the loaded cloud in a worker, showing each level's surface as it arrives. */
+function startFit(): void {
+  if (!cloud) {
+    showMessage("fit: open a point cloud first");
+    return;
+  }
+  stopFit("fitting…");
+  fitLog.length = 0;
+  const points = cloud.points;
+  const worker = new Worker(new URL("./fitWorker.js", import.meta.url), { type: "module" });
+  fitWorker = worker;
+  worker.onmessage = (event: MessageEvent<FitMessage>) => {
+    const message = event.data;
+    if (worker !== fitWorker) return;
+    if (message.type === "level") {
+      const field = fieldFromJson(message.json, "fit");
+      cloud = { points, params: message.params };
+      history.push(field);
+      const maxError = show(field, fitLog.length === 0);
+      const { levels, dofs } = message.report;
+      fitLog.push({ levels, dofs, maxError, reportedMaxError: message.report.maxError });
+      setReadout("fit-status", `level ${levels}: ${dofs} DOFs`);
+      setReadout("last-action", "fit");
+    } else if (message.type === "done") {
+      stopFit(`done after ${fitLog.length} levels (${message.stopReason})`);
+    } else {
+      stopFit("failed");
+      showMessage(`fit: ${message.message}`);
+    }
+  };
+  worker.onerror = (event) => {
+    stopFit("failed");
+    showMessage(`fit: ${event.message}`);
+  };
+  const request: FitRequest = { points, params: cloud.params, maxLevels: 5, smoothing: 1e-4 };
+  worker.postMessage(request);
+}
+document.getElementById("fit")?.addEventListener("click", startFit);
+document.getElementById("stop")?.addEventListener("click", () => {
+  if (fitWorker) stopFit(`stopped after ${fitLog.length} levels`);
+});
+
 /** For scripts and tests: where control point `id` of the shown field is on screen (CSS pixels). */
 const scripting = {
+  /** The levels of the last fit, in arrival order. */
+  fitLog,
   controlPointOnScreen(id: number): [number, number] | undefined {
     const field = dragged ?? history.current;
     if (field?.dim !== 3 || id < 0 || id >= field.space.size) return undefined;

@@ -388,6 +388,53 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     await page.close();
   });
 
+  it("Fit (in a worker) lowers max-error level after level, as the page measures it; Stop stops it", async () => {
+    interface FitLevel {
+      levels: number;
+      dofs: number;
+      maxError: number;
+      reportedMaxError: number;
+    }
+    const fitLog = () =>
+      page.evaluate(() => [
+        ...(globalThis as unknown as { thbViewer: { fitLog: FitLevel[] } }).thbViewer.fitLog,
+      ]);
+    const status = () => readout(page, "fit-status");
+    const page = await open();
+    await page.getByTestId("fit").click();
+    await page.waitForFunction(
+      () => /done|failed/.test(document.querySelector('[data-testid="fit-status"]')?.textContent ?? ""),
+      undefined,
+      { timeout: 120_000 },
+    );
+    expect(await status()).toBe("done after 5 levels (maxLevels)");
+    const log = await fitLog();
+    expect(log.map((l) => l.levels)).toEqual([1, 2, 3, 4, 5]);
+    for (let i = 1; i < log.length; i++)
+      expect(log[i].maxError, `level ${i + 1}`).toBeLessThan(log[i - 1].maxError);
+    // the page's own distances (its THBField at the fit's parameters) agree with the worker's report
+    for (const l of log)
+      expect(Math.abs(l.maxError - l.reportedMaxError)).toBeLessThan(1e-9 * l.reportedMaxError);
+    expect(Number(await readout(page, "dofs"))).toBe(log[4].dofs);
+    expect(await readout(page, "max-error")).toBe(log[4].maxError.toPrecision(4));
+
+    await page.getByTestId("fit").click();
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { thbViewer: { fitLog: unknown[] } }).thbViewer.fitLog.length >= 1 &&
+        /level/.test(document.querySelector('[data-testid="fit-status"]')?.textContent ?? ""),
+    );
+    await page.getByTestId("stop").click();
+    const stopped = (await status()).match(/^stopped after (\d) levels$/);
+    expect(stopped).not.toBeNull();
+    const levels = Number(stopped![1]);
+    expect(levels).toBeLessThan(5);
+    await page.waitForTimeout(3000);
+    expect((await fitLog()).length).toBe(levels);
+    expect(Number(await readout(page, "dofs"))).toBe(log[levels - 1].dofs);
+    await page.close();
+  });
+
   it("bad files show a message naming the file and leave the surface as it was", async () => {
     const page = await open();
     const dofs = await readout(page, "dofs");
