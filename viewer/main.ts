@@ -5,6 +5,7 @@
 import { type InstancedMesh, Vector3 } from "three/webgpu";
 import { fieldFromJson, type PointCloud, THBField } from "../index.js";
 import { listenForDrags } from "./dragging.js";
+import { download, exportGlb, exportJson, exportObj, exportPng } from "./exports.js";
 import type { FitMessage, FitRequest } from "./fitWorker.js";
 import { History } from "./history.js";
 import { errorColor } from "./levelColors.js";
@@ -216,6 +217,22 @@ document.getElementById("fit")?.addEventListener("click", startFit);
 document.getElementById("stop")?.addEventListener("click", () => {
   if (fitWorker) stopFit(`stopped after ${fitLog.length} levels`);
 });
+
+for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>("[data-export]"))) {
+  button.addEventListener("click", async () => {
+    const field = history.current;
+    if (!field) return;
+    const kind = button.dataset.export;
+    try {
+      if (kind === "json") download(exportJson(field), "surface.json");
+      else if (kind === "obj") download(exportObj(field), "surface.obj");
+      else if (kind === "glb") download(await exportGlb(field), "surface.glb");
+      else download(await exportPng(stage), "thb-view.png");
+    } catch (error) {
+      showMessage(`export ${kind}: ${(error as Error).message}`);
+    }
+  });
+}
 
 /** For scripts and tests: where control point `id` of the shown field is on screen (CSS pixels). */
 const scripting = {

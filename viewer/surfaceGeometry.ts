@@ -7,15 +7,15 @@ import { Tensor, type THBField, thbGrid, thbOps } from "../index.js";
 
 /** A tessellated surface: `positions  #vertices by 3`, `params  #vertices by 2`, `indices  #triangles by 3`. */
 export interface SurfaceGrid {
-  positions: Float32Array;
-  params: Float32Array;
+  positions: Float64Array;
+  params: Float64Array;
   indices: Uint32Array;
 }
 
 /** Maps field values `#points by dim` at `params  #points by 2` to 3D points `#points by 3`. */
-export function toPositions(values: ArrayLike<number>, params: ArrayLike<number>, dim: number): Float32Array {
+export function toPositions(values: ArrayLike<number>, params: ArrayLike<number>, dim: number): Float64Array {
   const n = params.length / 2;
-  const out = new Float32Array(n * 3);
+  const out = new Float64Array(n * 3);
   for (let i = 0; i < n; i++) {
     if (dim === 1) {
       out[3 * i] = params[2 * i];
@@ -42,7 +42,7 @@ export function tessellate(field: THBField, segments: number): SurfaceGrid {
   );
   const control = new Tensor(field.control, [field.space.size, field.dim]);
   const values = thbOps(plan).evaluateGrid(control, grid).toArray();
-  const params = Float32Array.from(grid.points.toArray());
+  const params = Float64Array.from(grid.points.toArray());
   const positions = toPositions(values, params, field.dim);
   const indices = new Uint32Array(segments * segments * 6);
   let t = 0;
@@ -63,7 +63,7 @@ export function tessellate(field: THBField, segments: number): SurfaceGrid {
 export function elementEdges(
   field: THBField,
   samples: number,
-): { positions: Float32Array; levels: Int32Array } {
+): { positions: Float64Array; levels: Int32Array } {
   const plan = field.plan;
   const nE = plan.elementCount;
   const perEdge = samples + 1;
@@ -87,7 +87,7 @@ export function elementEdges(
   }
   const points = toPositions(field.evaluate(params, 0), params, field.dim);
   const segments = nE * 4 * samples;
-  const positions = new Float32Array(segments * 6);
+  const positions = new Float64Array(segments * 6);
   const levels = new Int32Array(segments);
   let s = 0;
   for (let e = 0; e < nE; e++) {

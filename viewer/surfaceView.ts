@@ -52,13 +52,16 @@ export function pointSpheres(
   return mesh;
 }
 
+/** Grid segments per direction of the shaded surface (and of the OBJ and glTF exports). */
+export const SEGMENTS = 160;
+
 /** A field's surface, element mesh and control points; `size` is the scene's diagonal (sets sphere radii). */
 export function createSurfaceView(field: THBField, size: number): SurfaceView {
   const group = new Group();
-  const grid = tessellate(field, 160);
+  const grid = tessellate(field, SEGMENTS);
   const geometry = new BufferGeometry();
-  geometry.setAttribute("position", new BufferAttribute(grid.positions, 3));
-  geometry.setAttribute("uv", new BufferAttribute(grid.params, 2));
+  geometry.setAttribute("position", new BufferAttribute(Float32Array.from(grid.positions), 3));
+  geometry.setAttribute("uv", new BufferAttribute(Float32Array.from(grid.params), 2));
   geometry.setIndex(new BufferAttribute(grid.indices, 1));
   geometry.computeVertexNormals();
   const surface = new Mesh(
@@ -77,7 +80,7 @@ export function createSurfaceView(field: THBField, size: number): SurfaceView {
 
   const edges = elementEdges(field, 8);
   const edgeGeometry = new BufferGeometry();
-  edgeGeometry.setAttribute("position", new BufferAttribute(edges.positions, 3));
+  edgeGeometry.setAttribute("position", new BufferAttribute(Float32Array.from(edges.positions), 3));
   const edgeColors = new Float32Array(edges.positions.length);
   const c = new Color();
   for (let s = 0; s < edges.levels.length; s++) {

@@ -5,7 +5,7 @@
  * rejects bad files, and logs no errors. The WebGPU screenshot is kept as docs/viewer.png for the README.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
@@ -432,6 +432,51 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     await page.waitForTimeout(3000);
     expect((await fitLog()).length).toBe(levels);
     expect(Number(await readout(page, "dofs"))).toBe(log[levels - 1].dofs);
+    await page.close();
+  });
+
+  it("exports the field as JSON, the surface as OBJ and GLB (vertices on the surface), the canvas as PNG", async () => {
+    const page = await open();
+    const listing = JSON.parse((await get(view.url, "/files.json")).body) as { url: string }[];
+    const served = fieldFromJson((await get(view.url, listing[0].url.slice(1))).body);
+    const save = async (id: string) => {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId(id).click()]);
+      return readFileSync((await download.path()) as string);
+    };
+    const json = fieldFromJson((await save("export-json")).toString("utf8"));
+    expect(json.space.size).toBe(served.space.size);
+    expect(Array.from(json.control)).toEqual(Array.from(served.control));
+
+    const obj = (await save("export-obj")).toString("utf8").split("\n");
+    const vertices = obj.filter((l) => l.startsWith("v ")).map((l) => l.slice(2).split(" ").map(Number));
+    const uvs = obj.filter((l) => l.startsWith("vt ")).map((l) => l.slice(3).split(" ").map(Number));
+    expect(vertices.length).toBe(161 * 161);
+    expect(uvs.length).toBe(vertices.length);
+    expect(obj.filter((l) => l.startsWith("f ")).length).toBe(2 * 160 * 160);
+    const size = Math.hypot(
+      ...[0, 1, 2].map(
+        (k) => Math.max(...vertices.map((v) => v[k])) - Math.min(...vertices.map((v) => v[k])),
+      ),
+    );
+    for (const i of [0, 4321, 12_345, vertices.length - 1]) {
+      // vt carries 9 digits: clamp the rounding back into the domain
+      const uv = uvs[i].map((t, k) => Math.min(Math.max(t, served.space.lower[k]), served.space.upper[k]));
+      const expected = served.evaluate(uv, 0);
+      for (let k = 0; k < 3; k++) expect(Math.abs(vertices[i][k] - expected[k])).toBeLessThan(1e-7 * size);
+    }
+
+    const glb = await save("export-glb");
+    expect(glb.readUInt32LE(0)).toBe(0x46546c67); // "glTF"
+    expect(glb.readUInt32LE(4)).toBe(2);
+    expect(glb.readUInt32LE(8)).toBe(glb.length);
+    const gltf = JSON.parse(glb.subarray(20, 20 + glb.readUInt32LE(12)).toString("utf8"));
+    const primitive = gltf.meshes[0].primitives[0];
+    expect(gltf.accessors[primitive.attributes.POSITION].count).toBe(161 * 161);
+    expect(gltf.accessors[primitive.indices].count).toBe(6 * 160 * 160);
+
+    const png = decodePng(await save("export-png"));
+    expect([png.width, png.height]).toEqual([VIEWPORT.width, VIEWPORT.height]);
+    expect(fractionUnlike(png, BACKGROUND, SCENE)).toBeGreaterThan(0.1);
     await page.close();
   });
 
