@@ -2,7 +2,7 @@
  * The viewer page: loads the files `thb view` serves (listed at ./files.json) or files dropped on the page,
  * shows the surface with its hierarchy, and refines (click), coarsens (shift-click), undoes and redoes.
  */
-import { type InstancedMesh, Vector3 } from "three/webgpu";
+import { type InstancedMesh, type Material, Vector3 } from "three/webgpu";
 import { fieldFromJson, type PointCloud, THBField } from "../index.js";
 import { listenForDrags } from "./dragging.js";
 import { download, exportGlb, exportJson, exportObj, exportPng } from "./exports.js";
@@ -17,10 +17,15 @@ import { elementAtParameter } from "./surfaceGeometry.js";
 import { createSurfaceView, pointErrors, pointSpheres, type SurfaceView } from "./surfaceView.js";
 
 const container = document.getElementById("view") as HTMLElement;
-const stage = await createStage(container, new URLSearchParams(location.search).get("renderer") === "webgl");
+const query = new URLSearchParams(location.search);
+const stage = await createStage(container, query.get("renderer") === "webgl");
 setReadout("backend", stage.backend);
 
-const history = new History<THBField>();
+/** Undo depth: `?history=N` (default 64). */
+const historyLimit = Number(query.get("history") ?? 64);
+const history = new History<THBField>(
+  Number.isInteger(historyLimit) && historyLimit >= 2 ? historyLimit : 64,
+);
 let view: SurfaceView | undefined;
 let cloud: PointCloud | undefined;
 let cloudMesh: InstancedMesh | undefined;
@@ -44,6 +49,7 @@ function showCloud(): number | undefined {
   if (cloudMesh) {
     stage.scene.remove(cloudMesh);
     cloudMesh.geometry.dispose();
+    (cloudMesh.material as Material).dispose();
     cloudMesh.dispose();
     cloudMesh = undefined;
   }
@@ -236,6 +242,17 @@ for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>("[d
 
 /** For scripts and tests: where control point `id` of the shown field is on screen (CSS pixels). */
 const scripting = {
+  /** Live GPU objects (three's renderer.info) and, where the browser reports it, the JS heap in bytes. */
+  async memory() {
+    // after a frame: three counts a geometry once it has been drawn
+    stage.requestRender();
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    // a full collection first where the browser exposes one (Chromium with --js-flags=--expose-gc)
+    (globalThis as { gc?: () => void }).gc?.();
+    const { geometries, textures } = stage.renderer.info.memory;
+    const heap = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize;
+    return { geometries, textures, heap };
+  },
   /** The levels of the last fit, in arrival order. */
   fitLog,
   controlPointOnScreen(id: number): [number, number] | undefined {

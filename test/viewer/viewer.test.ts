@@ -20,6 +20,7 @@ import { buildViewer } from "../../scripts/buildViewer.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
 import { BACKGROUND } from "../../viewer/levelColors.js";
 import { decodePng, fractionUnlike, type Rgba } from "../helpers/png.js";
+import { seededRandom } from "../helpers/random.js";
 import { root, startView, type ViewProcess } from "./viewServer.js";
 
 /** Raw GET of `path` exactly as written (no URL normalisation), with `host` as the Host header. */
@@ -193,6 +194,8 @@ const FLAGS = [
   "--no-sandbox",
   "--disable-background-networking",
   "--disable-component-update",
+  "--js-flags=--expose-gc",
+  "--enable-precise-memory-info",
 ];
 const VIEWPORT = { width: 1000, height: 700 };
 /** Right of the panel: where the surface is drawn. */
@@ -507,6 +510,34 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     }
     await page.close();
   });
+
+  it("random clicks, shift-clicks, undos and redos leave GPU objects and the JS heap flat (history of 8)", async () => {
+    const page = await open("?history=8");
+    const rand = seededRandom(15);
+    const memory = () =>
+      page.evaluate(async () => {
+        return (
+          globalThis as unknown as {
+            thbViewer: { memory(): Promise<{ geometries: number; textures: number; heap: number }> };
+          }
+        ).thbViewer.memory();
+      });
+    const samples: { geometries: number; textures: number; heap: number }[] = [];
+    for (let step = 1; step <= 40; step++) {
+      const r = rand();
+      if (r < 0.6) {
+        const position = { x: 420 + Math.floor(rand() * 460), y: 150 + Math.floor(rand() * 400) };
+        await page.locator("canvas").click({ position, modifiers: r < 0.15 ? ["Shift"] : [] });
+      } else await page.keyboard.press(r < 0.8 ? "Control+z" : "Control+Shift+z");
+      if (step === 20 || step === 40) samples.push(await memory());
+    }
+    console.info(`memory at steps 20 and 40: ${JSON.stringify(samples)}`);
+    const [middle, end] = samples;
+    expect(end.geometries).toBe(middle.geometries);
+    expect(end.textures).toBe(middle.textures);
+    expect(end.heap).toBeLessThan(middle.heap * 1.15 + 8e6);
+    await page.close();
+  }, 200_000);
 
   it("logs no console errors and no unhandled rejections during the whole session", () => {
     expect(problems).toEqual([]);
