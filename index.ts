@@ -99,7 +99,7 @@ export { parseGismoHierarchy, writeGismoHierarchy } from "./io/gismoXml.js";
 export type { FieldDescription, HierarchyDescription } from "./io/hierarchyDescription.js";
 export { meshToObj, meshToPly, meshToStl, type TriangleMesh } from "./io/mesh.js";
 export { type PointCloud, parseGismoPointCloud, parsePly, parseXyz } from "./io/pointCloud.js";
-export { fieldFromJson, fieldToJson } from "./io/serialization.js";
+export { fieldFromDescription, fieldFromJson, fieldToJson } from "./io/serialization.js";
 export type { Interpolation, ScalarImage } from "./kernels/cpu/imageKernels.js";
 // ---- backends --------------------------------------------------------------------------------------------
 export { type Backend, type BackendKind, cpuBackend, selectBackend } from "./primitives/backend.js";

@@ -1,11 +1,12 @@
 /** `thb demo`: evaluates bundled sample geometry and writes meshes and data to an output folder. */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fitSurface } from "../fitting/surface/fitSurface.js";
+import { type FitResult, fitSurface } from "../fitting/surface/fitSurface.js";
 import { meshToObj } from "../io/mesh.js";
 import { checkOutputPaths, type OutputFile, writeFilesAtomic } from "../io/node/atomicWrite.js";
 import { readPointCloud } from "../io/node/readPointCloud.js";
+import type { PointCloud } from "../io/pointCloud.js";
 import { fieldToJson } from "../io/serialization.js";
 import { BSpline } from "../splines/bspline.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
@@ -60,6 +61,26 @@ export function sampleNurbsPatch(): Nurbs {
   });
 }
 
+/** The bundled scan examples/data/deepdrawingC.xml (one folder up from cli/, two from dist/cli/). */
+export function demoCloudPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, "..", "examples"), join(here, "..", "..", "examples")];
+  const examples = candidates.find((dir) => existsSync(join(dir, "data"))) ?? candidates[0];
+  return join(examples, "data", "deepdrawingC.xml");
+}
+
+/**
+ * The demo's adaptive fit of deepdrawingC.xml to 0.5 mm. Its parameters fill a disk, so the corners of the
+ * parameter square hold no points: a little thin-plate smoothing keeps the surface there bounded (without
+ * it the corners fly off by thousands of mm) at the same tolerance.
+ */
+export function fitDemoCloud(): { cloudPath: string; cloud: PointCloud; fit: FitResult } {
+  const cloudPath = demoCloudPath();
+  const cloud = readPointCloud(cloudPath);
+  const fit = fitSurface(cloud.points, { params: cloud.params, tolerance: 0.5, smoothing: 1e-4 });
+  return { cloudPath, cloud, fit };
+}
+
 /** Runs the demo into `outDir` and returns the written file paths. */
 export function runDemo(outDir: string, log: (line: string) => void = console.log): string[] {
   const dir = resolve(outDir);
@@ -96,17 +117,8 @@ export function runDemo(outDir: string, log: (line: string) => void = console.lo
   const patchMesh = tessellateSurface((uv) => patch.derivatives(uv, 1), [0, 0], [1, 1], 32, 8);
   write("cylinder-patch.obj", meshToObj(patchMesh, "thbspline demo: exact rational quarter cylinder"));
   // the main job: an adaptive THB fit of the bundled sheet-metal scan
-  // examples/ sits one folder up from cli/ in the sources and two up from dist/cli/ in the build
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, "..", "examples"), join(here, "..", "..", "examples")];
-  const cloudPath = join(
-    candidates.find((dir) => existsSync(join(dir, "data"))) ?? candidates[0],
-    "data",
-    "deepdrawingC.xml",
-  );
-  const cloud = readPointCloud(cloudPath);
   const t1 = performance.now();
-  const fit = fitSurface(cloud.points, { params: cloud.params, tolerance: 0.5 });
+  const { cloudPath, cloud, fit } = fitDemoCloud();
   const fitSeconds = (performance.now() - t1) / 1000;
   write("deepdrawing-fit.json", fieldToJson(fit.surface));
   write("deepdrawing-fit.report.json", `${JSON.stringify(fit.report, null, 1)}\n`);
@@ -124,5 +136,9 @@ export function runDemo(outDir: string, log: (line: string) => void = console.lo
   );
   log("Wrote:");
   for (const path of written) log(`  ${path}`);
+  const view = /\.ts$/.test(process.argv[1] ?? "") ? "npm run view --" : "thb view";
+  log(
+    `Open the fit in the viewer: ${view} ${relative(process.cwd(), join(dir, "deepdrawing-fit.json"))} --points ${relative(process.cwd(), cloudPath)}`,
+  );
   return written;
 }

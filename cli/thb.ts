@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { runBasis } from "./basis.js";
 import { runDemo } from "./demo.js";
 import { type FitCommandOptions, runFit } from "./fit.js";
+import { runView, type ViewOptions } from "./view.js";
 
 /** Builds the command-line program (exported for tests). */
 export function buildProgram(): Command {
@@ -65,6 +66,19 @@ export function buildProgram(): Command {
     .option("--no-progress", "no progress bar on a terminal")
     .action(async (points: string, options: FitCommandOptions) => {
       await runFit(points, options);
+    });
+  program
+    .command("view")
+    .description("open surfaces and point clouds in the interactive viewer (a local web page on 127.0.0.1)")
+    .argument(
+      "[files...]",
+      "surface .json / G+Smo .xml, point clouds .xyz .csv .txt .ply .xml (default: the demo fit)",
+    )
+    .option("--points <file>", "a point cloud to show, coloured by its distance to the surface")
+    .option("--port <n>", "port on 127.0.0.1 (0: a free one)", "8765")
+    .option("--open", "open the page in the default browser")
+    .action(async (files: string[], options: ViewOptions) => {
+      await runView(files, options);
     });
   return program;
 }

@@ -43,16 +43,8 @@ const BELOW: Record<string, readonly string[]> = {
     "kernels/webgpu",
     "hierarchy",
   ].concat(["splines", "linalg"]),
-  viewer: [
-    "cli",
-    "fitting",
-    "io",
-    "primitives",
-    "autodiff",
-    "fields",
-    "kernels/cpu",
-    "kernels/webgpu",
-  ].concat(["hierarchy", "splines", "linalg"]),
+  // the viewer uses the library as a user would: through the curated root entry only
+  viewer: ["entry"],
 };
 
 /** The layer of a source file (relative path), or undefined for files outside the library. */

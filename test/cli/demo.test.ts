@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runDemo, sampleSurface } from "../../cli/demo.js";
 
@@ -24,6 +24,11 @@ describe("thb demo", () => {
     expect(report.final.maxError).toBeLessThanOrEqual(0.5);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     expect(lines.join("\n")).toContain(join(dir, "surface.obj"));
+    // the last line opens the fit in the viewer, with the files this run wrote and read
+    const command = lines.at(-1)?.match(/^Open the fit in the viewer: thb view (\S+) --points (\S+)$/);
+    expect(command, lines.at(-1)).not.toBeNull();
+    expect(resolve(command![1])).toBe(join(dir, "deepdrawing-fit.json"));
+    expect(command![2]).toMatch(/examples\/data\/deepdrawingC\.xml$/);
     const obj = readFileSync(join(dir, "surface.obj"), "utf8").split("\n");
     const vertices = obj.filter((l) => l.startsWith("v ")).map((l) => l.slice(2).split(" ").map(Number));
     expect(vertices.length).toBe(97 * 97);

@@ -1,0 +1,119 @@
+/**
+ * Geometry of a THB field for display: the shaded surface tessellated on a regular parameter grid through
+ * the project's grid evaluation (thbOps(plan).evaluateGrid, on the CPU), and the element edges sampled on the
+ * surface. Fields of dimension 1 show as height fields z(u, v), of dimension 2 as flat maps in the plane.
+ */
+import { Tensor, type THBField, thbGrid, thbOps } from "../index.js";
+
+/** A tessellated surface: `positions  #vertices by 3`, `params  #vertices by 2`, `indices  #triangles by 3`. */
+export interface SurfaceGrid {
+  positions: Float64Array;
+  params: Float64Array;
+  indices: Uint32Array;
+}
+
+/** Maps field values `#points by dim` at `params  #points by 2` to 3D points `#points by 3`. */
+export function toPositions(values: ArrayLike<number>, params: ArrayLike<number>, dim: number): Float64Array {
+  const n = params.length / 2;
+  const out = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    if (dim === 1) {
+      out[3 * i] = params[2 * i];
+      out[3 * i + 1] = params[2 * i + 1];
+      out[3 * i + 2] = values[i];
+    } else {
+      for (let k = 0; k < Math.min(dim, 3); k++) out[3 * i + k] = values[dim * i + k];
+    }
+  }
+  return out;
+}
+
+/** Tessellates a surface field on `segments + 1` grid points per direction. */
+export function tessellate(field: THBField, segments: number): SurfaceGrid {
+  const plan = field.plan;
+  const lower = Array.from(field.space.lower);
+  const upper = Array.from(field.space.upper);
+  const n = segments + 1;
+  const grid = thbGrid(
+    plan,
+    lower,
+    upper.map((u, k) => (u - lower[k]) / segments),
+    [n, n],
+  );
+  const control = new Tensor(field.control, [field.space.size, field.dim]);
+  const values = thbOps(plan).evaluateGrid(control, grid).toArray();
+  const params = Float64Array.from(grid.points.toArray());
+  const positions = toPositions(values, params, field.dim);
+  const indices = new Uint32Array(segments * segments * 6);
+  let t = 0;
+  for (let j = 0; j < segments; j++) {
+    for (let i = 0; i < segments; i++) {
+      const a = i + n * j;
+      indices.set([a, a + 1, a + n + 1, a, a + n + 1, a + n], t);
+      t += 6;
+    }
+  }
+  return { positions, params, indices };
+}
+
+/**
+ * The edges of every active element, each sampled at `samples + 1` points on the surface, as line segments:
+ * `positions  #segments·2 by 3` and the level of each segment's element, `levels  #segments`.
+ */
+export function elementEdges(
+  field: THBField,
+  samples: number,
+): { positions: Float64Array; levels: Int32Array } {
+  const plan = field.plan;
+  const nE = plan.elementCount;
+  const perEdge = samples + 1;
+  const params = new Float64Array(nE * 4 * perEdge * 2);
+  let p = 0;
+  for (let e = 0; e < nE; e++) {
+    const [u0, v0, u1, v1] = plan.elementBox.subarray(4 * e, 4 * e + 4);
+    const corners = [
+      [u0, v0, u1, v0],
+      [u1, v0, u1, v1],
+      [u1, v1, u0, v1],
+      [u0, v1, u0, v0],
+    ];
+    for (const [a, b, c, d] of corners) {
+      for (let s = 0; s <= samples; s++) {
+        const t = s / samples;
+        params[p++] = a + (c - a) * t;
+        params[p++] = b + (d - b) * t;
+      }
+    }
+  }
+  const points = toPositions(field.evaluate(params, 0), params, field.dim);
+  const segments = nE * 4 * samples;
+  const positions = new Float64Array(segments * 6);
+  const levels = new Int32Array(segments);
+  let s = 0;
+  for (let e = 0; e < nE; e++) {
+    for (let edge = 0; edge < 4; edge++) {
+      const first = (e * 4 + edge) * perEdge;
+      for (let k = 0; k < samples; k++, s++) {
+        positions.set(points.subarray(3 * (first + k), 3 * (first + k) + 6), 6 * s);
+        levels[s] = plan.elementLevel[e];
+      }
+    }
+  }
+  return { positions, levels };
+}
+
+/** The active element containing parameter (u, v), as a refinement request, or undefined outside. */
+export function elementAtParameter(
+  field: THBField,
+  u: number,
+  v: number,
+): { level: number; cell: number[] } | undefined {
+  const plan = field.plan;
+  for (let e = 0; e < plan.elementCount; e++) {
+    const b = plan.elementBox.subarray(4 * e, 4 * e + 4);
+    if (u >= b[0] && u <= b[2] && v >= b[1] && v <= b[3]) {
+      return { level: plan.elementLevel[e], cell: [plan.elementCell[2 * e], plan.elementCell[2 * e + 1]] };
+    }
+  }
+  return undefined;
+}
