@@ -1,0 +1,294 @@
+/**
+ * Deformable image registration with an adaptive THB free-form deformation (browser-safe: no Node imports).
+ * warped(x) = M(x + u(x)), u a cubic vector THB field over the fixed image's domain; coarse to fine over a
+ * Gaussian pyramid, L-BFGS on SSD + bending energy at each level; between levels the displacement grid is
+ * refined — where the residual is high (adaptive, Dörfler marking) or everywhere (uniform, elastix's grid
+ * doubling) — and the field carried over exactly (THBField.carryOverTo), so no level starts from scratch.
+ */
+import { minimize } from "../../autodiff/optimize.js";
+import { DisplacementTransform, frameToMovingIndex } from "../../fields/displacementTransform.js";
+import { checkImage, type Image, type ImageGeometry } from "../../fields/image.js";
+import { THBField } from "../../fields/thbField.js";
+import { refineElements } from "../../hierarchy/refinement.js";
+import { THBSpace } from "../../hierarchy/thbSpace.js";
+import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
+import { ArgumentError } from "../../linalg/errors.js";
+import { uniformKnotVector } from "../../splines/knotVector.js";
+import { dorflerMarking, elementRequests, residualPerElement } from "./marking.js";
+import { pyramidLevel } from "./pyramid.js";
+import { type LevelData, ssdLoss } from "./ssdLoss.js";
+
+/** Refinement schedules between pyramid levels. */
+export type RefineSchedule = "adaptive" | "uniform" | "none";
+
+/** Options of registerImages. */
+export interface RegistrationOptions {
+  /** Similarity metric (only "ssd", mean squares, so far). */
+  metric?: "ssd";
+  /** Final control grid spacing in mm (default 16); the coarsest is this × 2^(levels−1) unless refine is "none". */
+  gridSpacing?: number;
+  /** Pyramid levels (default 3): factors 2^(levels−1) … 1. */
+  levels?: number;
+  /** Refinement between levels (default "adaptive"). */
+  refine?: RefineSchedule;
+  /** Share of the residual the marked elements hold (Dörfler θ, default 0.7), for adaptive refinement. */
+  markFraction?: number;
+  /** Weight of the bending energy (default 0.01; 0 turns it off). */
+  bending?: number;
+  /** L-BFGS iterations at most per level (default 100). */
+  iterations?: number;
+  /** Degree of the displacement field per direction (default 3). */
+  degree?: number;
+  /** Interpolation of the moving image while optimising (default "linear"). */
+  interpolation?: Interpolation;
+  /** Recorded in the report; runs are deterministic (every pixel is used, no random sampling yet). */
+  seed?: number;
+  /** Called after every L-BFGS iteration. */
+  onProgress?: (progress: RegistrationProgress) => void;
+  /** Stops at the next iteration; the result holds the transform reached so far. */
+  signal?: AbortSignal;
+}
+
+/** One L-BFGS iteration, as onProgress and the report see it. */
+export interface RegistrationProgress {
+  level: number;
+  iteration: number;
+  /** Total loss: metric + bending · regularizer. */
+  loss: number;
+  metric: number;
+  regularizer: number;
+  gradientNorm: number;
+  dofs: number;
+  milliseconds: number;
+}
+
+/** Per pyramid level. */
+export interface LevelReport {
+  level: number;
+  factor: number;
+  dofs: number;
+  elements: number;
+  iterations: number;
+  reason: string;
+  metric: number;
+  seconds: number;
+}
+
+/** What registerImages reports. */
+export interface RegistrationReport {
+  /** Mean squared difference of the moving image (resampled on the fixed grid) and the fixed image. */
+  metricBefore: number;
+  metricAfter: number;
+  levels: LevelReport[];
+  iterations: RegistrationProgress[];
+  dofsPerLevel: number[];
+  aborted: boolean;
+  optimisationSeconds: number;
+  options: Required<Omit<RegistrationOptions, "onProgress" | "signal">>;
+}
+
+/** What registerImages returns. */
+export interface RegistrationResult {
+  transform: DisplacementTransform;
+  /** The moving image resampled on the fixed grid through the transform (linear interpolation). */
+  warped: Image;
+  report: RegistrationReport;
+}
+
+const DEFAULTS = {
+  metric: "ssd" as const,
+  gridSpacing: 16,
+  levels: 3,
+  refine: "adaptive" as RefineSchedule,
+  markFraction: 0.7,
+  bending: 0.01,
+  iterations: 100,
+  degree: 3,
+  interpolation: "linear" as Interpolation,
+  seed: 0,
+};
+
+function checkOptions(options: RegistrationOptions): RegistrationReport["options"] {
+  const o = { ...DEFAULTS, ...withoutUndefined(options) };
+  const fail = (name: string, expected: string, value: unknown) => {
+    throw new ArgumentError(`options.${name} must be ${expected}, got ${JSON.stringify(value)}`);
+  };
+  if (o.metric !== "ssd") fail("metric", '"ssd"', o.metric);
+  if (!(o.gridSpacing > 0) || !Number.isFinite(o.gridSpacing))
+    fail("gridSpacing", "a positive number of mm", o.gridSpacing);
+  if (!Number.isInteger(o.levels) || o.levels < 1 || o.levels > 8)
+    fail("levels", "an integer from 1 to 8", o.levels);
+  if (!["adaptive", "uniform", "none"].includes(o.refine))
+    fail("refine", '"adaptive", "uniform" or "none"', o.refine);
+  if (!(o.markFraction > 0 && o.markFraction <= 1))
+    fail("markFraction", "a number in (0, 1]", o.markFraction);
+  if (!(o.bending >= 0) || !Number.isFinite(o.bending)) fail("bending", "a non-negative number", o.bending);
+  if (!Number.isInteger(o.iterations) || o.iterations < 0)
+    fail("iterations", "a non-negative integer", o.iterations);
+  if (!Number.isInteger(o.degree) || o.degree < 2 || o.degree > 5)
+    fail("degree", "an integer from 2 to 5", o.degree);
+  if (o.interpolation !== "linear" && o.interpolation !== "cubic")
+    fail("interpolation", '"linear" or "cubic"', o.interpolation);
+  if (!Number.isInteger(o.seed)) fail("seed", "an integer", o.seed);
+  const {
+    onProgress: _p,
+    signal: _s,
+    ...rest
+  } = o as typeof o & Pick<RegistrationOptions, "onProgress" | "signal">;
+  return rest;
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The zero displacement on the fixed image's domain with elements of about `spacing` mm. */
+function initialField(fixed: ImageGeometry, spacing: number, degree: number): THBField {
+  const d = fixed.size.length;
+  const knots = fixed.size.map((n, k) => {
+    const extent = (n - 1) * fixed.spacing[k];
+    return uniformKnotVector(degree, Math.max(1, Math.round(extent / spacing)), 0, extent);
+  });
+  const space = THBSpace.create({ degrees: new Array(d).fill(degree), knots, maxLevels: 12 });
+  return THBField.zeros(space, d);
+}
+
+/** Mean squared difference of two equally long arrays. */
+export function meanSquaredDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return s / a.length;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Registers `moving` onto `fixed` (2D or 3D images of the same dimension, any geometry): returns the
+ * transform (fixed physical point → moving physical point), the moving image resampled on the fixed grid,
+ * and a report of every level and iteration.
+ */
+export async function registerImages(
+  fixed: Image,
+  moving: Image,
+  options: RegistrationOptions = {},
+): Promise<RegistrationResult> {
+  const d = checkImage(fixed, "fixed image");
+  const dm = checkImage(moving, "moving image");
+  if (d !== dm)
+    throw new ArgumentError(`fixed image is ${d}D but moving image is ${dm}D: expected the same dimension`);
+  for (const [name, image] of [
+    ["fixed", fixed],
+    ["moving", moving],
+  ] as const) {
+    if (image.size.some((n) => n < 4))
+      throw new ArgumentError(
+        `${name} image is ${image.size.join("×")}: expected at least 4 pixels per axis`,
+      );
+  }
+  const o = checkOptions(options);
+  const start = performance.now();
+  const identity = new DisplacementTransform(fixed, initialField(fixed, o.gridSpacing, o.degree));
+  const metricBefore = meanSquaredDifference(identity.apply(moving).data, fixed.data);
+  const levels = o.levels;
+  const coarsest = o.refine === "none" ? o.gridSpacing : o.gridSpacing * 2 ** (levels - 1);
+  let field = initialField(fixed, coarsest, o.degree);
+  const fixedValues = Float64Array.from(fixed.data);
+  const movingValues = Float64Array.from(moving.data);
+  const report: RegistrationReport = {
+    metricBefore,
+    metricAfter: Number.NaN,
+    levels: [],
+    iterations: [],
+    dofsPerLevel: [],
+    aborted: false,
+    optimisationSeconds: 0,
+    options: o,
+  };
+  let previous: { data: LevelData; residual: Float64Array; points: Float64Array } | undefined;
+  for (let level = 0; level < levels && !options.signal?.aborted; level++) {
+    const factor = 2 ** (levels - 1 - level);
+    if (level > 0 && previous && o.refine !== "none")
+      field = refine(field, previous, o.refine, o.markFraction);
+    const levelStart = performance.now();
+    const fixedLevel = pyramidLevel(fixed, fixedValues, factor);
+    const movingLevel = pyramidLevel(moving, movingValues, factor);
+    const data: LevelData = {
+      gridOrigin: new Array(d).fill(0),
+      gridSpacing: fixedLevel.geometry.spacing,
+      gridCounts: fixedLevel.geometry.size,
+      fixedValues: fixedLevel.values,
+      moving: { size: movingLevel.geometry.size, values: movingLevel.values },
+      frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry),
+    };
+    const plan = field.plan;
+    const objective = ssdLoss(plan, data, o.bending, o.interpolation);
+    const dofs = field.control.length;
+    const result = minimize(objective.loss, field.control, {
+      maxIterations: o.iterations,
+      tolerance: 1e-8,
+      signal: options.signal,
+      onIteration: (entry) => {
+        const parts = objective.partsOf(entry.value) ?? { metric: Number.NaN, regularizer: Number.NaN };
+        const progress: RegistrationProgress = {
+          level,
+          iteration: entry.iteration,
+          loss: entry.value,
+          metric: parts.metric,
+          regularizer: parts.regularizer,
+          gradientNorm: entry.gradientNorm,
+          dofs,
+          milliseconds: performance.now() - start,
+        };
+        report.iterations.push(progress);
+        options.onProgress?.(progress);
+      },
+    });
+    field = new THBField(field.space, result.x, d, plan);
+    const residual = objective.residual(field.control);
+    report.dofsPerLevel.push(dofs);
+    report.levels.push({
+      level,
+      factor,
+      dofs,
+      elements: plan.elementCount,
+      iterations: result.iterations,
+      reason: result.reason,
+      metric: objective.partsOf(result.value)?.metric ?? Number.NaN,
+      seconds: (performance.now() - levelStart) / 1000,
+    });
+    if (result.reason === "aborted") report.aborted = true;
+    previous = { data, residual, points: objective.grid.points.values as Float64Array };
+    await yieldToEventLoop();
+  }
+  if (options.signal?.aborted) report.aborted = true;
+  const transform = new DisplacementTransform(fixed, field);
+  const warped = transform.apply(moving);
+  report.metricAfter = meanSquaredDifference(warped.data, fixed.data);
+  report.optimisationSeconds = (performance.now() - start) / 1000;
+  return { transform, warped, report };
+}
+
+/** The next level's field: refined where marked (or everywhere) and carried over exactly. */
+function refine(
+  field: THBField,
+  previous: { residual: Float64Array; points: Float64Array },
+  schedule: RefineSchedule,
+  fraction: number,
+): THBField {
+  const plan = field.plan;
+  const maxLevel = field.space.maxLevels - 1;
+  const all = Array.from({ length: plan.elementCount }, (_, e) => e).filter(
+    (e) => plan.elementLevel[e] < maxLevel,
+  );
+  const marked =
+    schedule === "uniform"
+      ? all
+      : dorflerMarking(
+          plan,
+          residualPerElement(plan, previous.points, previous.residual),
+          fraction,
+          maxLevel,
+        );
+  if (marked.length === 0) return field;
+  return field.carryOverTo(refineElements(field.space, elementRequests(plan, marked)));
+}

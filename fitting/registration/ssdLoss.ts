@@ -1,0 +1,104 @@
+/**
+ * The registration loss on one pyramid level, written against the primitives:
+ *   L(c) = mean_x (M(A (ξ_x + u_c(ξ_x)) + b) − F(x))²  +  W · E(c)
+ * with u_c the THB displacement evaluated on the level's pixel grid (thbOps grid evaluation), M sampled by
+ * imageSampler (with its gradient), (A, b) the affine map from the fixed frame to the moving image's index,
+ * and E the exact bending energy (bendingEnergy.ts). Control `c  #functions by d` flattened row-major.
+ */
+import { add, matmul, mean, mul, reshape, square, sub } from "../../autodiff/api.js";
+import { Tensor } from "../../autodiff/tensor.js";
+import { transformPoints } from "../../fields/image.js";
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
+import { imageSampler } from "../../primitives/imagePrimitives.js";
+import { type ThbGrid, thbGrid, thbOps } from "../../primitives/thbPrimitive.js";
+import { bendingEnergyOp, bendingMatrix } from "./bendingEnergy.js";
+
+/** What a level's loss needs: the fixed grid (in the field's frame) and values, the moving image. */
+export interface LevelData {
+  /** Fixed grid in the field's frame: origin, spacing, counts per axis. */
+  readonly gridOrigin: readonly number[];
+  readonly gridSpacing: readonly number[];
+  readonly gridCounts: readonly number[];
+  /** Fixed values at the grid's pixels, first axis fastest. */
+  readonly fixedValues: Float64Array;
+  /** The moving image (this level's samples) and the affine map frame → its continuous index. */
+  readonly moving: { size: readonly number[]; values: Float64Array };
+  readonly frameToMoving: Float64Array;
+}
+
+/** One evaluation's parts. */
+export interface LossParts {
+  metric: number;
+  regularizer: number;
+}
+
+/** A level's loss over one plan, with the parts of its latest evaluations. */
+export interface LevelLoss {
+  readonly grid: ThbGrid;
+  /** L as a function of the flat control tensor. */
+  readonly loss: (x: Tensor) => Tensor;
+  /** The parts of the evaluation that gave `value` (the latest such one), if it is still remembered. */
+  partsOf(value: number): LossParts | undefined;
+  /** The per-pixel squared residual at control `c` (no gradient). */
+  residual(control: Float64Array): Float64Array;
+}
+
+/** Builds the SSD + bending loss of a level for a plan. */
+export function ssdLoss(
+  plan: EvaluationPlan,
+  level: LevelData,
+  bending: number,
+  interpolation: Interpolation,
+): LevelLoss {
+  const d = plan.dimension;
+  const n = plan.functionCount;
+  const ops = thbOps(plan);
+  const grid = thbGrid(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
+  const A = level.frameToMoving;
+  const base = new Tensor(transformPoints(A, grid.points.values), grid.points.shape);
+  // coords_row = base_row + u_row · Lᵀ, with L the linear part of A: Lᵀ[k][r] = A[k (d+1) + r]
+  const linearT = new Tensor(
+    Float64Array.from({ length: d * d }, (_, i) => A[Math.floor(i / d) * (d + 1) + (i % d)]),
+    [d, d],
+  );
+  // the common case of aligned axes with equal scales: a scalar multiple of the identity (no matmul)
+  let scale: number | undefined = A[0];
+  for (let i = 0; i < d * d; i++) {
+    const v = linearT.values[i];
+    if (v !== (i % (d + 1) === 0 ? A[0] : 0)) scale = undefined;
+  }
+  const fixed = new Tensor(level.fixedValues, [level.fixedValues.length]);
+  const sample = imageSampler(level.moving, interpolation);
+  const bend = bending > 0 ? bendingEnergyOp(bendingMatrix(plan)) : undefined;
+  const recent: { value: number; parts: LossParts }[] = [];
+  const warpedResidual = (control: Tensor) => {
+    const u = ops.evaluateGrid(control, grid);
+    const offset = scale === undefined ? matmul(u, linearT) : scale === 1 ? u : mul(u, scale);
+    return sub(sample(add(base, offset)), fixed);
+  };
+  const loss = (x: Tensor) => {
+    const control = reshape(x, [n, d]);
+    const metric = mean(square(warpedResidual(control)));
+    const regularizer = bend ? bend(control) : undefined;
+    const total = regularizer ? add(metric, mul(regularizer, bending)) : metric;
+    recent.push({
+      value: total.item(),
+      parts: { metric: metric.item(), regularizer: regularizer ? regularizer.item() : 0 },
+    });
+    if (recent.length > 64) recent.shift();
+    return total;
+  };
+  return {
+    grid,
+    loss,
+    partsOf: (value) => {
+      for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i].parts;
+      return undefined;
+    },
+    residual: (control) => {
+      const r = warpedResidual(new Tensor(control, [n, d])).values;
+      return Float64Array.from(r, (v) => v * v);
+    },
+  };
+}
