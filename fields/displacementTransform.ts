@@ -6,6 +6,7 @@
  * Everything here is exact on the THB field: the Jacobian I + ∂u/∂ξ comes from the field's first
  * derivatives, and the inverse solves ξ + u(ξ) = η by Newton's method with that Jacobian.
  */
+import { cubicBSplineCoefficients } from "../kernels/cpu/bsplinePrefilter.js";
 import { gridPoints } from "../kernels/cpu/gridPoints.js";
 import { type Interpolation, sampleImageCpu } from "../kernels/cpu/imageKernels.js";
 import { ArgumentError } from "../linalg/errors.js";
@@ -173,18 +174,20 @@ export class DisplacementTransform {
 
   /**
    * Resamples `moving` on the fixed grid: warped(x) = moving(x + u(x)) (clamp to edge outside the moving
-   * image). Linear interpolation by default; "cubic" is the cubic B-spline of the samples (smoothing).
+   * image). Linear interpolation by default; "cubic" interpolates with the cubic B-spline through the
+   * samples (prefiltered; at the outermost pixels the clamp-to-edge kernel departs from the mirror
+   * boundary the prefilter assumes).
    */
   apply(moving: Image, interpolation: Interpolation = "linear"): Image {
     const d = checkImage(moving, "moving image");
     if (d !== this.dimension)
       throw new ArgumentError(`moving image is ${d}D, the transform maps ${this.dimension}D points`);
     const coords = this.movingIndexAt(moving, this.framePoints());
-    const values = sampleImageCpu(
-      { size: moving.size, values: Float64Array.from(moving.data) },
-      coords,
-      interpolation,
-    ).values;
+    const samples =
+      interpolation === "cubic"
+        ? cubicBSplineCoefficients(moving.data, moving.size)
+        : Float64Array.from(moving.data);
+    const values = sampleImageCpu({ size: moving.size, values: samples }, coords, interpolation).values;
     return { ...this.fixed, data: values };
   }
 
