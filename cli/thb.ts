@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { runBasis } from "./basis.js";
 import { runDemo } from "./demo.js";
 import { type FitCommandOptions, runFit } from "./fit.js";
+import type { RegisterCommandOptions } from "./register.js";
 
 /** Builds the command-line program (exported for tests). */
 export function buildProgram(): Command {
@@ -52,6 +53,29 @@ export function buildProgram(): Command {
     .option("--no-progress", "no progress bar on a terminal")
     .action(async (points: string, options: FitCommandOptions) => {
       await runFit(points, options);
+    });
+  program
+    .command("register")
+    .description("register MOVING onto FIXED with an adaptive THB free-form deformation (2D/3D images)")
+    .argument("<fixed>", "fixed image: .png, .nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr")
+    .argument("<moving>", "moving image, same dimension")
+    .requiredOption(
+      "--out <dir>",
+      "output folder (new): warped image, transform.json, iterations.tsv, summary.json",
+    )
+    .option("--metric <name>", "similarity metric: ssd (mean squares)", "ssd")
+    .option("--grid <mm>", "final control grid spacing in mm (default 16)")
+    .option("--levels <n>", "pyramid levels (default 3)")
+    .option("--refine <schedule>", "adaptive, uniform or none (default adaptive)")
+    .option("--bending <w>", "bending energy weight (default 0.01)")
+    .option("--iterations <n>", "L-BFGS iterations per level at most (default 100)")
+    .option("--interpolation <kind>", "moving image interpolation: cubic (default) or linear")
+    .option("--seed <s>", "recorded for repeatability (runs are deterministic)")
+    .option("--quiet", "no progress and no summary line")
+    .action(async (fixed: string, moving: string, options: RegisterCommandOptions) => {
+      // imported on use: the other commands' dependencies stay out of this one's start-up
+      const { runRegister } = await import("./register.js");
+      await runRegister(fixed, moving, options);
     });
   return program;
 }
