@@ -2,8 +2,8 @@
  * Bending energy of a displacement field, exact on the THB space:
  *   E(u) = (1/|Ω|) ∫_Ω Σ_k Σ_{i,j} (∂²u_k / ∂ξ_i ∂ξ_j)² dξ  =  (1/|Ω|) Σ_k c_kᵀ K c_k,
  * with K_ab = ∫ Σ_{i,j} ∂²T_a/∂ξ_i∂ξ_j · ∂²T_b/∂ξ_i∂ξ_j assembled once per space by Gauss–Legendre
- * quadrature on every active element (p points per direction: exact, the integrand has degree 2(p−2) per
- * direction). Normalised by the domain's volume so the weight does not depend on the image's size.
+ * quadrature on every active element (p+1 points per direction: exact, the integrand has degree up to 2p
+ * along a direction that is not differentiated). Normalised by the domain's volume so the weight does not depend on the image's size.
  * As an autodiff primitive: value (1/|Ω|) Σ_k c_kᵀ K c_k, VJP (2/|Ω|) K c · g.
  */
 import { defineOp } from "../../autodiff/customOp.js";
@@ -18,7 +18,7 @@ export function bendingMatrix(plan: EvaluationPlan): SparseMatrix {
   const d = plan.dimension;
   const B = plan.localSize;
   const scratch = new LocalBasisScratch(plan, 2);
-  const rules = Array.from(plan.degrees, (p) => gaussLegendre(Math.max(p, 1), 0, 1));
+  const rules = Array.from(plan.degrees, (p) => gaussLegendre(p + 1, 0, 1));
   const counts = rules.map((r) => r.nodes.length);
   const total = counts.reduce((a, b) => a * b, 1);
   // second-derivative blocks 1+d … and their multiplicity in Σ_{i,j} (mixed pairs count twice)
