@@ -36,8 +36,8 @@ export interface RegistrationOptions {
   markFraction?: number;
   /** Weight of the bending energy (default 0.01; 0 turns it off). */
   bending?: number;
-  /** L-BFGS iterations at most per level (default 100). */
-  iterations?: number;
+  /** L-BFGS iterations at most per level, or a list with one entry per level (default 100). */
+  iterations?: number | number[];
   /** Degree of the displacement field per direction (default 3). */
   degree?: number;
   /**
@@ -45,7 +45,12 @@ export interface RegistrationOptions {
    * interpolating cubic B-spline, whose gradient is continuous; "linear" is cheaper).
    */
   interpolation?: Interpolation;
-  /** Recorded in the report; runs are deterministic (every pixel is used, no random sampling yet). */
+  /**
+   * Pixels per level the loss uses (default 0: all): a random subset, fixed for the level, drawn from
+   * `seed` — runs are repeatable bit for bit. Levels with fewer pixels use them all.
+   */
+  samples?: number;
+  /** Seed of the pixel subsets (default 0). */
   seed?: number;
   /** Called after every L-BFGS iteration. */
   onProgress?: (progress: RegistrationProgress) => void;
@@ -106,9 +111,10 @@ const DEFAULTS = {
   refine: "adaptive" as RefineSchedule,
   markFraction: 0.7,
   bending: 0.01,
-  iterations: 100,
+  iterations: 100 as number | number[],
   degree: 3,
   interpolation: "cubic" as Interpolation,
+  samples: 0,
   seed: 0,
 };
 
@@ -127,13 +133,18 @@ function checkOptions(options: RegistrationOptions): RegistrationReport["options
   if (!(o.markFraction > 0 && o.markFraction <= 1))
     fail("markFraction", "a number in (0, 1]", o.markFraction);
   if (!(o.bending >= 0) || !Number.isFinite(o.bending)) fail("bending", "a non-negative number", o.bending);
-  if (!Number.isInteger(o.iterations) || o.iterations < 0)
-    fail("iterations", "a non-negative integer", o.iterations);
+  const perLevel = Array.isArray(o.iterations) ? o.iterations : [o.iterations];
+  if (
+    (Array.isArray(o.iterations) && o.iterations.length !== o.levels) ||
+    !perLevel.every((n) => Number.isInteger(n) && n >= 0)
+  )
+    fail("iterations", `a non-negative integer or a list of ${o.levels} of them`, o.iterations);
   if (!Number.isInteger(o.degree) || o.degree < 2 || o.degree > 5)
     fail("degree", "an integer from 2 to 5", o.degree);
   if (o.interpolation !== "linear" && o.interpolation !== "cubic")
     fail("interpolation", '"linear" or "cubic"', o.interpolation);
   if (!Number.isInteger(o.seed)) fail("seed", "an integer", o.seed);
+  if (!Number.isInteger(o.samples) || o.samples < 0) fail("samples", "a non-negative integer", o.samples);
   const {
     onProgress: _p,
     signal: _s,
@@ -162,6 +173,26 @@ export function meanSquaredDifference(a: ArrayLike<number>, b: ArrayLike<number>
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
   return s / a.length;
+}
+
+/** `count` distinct ids below `total`, ascending, drawn by a seeded partial Fisher–Yates shuffle (mulberry32). */
+export function sampleIndices(total: number, count: number, seed: number): Int32Array {
+  let a = seed >>> 0;
+  const random = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const ids = new Int32Array(total);
+  for (let i = 0; i < total; i++) ids[i] = i;
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (total - i));
+    const swap = ids[i];
+    ids[i] = ids[j];
+    ids[j] = swap;
+  }
+  return ids.slice(0, count).sort();
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -229,12 +260,16 @@ export async function registerImages(
             : movingLevel.values,
       },
       frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry),
+      samples:
+        o.samples > 0 && o.samples < fixedLevel.values.length
+          ? sampleIndices(fixedLevel.values.length, o.samples, o.seed + level)
+          : undefined,
     };
     const plan = field.plan;
     const objective = ssdLoss(plan, data, o.bending, o.interpolation);
     const dofs = field.control.length;
     const result = minimize(objective.loss, field.control, {
-      maxIterations: o.iterations,
+      maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
       tolerance: 1e-8,
       signal: options.signal,
       onIteration: (entry) => {

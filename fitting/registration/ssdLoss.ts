@@ -25,6 +25,11 @@ export interface LevelData {
   /** The moving image (this level's samples) and the affine map frame → its continuous index. */
   readonly moving: { size: readonly number[]; values: Float64Array };
   readonly frameToMoving: Float64Array;
+  /**
+   * Pixels (ids into the grid, ascending) the loss uses, a fixed random subset chosen once per level so the
+   * loss stays a deterministic function for L-BFGS; all pixels when absent.
+   */
+  readonly samples?: Int32Array;
 }
 
 /** One evaluation's parts. */
@@ -40,7 +45,7 @@ export interface LevelLoss {
   readonly loss: (x: Tensor) => Tensor;
   /** The parts of the evaluation that gave `value` (the latest such one), if it is still remembered. */
   partsOf(value: number): LossParts | undefined;
-  /** The per-pixel squared residual at control `c` (no gradient). */
+  /** The squared residual at every pixel of the grid at control `c` (no gradient). */
   residual(control: Float64Array): Float64Array;
 }
 
@@ -56,7 +61,20 @@ export function ssdLoss(
   const ops = thbOps(plan);
   const grid = thbGrid(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
   const A = level.frameToMoving;
-  const base = new Tensor(transformPoints(A, grid.points.values), grid.points.shape);
+  const gridPoints = grid.points.values as Float64Array;
+  const samples = level.samples;
+  const subset = samples
+    ? new Tensor(
+        Float64Array.from(
+          { length: samples.length * d },
+          (_, i) => gridPoints[samples[Math.floor(i / d)] * d + (i % d)],
+        ),
+        [samples.length, d],
+      )
+    : undefined;
+  const baseOf = (points: Tensor) => new Tensor(transformPoints(A, points.values), points.shape);
+  const fullBase = baseOf(grid.points);
+  const base = subset ? baseOf(subset) : fullBase;
   // coords_row = base_row + u_row · Lᵀ, with L the linear part of A: Lᵀ[k][r] = A[k (d+1) + r]
   const linearT = new Tensor(
     Float64Array.from({ length: d * d }, (_, i) => A[Math.floor(i / d) * (d + 1) + (i % d)]),
@@ -68,18 +86,24 @@ export function ssdLoss(
     const v = linearT.values[i];
     if (v !== (i % (d + 1) === 0 ? A[0] : 0)) scale = undefined;
   }
-  const fixed = new Tensor(level.fixedValues, [level.fixedValues.length]);
+  const fullFixed = new Tensor(level.fixedValues, [level.fixedValues.length]);
+  const fixed = samples
+    ? new Tensor(
+        Float64Array.from(samples, (t) => level.fixedValues[t]),
+        [samples.length],
+      )
+    : fullFixed;
   const sample = imageSampler(level.moving, interpolation);
   const bend = bending > 0 ? bendingEnergyOp(bendingMatrix(plan)) : undefined;
   const recent: { value: number; parts: LossParts }[] = [];
-  const warpedResidual = (control: Tensor) => {
-    const u = ops.evaluateGrid(control, grid);
+  const warpedResidual = (control: Tensor, all: boolean) => {
+    const u = subset && !all ? ops.evaluate(control, subset) : ops.evaluateGrid(control, grid);
     const offset = scale === undefined ? matmul(u, linearT) : scale === 1 ? u : mul(u, scale);
-    return sub(sample(add(base, offset)), fixed);
+    return all ? sub(sample(add(fullBase, offset)), fullFixed) : sub(sample(add(base, offset)), fixed);
   };
   const loss = (x: Tensor) => {
     const control = reshape(x, [n, d]);
-    const metric = mean(square(warpedResidual(control)));
+    const metric = mean(square(warpedResidual(control, false)));
     const regularizer = bend ? bend(control) : undefined;
     const total = regularizer ? add(metric, mul(regularizer, bending)) : metric;
     recent.push({
@@ -97,7 +121,7 @@ export function ssdLoss(
       return undefined;
     },
     residual: (control) => {
-      const r = warpedResidual(new Tensor(control, [n, d])).values;
+      const r = warpedResidual(new Tensor(control, [n, d]), true).values;
       return Float64Array.from(r, (v) => v * v);
     },
   };

@@ -114,6 +114,15 @@ export function gridElementGradients(
     const e = element[t];
     tensorWeights(plan, basis, t, e, w);
     const base = e * B * dim;
+    if (dim === 2) {
+      const g0 = cotangent[2 * t];
+      const g1 = cotangent[2 * t + 1];
+      for (let b = 0; b < B; b++) {
+        out[base + 2 * b] += w[b] * g0;
+        out[base + 2 * b + 1] += w[b] * g1;
+      }
+      continue;
+    }
     for (let c = 0; c < dim; c++) {
       const g = cotangent[t * dim + c];
       if (g === 0) continue;
