@@ -78,6 +78,8 @@ export interface LevelReport {
   dofs: number;
   elements: number;
   iterations: number;
+  /** Loss and gradient evaluations (line-search trials included). */
+  evaluations: number;
   reason: string;
   metric: number;
   seconds: number;
@@ -268,7 +270,12 @@ export async function registerImages(
     const plan = field.plan;
     const objective = ssdLoss(plan, data, o.bending, o.interpolation);
     const dofs = field.control.length;
-    const result = minimize(objective.loss, field.control, {
+    let evaluations = 0;
+    const counted = (x: Parameters<typeof objective.loss>[0]) => {
+      evaluations++;
+      return objective.loss(x);
+    };
+    const result = minimize(counted, field.control, {
       maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
       tolerance: 1e-8,
       signal: options.signal,
@@ -297,6 +304,7 @@ export async function registerImages(
       dofs,
       elements: plan.elementCount,
       iterations: result.iterations,
+      evaluations,
       reason: result.reason,
       metric: objective.partsOf(result.value)?.metric ?? Number.NaN,
       seconds: (performance.now() - levelStart) / 1000,

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { gradcheck } from "../../autodiff/gradcheck.js";
 import { Tensor } from "../../autodiff/tensor.js";
 import { DisplacementTransform, frameToMovingIndex } from "../../fields/displacementTransform.js";
-import { createImage } from "../../fields/image.js";
+import { createImage, indexToPhysical, transformPoints } from "../../fields/image.js";
 import { registerImages } from "../../fitting/registration/registerImages.js";
 import { ssdLoss } from "../../fitting/registration/ssdLoss.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
@@ -52,6 +52,55 @@ describe("SSD + bending loss", () => {
       expect(result.passed).toBe(true);
     });
   }
+});
+
+describe("SSD loss geometry", () => {
+  it("samples the moving image at x + u(x) in physical space (rotated, anisotropic, shifted grids)", () => {
+    const fixed = createImage(new Float64Array(15 * 12), [15, 12], {
+      spacing: [1.5, 2],
+      origin: [5, -3],
+      direction: [Math.cos(0.3), Math.sin(0.3), -Math.sin(0.3), Math.cos(0.3)],
+    });
+    const moving = createImage(new Float64Array(70 * 70), [70, 70], {
+      spacing: [0.8, 1.1],
+      origin: [-20, -25],
+      direction: [Math.cos(-0.2), Math.sin(-0.2), -Math.sin(-0.2), Math.cos(-0.2)],
+    });
+    // moving values: an affine function of the physical point, so linear interpolation is exact
+    const g = (x: number, y: number) => 0.7 * x - 1.3 * y + 4;
+    const m = moving.data as Float64Array;
+    const toPhysical = indexToPhysical(moving);
+    for (let j = 0; j < 70; j++)
+      for (let i = 0; i < 70; i++) {
+        const [x, y] = transformPoints(toPhysical, [i, j]);
+        m[i + 70 * j] = g(x, y);
+      }
+    const field = randomField([14 * 1.5, 11 * 2], 1.5, 8);
+    const objective = ssdLoss(
+      field.plan,
+      {
+        gridOrigin: [0, 0],
+        gridSpacing: fixed.spacing,
+        gridCounts: fixed.size,
+        fixedValues: new Float64Array(15 * 12),
+        moving: { size: moving.size, values: m },
+        frameToMoving: frameToMovingIndex(fixed, moving),
+      },
+      0,
+      "linear",
+    );
+    const loss = objective.loss(new Tensor(Float64Array.from(field.control), [field.control.length])).item();
+    const pixels = transformPoints(
+      indexToPhysical(fixed),
+      Float64Array.from({ length: 15 * 12 * 2 }, (_, i) =>
+        i % 2 === 0 ? (i / 2) % 15 : Math.floor(i / 2 / 15),
+      ),
+    );
+    const mapped = new DisplacementTransform(fixed, field).mapPoints(pixels);
+    let expected = 0;
+    for (let p = 0; p < 15 * 12; p++) expected += g(mapped[2 * p], mapped[2 * p + 1]) ** 2 / (15 * 12);
+    expect(Math.abs(loss - expected)).toBeLessThan(1e-9 * expected);
+  });
 });
 
 describe("registerImages", () => {
