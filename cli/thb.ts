@@ -68,7 +68,7 @@ export function buildProgram(): Command {
     .option("--levels <n>", "pyramid levels (default 3)")
     .option("--refine <schedule>", "adaptive, uniform or none (default adaptive)")
     .option("--bending <w>", "bending energy weight (default 0.01)")
-    .option("--iterations <n>", "L-BFGS iterations per level at most (default 100)")
+    .option("--iterations <n>", "L-BFGS iterations per level at most (default 50)")
     .option("--interpolation <kind>", "moving image interpolation: cubic (default) or linear")
     .option("--seed <s>", "recorded for repeatability (runs are deterministic)")
     .option("--quiet", "no progress and no summary line")

@@ -36,7 +36,7 @@ export interface RegistrationOptions {
   markFraction?: number;
   /** Weight of the bending energy (default 0.01; 0 turns it off). */
   bending?: number;
-  /** L-BFGS iterations at most per level, or a list with one entry per level (default 100). */
+  /** L-BFGS iterations at most per level, or a list with one entry per level (default 50). */
   iterations?: number | number[];
   /** Degree of the displacement field per direction (default 3). */
   degree?: number;
@@ -113,7 +113,7 @@ const DEFAULTS = {
   refine: "adaptive" as RefineSchedule,
   markFraction: 0.7,
   bending: 0.01,
-  iterations: 100 as number | number[],
+  iterations: 50 as number | number[],
   degree: 3,
   interpolation: "cubic" as Interpolation,
   samples: 0,
