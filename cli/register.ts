@@ -1,5 +1,5 @@
 /**
- * `thb register FIXED MOVING --out DIR [--metric ssd] [--grid MM] [--levels N] [--refine adaptive|uniform|none]
+ * `thb register FIXED MOVING --out DIR [--metric ssd|ncc|mi] [--grid MM] [--levels N] [--refine adaptive|uniform|none]
  * [--bending W] [--iterations N] [--seed S] [--quiet]`: deformable registration with an adaptive THB
  * displacement. DIR is written all or nothing: everything is computed first, the files are written into a
  * temporary folder beside DIR, and that folder is renamed to DIR at the end (removed on any error).
@@ -86,7 +86,7 @@ export async function runRegister(
   options: RegisterCommandOptions,
 ): Promise<void> {
   const startup = process.uptime();
-  const metric = choice(options.metric, "metric", ["ssd"] as const) ?? "ssd";
+  const metric = choice(options.metric, "metric", ["ssd", "ncc", "mi"] as const) ?? "ssd";
   const refine = choice<RefineSchedule>(options.refine, "refine", ["adaptive", "uniform", "none"]);
   const interpolation = choice(options.interpolation, "interpolation", ["linear", "cubic"] as const);
   const gridSpacing = numberOption(

@@ -63,7 +63,7 @@ export function buildProgram(): Command {
       "--out <dir>",
       "output folder (new): warped image, transform.json, iterations.tsv, summary.json",
     )
-    .option("--metric <name>", "similarity metric: ssd (mean squares)", "ssd")
+    .option("--metric <name>", "similarity metric: ssd (mean squares), ncc or mi (mutual information)", "ssd")
     .option("--grid <mm>", "final control grid spacing in mm (default 16)")
     .option("--levels <n>", "pyramid levels (default 3)")
     .option("--refine <schedule>", "adaptive, uniform or none (default adaptive)")

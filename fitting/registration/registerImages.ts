@@ -15,17 +15,20 @@ import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js"
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
+import { type LevelData, levelLoss, type Metric } from "./levelLoss.js";
 import { dorflerMarking, elementRequests, residualPerElement } from "./marking.js";
 import { pyramidLevel } from "./pyramid.js";
-import { type LevelData, ssdLoss } from "./ssdLoss.js";
 
 /** Refinement schedules between pyramid levels. */
 export type RefineSchedule = "adaptive" | "uniform" | "none";
 
 /** Options of registerImages. */
 export interface RegistrationOptions {
-  /** Similarity metric (only "ssd", mean squares, so far). */
-  metric?: "ssd";
+  /**
+   * Similarity metric (default "ssd", mean squares): "ncc" normalised cross-correlation, "mi" mutual
+   * information (32-bin Parzen joint histogram) for pairs of different modalities.
+   */
+  metric?: Metric;
   /** Final control grid spacing in mm (default 16); the coarsest is this × 2^(levels−1) unless refine is "none". */
   gridSpacing?: number;
   /** Pyramid levels (default 3): factors 2^(levels−1) … 1. */
@@ -107,7 +110,7 @@ export interface RegistrationResult {
 }
 
 const DEFAULTS = {
-  metric: "ssd" as const,
+  metric: "ssd" as Metric,
   gridSpacing: 16,
   levels: 3,
   refine: "adaptive" as RefineSchedule,
@@ -125,7 +128,7 @@ function checkOptions(options: RegistrationOptions): RegistrationReport["options
   const fail = (name: string, expected: string, value: unknown) => {
     throw new ArgumentError(`options.${name} must be ${expected}, got ${JSON.stringify(value)}`);
   };
-  if (o.metric !== "ssd") fail("metric", '"ssd"', o.metric);
+  if (!["ssd", "ncc", "mi"].includes(o.metric)) fail("metric", '"ssd", "ncc" or "mi"', o.metric);
   if (!(o.gridSpacing > 0) || !Number.isFinite(o.gridSpacing))
     fail("gridSpacing", "a positive number of mm", o.gridSpacing);
   if (!Number.isInteger(o.levels) || o.levels < 1 || o.levels > 8)
@@ -268,7 +271,7 @@ export async function registerImages(
           : undefined,
     };
     const plan = field.plan;
-    const objective = ssdLoss(plan, data, o.bending, o.interpolation);
+    const objective = levelLoss(plan, data, o.bending, o.interpolation, o.metric);
     const dofs = field.control.length;
     let evaluations = 0;
     const counted = (x: Parameters<typeof objective.loss>[0]) => {

@@ -93,7 +93,7 @@ describe("thb register", () => {
         /--refine sideways: expected one of adaptive, uniform, none/,
         "out6",
       ],
-      [[fixed, moving, "--metric", "mi"], /--metric mi: expected one of ssd/, "out7"],
+      [[fixed, moving, "--metric", "cc"], /--metric cc: expected one of ssd, ncc, mi/, "out7"],
       [[fixed, moving, "--levels", "0"], /--levels 0: expected an integer from 1 to 8/, "out8"],
       [[fixed, moving, "--bending", "-1"], /--bending -1: expected a non-negative weight/, "out9"],
       [[fixed, join(dir, "fixed.jpeg")], /fixed\.jpeg: unknown image extension/, "out10"],

@@ -7,14 +7,20 @@ import { gradcheck } from "../../autodiff/gradcheck.js";
 import { Tensor } from "../../autodiff/tensor.js";
 import { DisplacementTransform, frameToMovingIndex } from "../../fields/displacementTransform.js";
 import { createImage, indexToPhysical, transformPoints } from "../../fields/image.js";
+import { levelLoss, type Metric } from "../../fitting/registration/levelLoss.js";
 import { registerImages } from "../../fitting/registration/registerImages.js";
-import { ssdLoss } from "../../fitting/registration/ssdLoss.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
 import { blobs, imageOf, randomField } from "./helpers.js";
 
-describe("SSD + bending loss", () => {
-  for (const interpolation of ["cubic", "linear"] as const) {
-    it(`has the gradient of finite differences (${interpolation} moving image, rotated moving geometry)`, () => {
+describe("metric + bending loss", () => {
+  const cases: [Metric, "cubic" | "linear"][] = [
+    ["ssd", "cubic"],
+    ["ssd", "linear"],
+    ["ncc", "cubic"],
+    ["mi", "cubic"],
+  ];
+  for (const [metric, interpolation] of cases) {
+    it(`has the gradient of finite differences (${metric}, ${interpolation} moving image, rotated moving geometry)`, () => {
       const fixed = imageOf([33, 29], blobs);
       const movingImage = createImage(imageOf([36, 36], (x, y) => blobs(x + 1.5, y - 1)).data, [36, 36], {
         spacing: [0.9, 1.1],
@@ -26,7 +32,7 @@ describe("SSD + bending loss", () => {
         interpolation === "cubic"
           ? cubicBSplineCoefficients(movingImage.data, movingImage.size)
           : Float64Array.from(movingImage.data);
-      const objective = ssdLoss(
+      const objective = levelLoss(
         field.plan,
         {
           gridOrigin: [0, 0],
@@ -36,8 +42,9 @@ describe("SSD + bending loss", () => {
           moving: { size: movingImage.size, values },
           frameToMoving: frameToMovingIndex(fixed, movingImage),
         },
-        0.5,
+        metric === "ssd" ? 0.5 : 1e-3,
         interpolation,
+        metric,
       );
       // linear interpolation has kinks at pixel lines: a small step keeps most differences on one side
       const result = gradcheck(
@@ -76,7 +83,7 @@ describe("SSD loss geometry", () => {
         m[i + 70 * j] = g(x, y);
       }
     const field = randomField([14 * 1.5, 11 * 2], 1.5, 8);
-    const objective = ssdLoss(
+    const objective = levelLoss(
       field.plan,
       {
         gridOrigin: [0, 0],
@@ -137,6 +144,36 @@ describe("registerImages", () => {
     let error = 0;
     for (let k = 0; k < inner.length; k += 2) error += Math.hypot(a[k] - b[k], a[k + 1] - b[k + 1]);
     expect(error / (inner.length / 2)).toBeLessThan(0.5);
+  });
+
+  it("mi recovers a warp under a non-monotone intensity map (endpoint error < 0.5 px) where ssd cannot", async () => {
+    const size: [number, number] = [64, 64];
+    const fixed = imageOf(size, blobs);
+    const truth = new DisplacementTransform(fixed, randomField([63, 63], 4, 4, 3));
+    expect(Math.min(...truth.jacobianDeterminant())).toBeGreaterThan(0.2);
+    const grid: number[] = [];
+    for (let j = 0; j < 64; j++) for (let i = 0; i < 64; i++) grid.push(i, j);
+    const source = truth.inverseMapPoints(grid);
+    // a non-monotone map of intensities: dark and bright both come out bright
+    const remap = (v: number) => 200 - 2.5 * Math.abs(v - 60);
+    const moving = createImage(
+      Float64Array.from({ length: 64 * 64 }, (_, p) => remap(blobs(source[2 * p], source[2 * p + 1]))),
+      size,
+    );
+    const inner: number[] = [];
+    for (let j = 16; j < 48; j += 4) for (let i = 16; i < 48; i += 4) inner.push(i, j);
+    const b = truth.mapPoints(inner);
+    const endpointError = (a: Float64Array) => {
+      let error = 0;
+      for (let k = 0; k < inner.length; k += 2) error += Math.hypot(a[k] - b[k], a[k + 1] - b[k + 1]);
+      return error / (inner.length / 2);
+    };
+    const options = { gridSpacing: 16, levels: 2 };
+    const mi = await registerImages(fixed, moving, { ...options, metric: "mi" });
+    const ssd = await registerImages(fixed, moving, { ...options, metric: "ssd" });
+    expect(endpointError(Float64Array.from(inner))).toBeGreaterThan(1); // the warp is real
+    expect(endpointError(mi.transform.mapPoints(inner))).toBeLessThan(0.5);
+    expect(endpointError(ssd.transform.mapPoints(inner))).toBeGreaterThan(1);
   });
 
   it("refuses images of different dimension and bad options with named errors", async () => {
