@@ -44,6 +44,41 @@ export function dorflerMarking(
   return marked;
 }
 
+/**
+ * The marked elements and their active neighbours of the same level (cells within `rings` along every
+ * axis). A THB function of the next level needs (p+1)/2 coarse cells per axis of refined domain before it
+ * becomes active, so refining an isolated element of a cubic space adds nothing; the ring makes each mark
+ * count.
+ */
+export function withNeighbours(plan: EvaluationPlan, marked: readonly number[], rings = 1): number[] {
+  const d = plan.dimension;
+  const key = (level: number, cell: ArrayLike<number>) => `${level}:${Array.from(cell).join(",")}`;
+  const byCell = new Map<string, number>();
+  for (let e = 0; e < plan.elementCount; e++)
+    byCell.set(key(plan.elementLevel[e], plan.elementCell.subarray(e * d, (e + 1) * d)), e);
+  const out = new Set<number>();
+  const offsets: number[][] = [[]];
+  for (let k = 0; k < d; k++) {
+    const next: number[][] = [];
+    for (const o of offsets) for (let t = -rings; t <= rings; t++) next.push([...o, t]);
+    offsets.splice(0, offsets.length, ...next);
+  }
+  for (const e of marked) {
+    const level = plan.elementLevel[e];
+    const cell = plan.elementCell.subarray(e * d, (e + 1) * d);
+    for (const o of offsets) {
+      const neighbour = byCell.get(
+        key(
+          level,
+          Array.from(cell, (c, k) => c + o[k]),
+        ),
+      );
+      if (neighbour !== undefined) out.add(neighbour);
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
 /** Refinement requests (level and cell) for element ids of a plan. */
 export function elementRequests(plan: EvaluationPlan, elements: readonly number[]): ElementRequest[] {
   const d = plan.dimension;

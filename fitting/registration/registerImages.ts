@@ -16,7 +16,7 @@ import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
 import { type LevelData, levelLoss, type Metric } from "./levelLoss.js";
-import { dorflerMarking, elementRequests, residualPerElement } from "./marking.js";
+import { dorflerMarking, elementRequests, residualPerElement, withNeighbours } from "./marking.js";
 import { pyramidLevel } from "./pyramid.js";
 
 /** Refinement schedules between pyramid levels. */
@@ -339,12 +339,15 @@ function refine(
   const marked =
     schedule === "uniform"
       ? all
-      : dorflerMarking(
+      : withNeighbours(
           plan,
-          residualPerElement(plan, previous.points, previous.residual),
-          fraction,
-          maxLevel,
-        );
+          dorflerMarking(
+            plan,
+            residualPerElement(plan, previous.points, previous.residual),
+            fraction,
+            maxLevel,
+          ),
+        ).filter((e) => plan.elementLevel[e] < maxLevel);
   if (marked.length === 0) return field;
   return field.carryOverTo(refineElements(field.space, elementRequests(plan, marked)));
 }
