@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /** The `thb` command: demo, and later basis probes, fitting and registration. */
 import { Command } from "commander";
-import { runBasis } from "./basis.js";
-import { runDemo } from "./demo.js";
-import { type FitCommandOptions, runFit } from "./fit.js";
+import type { FitCommandOptions } from "./fit.js";
 import type { RegisterCommandOptions } from "./register.js";
 
-/** Builds the command-line program (exported for tests). */
+/**
+ * Builds the command-line program (exported for tests). Each command's module is imported when the command
+ * runs, so one command's start-up does not pay for the others' dependencies (glTF, progress bars, fitting).
+ */
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -17,7 +18,8 @@ export function buildProgram(): Command {
     .command("demo")
     .description("evaluate bundled sample geometry and write meshes to an output folder")
     .option("--out <dir>", "output folder", "demo-out")
-    .action((options: { out: string }) => {
+    .action(async (options: { out: string }) => {
+      const { runDemo } = await import("./demo.js");
       runDemo(options.out);
     });
   program
@@ -25,7 +27,8 @@ export function buildProgram(): Command {
     .description("print the non-zero THB functions (values, first and second derivatives) at points, as JSON")
     .argument("<spec>", "SPEC.json: { degree, knots, truncated, boxes }")
     .requiredOption("--points <file>", "POINTS.json: an array of parameter tuples")
-    .action((spec: string, options: { points: string }) => {
+    .action(async (spec: string, options: { points: string }) => {
+      const { runBasis } = await import("./basis.js");
       runBasis(spec, options.points, (text) => process.stdout.write(text));
     });
   program
@@ -52,6 +55,7 @@ export function buildProgram(): Command {
     .option("--resolution <n>", "mesh segments per direction (default 128)")
     .option("--no-progress", "no progress bar on a terminal")
     .action(async (points: string, options: FitCommandOptions) => {
+      const { runFit } = await import("./fit.js");
       await runFit(points, options);
     });
   program
@@ -73,7 +77,6 @@ export function buildProgram(): Command {
     .option("--seed <s>", "recorded for repeatability (runs are deterministic)")
     .option("--quiet", "no progress and no summary line")
     .action(async (fixed: string, moving: string, options: RegisterCommandOptions) => {
-      // imported on use: the other commands' dependencies stay out of this one's start-up
       const { runRegister } = await import("./register.js");
       await runRegister(fixed, moving, options);
     });
