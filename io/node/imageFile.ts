@@ -4,7 +4,9 @@
  * is read or written (it costs about half a second to load). itk-wasm stores direction cosines row-major
  * (ITK's itk::Matrix); images here hold them column-major, so they are transposed on the way in and out.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { checkImage, type Image, type PixelData } from "../../fields/image.js";
 import { FormatError } from "../errors.js";
 import { decodePngImage, encodePngImage } from "../png.js";
@@ -115,9 +117,15 @@ export async function encodeImageFile(path: string, image: Image, pngDepth = 8):
     metadata: new Map(),
     data: Float32Array.from(image.data),
   };
-  const name = `image${extension}`;
-  const { serializedImage } = await io.writeImage(itkImage as Parameters<typeof io.writeImage>[0], name);
-  return serializedImage.data;
+  // writeImageNode writes to a path: a private temporary folder, read back as bytes
+  const folder = mkdtempSync(join(tmpdir(), "thb-image-"));
+  try {
+    const file = join(folder, `image${extension}`);
+    await io.writeImageNode(itkImage as Parameters<typeof io.writeImageNode>[0], file);
+    return readFileSync(file);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 function transposed(m: number[], d: number): number[] {
