@@ -71,7 +71,7 @@ export function buildProgram(): Command {
     .option("--grid <mm>", "final control grid spacing in mm (default 16)")
     .option("--levels <n>", "pyramid levels (default 3)")
     .option("--refine <schedule>", "adaptive, uniform or none (default adaptive)")
-    .option("--bending <w>", "bending energy weight (default 0.01)")
+    .option("--bending <w>", "bending energy weight, metric units per mm² (default 0: off)")
     .option("--iterations <n>", "L-BFGS iterations per level at most (default 50)")
     .option("--interpolation <kind>", "moving image interpolation: cubic (default) or linear")
     .option("--seed <s>", "recorded for repeatability (runs are deterministic)")
