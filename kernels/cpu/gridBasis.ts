@@ -17,7 +17,15 @@ export interface GridBasis {
   readonly element: Int32Array;
   /** Per axis k: `#levels by counts[k] by (p_k+1)` B-spline values. */
   readonly weights: readonly Float64Array[];
+  /**
+   * The tensor products `#points by B`, kept when they fit in TENSOR_LIMIT numbers (2D images: forward and
+   * backward then read them instead of multiplying the axis rows again at every evaluation).
+   */
+  readonly tensor?: Float64Array;
 }
+
+/** Largest tabulated tensor basis, in numbers (64 MiB of f64). */
+const TENSOR_LIMIT = 1 << 23;
 
 /** Tabulates the basis of `plan` at the grid `points` (origin + spacing · i, `counts` per axis). */
 export function gridBasis(
@@ -55,7 +63,16 @@ export function gridBasis(
       basisFunctions(plan.knots, p, span, points[t * d + k], weights[k], row * (p + 1), work);
     }
   }
-  return { counts: [...counts], element, weights };
+  const basis: GridBasis = { counts: [...counts], element, weights };
+  const B = plan.localSize;
+  if (total * B > TENSOR_LIMIT) return basis;
+  const tensor = new Float64Array(total * B);
+  const w = new Float64Array(B);
+  for (let t = 0; t < total; t++) {
+    tensorWeights(plan, basis, t, element[t], w);
+    tensor.set(w, t * B);
+  }
+  return { ...basis, tensor };
 }
 
 /** Values `#points by dim` of the field with local blocks `local` at the grid's points. */
@@ -71,10 +88,24 @@ export function gridForward(
   const acc = new Float64Array(dim);
   const element = basis.element;
   const count = element.length;
+  const tensor = basis.tensor;
   for (let t = 0; t < count; t++) {
     const e = element[t];
-    tensorWeights(plan, basis, t, e, w);
     const base = e * B * dim;
+    if (dim === 2 && tensor) {
+      let a0 = 0;
+      let a1 = 0;
+      const o = t * B;
+      for (let b = 0; b < B; b++) {
+        const wb = tensor[o + b];
+        a0 += wb * local[base + 2 * b];
+        a1 += wb * local[base + 2 * b + 1];
+      }
+      out[2 * t] = a0;
+      out[2 * t + 1] = a1;
+      continue;
+    }
+    tensorWeights(plan, basis, t, e, w);
     if (dim === 2) {
       let a0 = 0;
       let a1 = 0;
@@ -110,10 +141,21 @@ export function gridElementGradients(
   const w = new Float64Array(B);
   const element = basis.element;
   const count = element.length;
+  const tensor = basis.tensor;
   for (let t = 0; t < count; t++) {
     const e = element[t];
-    tensorWeights(plan, basis, t, e, w);
     const base = e * B * dim;
+    if (dim === 2 && tensor) {
+      const g0 = cotangent[2 * t];
+      const g1 = cotangent[2 * t + 1];
+      const o = t * B;
+      for (let b = 0; b < B; b++) {
+        out[base + 2 * b] += tensor[o + b] * g0;
+        out[base + 2 * b + 1] += tensor[o + b] * g1;
+      }
+      continue;
+    }
+    tensorWeights(plan, basis, t, e, w);
     if (dim === 2) {
       const g0 = cotangent[2 * t];
       const g1 = cotangent[2 * t + 1];
