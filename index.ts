@@ -66,7 +66,25 @@ export {
   zeros,
 } from "./autodiff/tensor.js";
 // ---- fields: the one way to evaluate a field is `field.evaluate(params, order)` -----------------------
+export { DisplacementTransform, type InverseOptions } from "./fields/displacementTransform.js";
+export {
+  createImage,
+  type Image,
+  type ImageGeometry,
+  indexToPhysical,
+  type PixelData,
+  physicalToIndex,
+} from "./fields/image.js";
 export { THBField } from "./fields/thbField.js";
+export {
+  type LevelReport,
+  type RefineSchedule,
+  type RegistrationOptions,
+  type RegistrationProgress,
+  type RegistrationReport,
+  type RegistrationResult,
+  registerImages,
+} from "./fitting/registration/registerImages.js";
 // ---- fitting ---------------------------------------------------------------------------------------------
 export {
   DEFAULT_REGULARIZATION,
@@ -98,8 +116,10 @@ export { FormatError } from "./io/errors.js";
 export { parseGismoHierarchy, writeGismoHierarchy } from "./io/gismoXml.js";
 export type { FieldDescription, HierarchyDescription } from "./io/hierarchyDescription.js";
 export { meshToObj, meshToPly, meshToStl, type TriangleMesh } from "./io/mesh.js";
+export { type DecodedImage, decodePngImage, encodePngImage } from "./io/png.js";
 export { type PointCloud, parseGismoPointCloud, parsePly, parseXyz } from "./io/pointCloud.js";
 export { fieldFromDescription, fieldFromJson, fieldToJson } from "./io/serialization.js";
+export { transformFromJson, transformToJson } from "./io/transformJson.js";
 export type { Interpolation, ScalarImage } from "./kernels/cpu/imageKernels.js";
 // ---- backends --------------------------------------------------------------------------------------------
 export { type Backend, type BackendKind, cpuBackend, selectBackend } from "./primitives/backend.js";

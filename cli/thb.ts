@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /** The `thb` command: demo, and later basis probes, fitting and registration. */
 import { Command } from "commander";
-import { runBasis } from "./basis.js";
-import { runDemo } from "./demo.js";
-import { type FitCommandOptions, runFit } from "./fit.js";
-import { runView, type ViewOptions } from "./view.js";
+import type { FitCommandOptions } from "./fit.js";
+import type { RegisterCommandOptions } from "./register.js";
+import type { ViewOptions } from "./view.js";
 
-/** Builds the command-line program (exported for tests). */
+/**
+ * Builds the command-line program (exported for tests). Each command's module is imported when the command
+ * runs, so one command's start-up does not pay for the others' dependencies (glTF, progress bars, fitting).
+ */
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -17,7 +19,8 @@ export function buildProgram(): Command {
     .command("demo")
     .description("evaluate bundled sample geometry and write meshes to an output folder")
     .option("--out <dir>", "output folder", "demo-out")
-    .action((options: { out: string }) => {
+    .action(async (options: { out: string }) => {
+      const { runDemo } = await import("./demo.js");
       runDemo(options.out);
     });
   program
@@ -28,7 +31,8 @@ export function buildProgram(): Command {
     )
     .argument("<spec>", "SPEC.json: { degree, knots, truncated, boxes }")
     .requiredOption("--points <file>", "POINTS.json: an array of parameter tuples")
-    .action((spec: string, options: { points: string }) => {
+    .action(async (spec: string, options: { points: string }) => {
+      const { runBasis } = await import("./basis.js");
       runBasis(spec, options.points, (text) => process.stdout.write(text));
     });
   program
@@ -65,6 +69,7 @@ export function buildProgram(): Command {
     .option("--resolution <n>", "mesh segments per direction (default 128, at most 1024)")
     .option("--no-progress", "no progress bar on a terminal")
     .action(async (points: string, options: FitCommandOptions) => {
+      const { runFit } = await import("./fit.js");
       await runFit(points, options);
     });
   program
@@ -78,7 +83,31 @@ export function buildProgram(): Command {
     .option("--port <n>", "port on 127.0.0.1 (0: a free one)", "8765")
     .option("--open", "open the page in the default browser")
     .action(async (files: string[], options: ViewOptions) => {
+      const { runView } = await import("./view.js");
       await runView(files, options);
+    });
+
+  program
+    .command("register")
+    .description("register MOVING onto FIXED with an adaptive THB free-form deformation (2D/3D images)")
+    .argument("<fixed>", "fixed image: .png, .nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr")
+    .argument("<moving>", "moving image, same dimension")
+    .requiredOption(
+      "--out <dir>",
+      "output folder (new): warped image, transform.json, iterations.tsv, summary.json",
+    )
+    .option("--metric <name>", "similarity metric: ssd (mean squares), ncc or mi (mutual information)", "ssd")
+    .option("--grid <mm>", "final control grid spacing in mm (default 16)")
+    .option("--levels <n>", "pyramid levels (default 3)")
+    .option("--refine <schedule>", "adaptive, uniform or none (default adaptive)")
+    .option("--bending <w>", "bending energy weight, metric units per mm² (default 0: off)")
+    .option("--iterations <n>", "L-BFGS iterations per level at most (default 50)")
+    .option("--interpolation <kind>", "moving image interpolation: cubic (default) or linear")
+    .option("--seed <s>", "recorded for repeatability (runs are deterministic)")
+    .option("--quiet", "no progress and no summary line")
+    .action(async (fixed: string, moving: string, options: RegisterCommandOptions) => {
+      const { runRegister } = await import("./register.js");
+      await runRegister(fixed, moving, options);
     });
   return program;
 }

@@ -1,6 +1,7 @@
 /** The cpu side of the primitives' seam (primitives/tensorKernels.ts): the f64 kernels on host tensors. */
 import { Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
+import { type GridBasis, gridBasis, gridElementGradients, gridForward } from "../kernels/cpu/gridBasis.js";
 import { jointHistogramOfValues, jointHistogramVjpCpu, sampleImageCpu } from "../kernels/cpu/imageKernels.js";
 import { evaluateLocalField, localControl } from "../kernels/cpu/planEvaluate.js";
 import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
@@ -10,7 +11,6 @@ import {
   thbBackwardControlCpu,
   thbBackwardParamsCpu,
   thbBackwardParamsWithDerivativesCpu,
-  thbForwardCpu,
 } from "../kernels/cpu/thbKernels.js";
 import type { ImageTensorKernels, TensorKernels, ThbTensorKernels } from "./tensorKernels.js";
 
@@ -18,6 +18,9 @@ const thbKernels = new WeakMap<EvaluationPlan, ThbTensorKernels>();
 
 function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
   const d = plan.dimension;
+  // grids evaluated on this plan, by their points: the tabulated basis serves the forward and the
+  // coefficient VJP at those points (the transpose of a grid evaluation passes the grid's points back)
+  const grids = new WeakMap<object, GridBasis>();
   return {
     localControl: (control) => {
       const dim = control.shape[1];
@@ -57,13 +60,24 @@ function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
             elementGradientsOfDerivativesCpu(plan, params.values, g.values, dim),
             dim,
           )
-        : thbBackwardControlCpu(plan, params.values, g.values, dim);
+        : grids.has(params.values)
+          ? gatherFunctionGradientsCpu(
+              plan,
+              gridElementGradients(plan, grids.get(params.values)!, g.values as Float64Array, dim),
+              dim,
+            )
+          : thbBackwardControlCpu(plan, params.values, g.values, dim);
       return new Tensor(out, [plan.functionCount, dim]);
     },
-    grid: (control, points) => {
+    grid: (control, points, _origin, _spacing, counts) => {
       const dim = control.shape[1];
-      const { values } = thbForwardCpu(plan, control.values, dim, points.values, 0);
-      return new Tensor(values, [points.shape[0], dim]);
+      let basis = grids.get(points.values);
+      if (!basis) {
+        basis = gridBasis(plan, points.values, counts);
+        grids.set(points.values, basis);
+      }
+      const local = localControl(plan, control.values, dim);
+      return new Tensor(gridForward(plan, basis, local, dim), [points.shape[0], dim]);
     },
   };
 }

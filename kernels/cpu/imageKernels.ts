@@ -52,6 +52,10 @@ export function sampleImageCpu(
   const count = coords.length / d;
   const values = new Float64Array(count);
   const gradient = new Float64Array(count * d);
+  if (d === 2 && kind === "cubic") {
+    sampleCubic2D(image, coords, values, gradient);
+    return { values, gradient };
+  }
   const taps = kind === "linear" ? 2 : 4;
   const w = Array.from({ length: 3 }, () => new Float64Array(4));
   const dw = Array.from({ length: 3 }, () => new Float64Array(4));
@@ -86,6 +90,46 @@ export function sampleImageCpu(
     if (d === 3) gradient[p * d + 2] = gz;
   }
   return { values, gradient };
+}
+
+/** The 2D cubic path of sampleImageCpu: the same sums, the 4×4 taps unrolled per row. */
+function sampleCubic2D(
+  image: ScalarImage,
+  coords: ArrayLike<number>,
+  values: Float64Array,
+  gradient: Float64Array,
+): void {
+  const [nx, ny] = image.size;
+  const I = image.values;
+  const wx = new Float64Array(4);
+  const dx = new Float64Array(4);
+  const wy = new Float64Array(4);
+  const dy = new Float64Array(4);
+  const xi = new Int32Array(4);
+  const count = values.length;
+  for (let p = 0; p < count; p++) {
+    const fx = weights("cubic", coords[2 * p], wx, dx);
+    const fy = weights("cubic", coords[2 * p + 1], wy, dy);
+    for (let a = 0; a < 4; a++) xi[a] = clampIndex(fx + a, nx);
+    let value = 0;
+    let gx = 0;
+    let gy = 0;
+    for (let b = 0; b < 4; b++) {
+      const row = nx * clampIndex(fy + b, ny);
+      const v0 = I[row + xi[0]];
+      const v1 = I[row + xi[1]];
+      const v2 = I[row + xi[2]];
+      const v3 = I[row + xi[3]];
+      const along = wx[0] * v0 + wx[1] * v1 + wx[2] * v2 + wx[3] * v3;
+      const slope = dx[0] * v0 + dx[1] * v1 + dx[2] * v2 + dx[3] * v3;
+      value += wy[b] * along;
+      gx += wy[b] * slope;
+      gy += dy[b] * along;
+    }
+    values[p] = value;
+    gradient[2 * p] = gx;
+    gradient[2 * p + 1] = gy;
+  }
 }
 
 /** Σ (I(x_k) − F_k)² and its gradient 2 (I − F) ∇I with respect to each x_k (`#points by d`). */

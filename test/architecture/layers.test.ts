@@ -145,7 +145,9 @@ describe("import graph", () => {
     const folders = readdirSync(root, { withFileTypes: true })
       .filter((e) => e.isDirectory() && !e.name.startsWith("."))
       .map((e) => e.name)
-      .filter((n) => !["node_modules", "dist", "test", "bench", "examples", "types", "docs", "scripts"].includes(n));
+      .filter(
+        (n) => !["node_modules", "dist", "test", "bench", "examples", "types", "docs", "scripts"].includes(n),
+      );
     expect(folders.filter((f) => layerOf(`${f}/x.ts`) === undefined)).toEqual([]);
   });
 });

@@ -1,0 +1,196 @@
+/**
+ * The registration loss on one pyramid level, written against the primitives:
+ *   L(c) = D(M(A (ξ_x + u_c(ξ_x)) + b), F(x))  +  W · E(c)
+ * with the dissimilarity D one of: ssd — mean (M − F)²; ncc — 1 − NCC(M, F); mi — −MI(M, F) of the
+ * Parzen-windowed joint histogram (32 bins over each image's range), u_c the THB displacement evaluated on the level's pixel grid (thbOps grid evaluation), M sampled by
+ * imageSampler (with its gradient), (A, b) the affine map from the fixed frame to the moving image's index,
+ * and E the exact bending energy (bendingEnergy.ts). Control `c  #functions by d` flattened row-major.
+ */
+import { add, matmul, mean, mul, neg, reshape, square, sub } from "../../autodiff/api.js";
+import { Tensor } from "../../autodiff/tensor.js";
+import { transformPoints } from "../../fields/image.js";
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
+import {
+  type HistogramSpec,
+  imageSampler,
+  mutualInformation,
+  normalizedCrossCorrelation,
+} from "../../primitives/imagePrimitives.js";
+import { type ThbGrid, thbGrid, thbOps } from "../../primitives/thbPrimitive.js";
+import { bendingEnergyOp, bendingMatrix } from "./bendingEnergy.js";
+
+/** Similarity metrics of registration. */
+export type Metric = "ssd" | "ncc" | "mi";
+
+/** What a level's loss needs: the fixed grid (in the field's frame) and values, the moving image. */
+export interface LevelData {
+  /** Fixed grid in the field's frame: origin, spacing, counts per axis. */
+  readonly gridOrigin: readonly number[];
+  readonly gridSpacing: readonly number[];
+  readonly gridCounts: readonly number[];
+  /** Fixed values at the grid's pixels, first axis fastest. */
+  readonly fixedValues: Float64Array;
+  /** The moving image (this level's samples) and the affine map frame → its continuous index. */
+  readonly moving: { size: readonly number[]; values: Float64Array };
+  readonly frameToMoving: Float64Array;
+  /**
+   * Pixels (ids into the grid, ascending) the loss uses, a fixed random subset chosen once per level so the
+   * loss stays a deterministic function for L-BFGS; all pixels when absent.
+   */
+  readonly samples?: Int32Array;
+}
+
+/** One evaluation's parts. */
+export interface LossParts {
+  metric: number;
+  regularizer: number;
+}
+
+/** A level's loss over one plan, with the parts of its latest evaluations. */
+export interface LevelLoss {
+  readonly grid: ThbGrid;
+  /** L as a function of the flat control tensor. */
+  readonly loss: (x: Tensor) => Tensor;
+  /** The parts of the evaluation that gave `value` (the latest such one), if it is still remembered. */
+  partsOf(value: number): LossParts | undefined;
+  /**
+   * A squared residual at every pixel of the grid at control `c` (no gradient), for marking: ssd (M − F)²;
+   * ncc the same of standardised intensities; mi (F − E[F | M])², E[F | M] from the joint histogram.
+   */
+  residual(control: Float64Array): Float64Array;
+}
+
+/** Builds the loss (metric + bending) of a level for a plan. */
+export function levelLoss(
+  plan: EvaluationPlan,
+  level: LevelData,
+  bending: number,
+  interpolation: Interpolation,
+  metric: Metric = "ssd",
+): LevelLoss {
+  const d = plan.dimension;
+  const n = plan.functionCount;
+  const ops = thbOps(plan);
+  const grid = thbGrid(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
+  const A = level.frameToMoving;
+  const gridPoints = grid.points.values as Float64Array;
+  const samples = level.samples;
+  const subset = samples
+    ? new Tensor(
+        Float64Array.from(
+          { length: samples.length * d },
+          (_, i) => gridPoints[samples[Math.floor(i / d)] * d + (i % d)],
+        ),
+        [samples.length, d],
+      )
+    : undefined;
+  const baseOf = (points: Tensor) => new Tensor(transformPoints(A, points.values), points.shape);
+  const fullBase = baseOf(grid.points);
+  const base = subset ? baseOf(subset) : fullBase;
+  // coords_row = base_row + u_row · Lᵀ, with L the linear part of A: Lᵀ[k][r] = A[k (d+1) + r]
+  const linearT = new Tensor(
+    Float64Array.from({ length: d * d }, (_, i) => A[Math.floor(i / d) * (d + 1) + (i % d)]),
+    [d, d],
+  );
+  // the common case of aligned axes with equal scales: a scalar multiple of the identity (no matmul)
+  let scale: number | undefined = A[0];
+  for (let i = 0; i < d * d; i++) {
+    const v = linearT.values[i];
+    if (v !== (i % (d + 1) === 0 ? A[0] : 0)) scale = undefined;
+  }
+  const fullFixed = new Tensor(level.fixedValues, [level.fixedValues.length]);
+  const fixed = samples
+    ? new Tensor(
+        Float64Array.from(samples, (t) => level.fixedValues[t]),
+        [samples.length],
+      )
+    : fullFixed;
+  const sample = imageSampler(level.moving, interpolation);
+  const bend = bending > 0 ? bendingEnergyOp(bendingMatrix(plan)) : undefined;
+  const recent: { value: number; parts: LossParts }[] = [];
+  const warpedValues = (control: Tensor, all: boolean) => {
+    const u = subset && !all ? ops.evaluate(control, subset) : ops.evaluateGrid(control, grid);
+    const offset = scale === undefined ? matmul(u, linearT) : scale === 1 ? u : mul(u, scale);
+    return sample(add(all ? fullBase : base, offset));
+  };
+  const spec: HistogramSpec = {
+    bins: 32,
+    movingRange: rangeOf(level.moving.values),
+    fixedRange: rangeOf(level.fixedValues),
+  };
+  const dissimilarity = (warped: Tensor) =>
+    metric === "ssd"
+      ? mean(square(sub(warped, fixed)))
+      : metric === "ncc"
+        ? sub(1, normalizedCrossCorrelation(warped, fixed))
+        : neg(mutualInformation(warped, fixed, spec));
+  const loss = (x: Tensor) => {
+    const control = reshape(x, [n, d]);
+    const term = dissimilarity(warpedValues(control, false));
+    const regularizer = bend ? bend(control) : undefined;
+    const total = regularizer ? add(term, mul(regularizer, bending)) : term;
+    recent.push({
+      value: total.item(),
+      parts: { metric: term.item(), regularizer: regularizer ? regularizer.item() : 0 },
+    });
+    if (recent.length > 64) recent.shift();
+    return total;
+  };
+  return {
+    grid,
+    loss,
+    partsOf: (value) => {
+      for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i].parts;
+      return undefined;
+    },
+    residual: (control) =>
+      pixelResidual(warpedValues(new Tensor(control, [n, d]), true).values, level.fixedValues, metric, spec),
+  };
+}
+
+function rangeOf(values: ArrayLike<number>): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
+  }
+  return hi > lo ? [lo, hi] : [lo, lo + 1];
+}
+
+function standardised(values: ArrayLike<number>): Float64Array {
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) mean += values[i] / values.length;
+  let variance = 0;
+  for (let i = 0; i < values.length; i++) variance += (values[i] - mean) ** 2 / values.length;
+  const scale = variance > 0 ? 1 / Math.sqrt(variance) : 1;
+  return Float64Array.from(values, (v) => (v - mean) * scale);
+}
+
+/** The per-pixel residual the marking uses (see LevelLoss.residual). */
+function pixelResidual(
+  warped: ArrayLike<number>,
+  fixed: ArrayLike<number>,
+  metric: Metric,
+  spec: HistogramSpec,
+): Float64Array {
+  const count = warped.length;
+  if (metric === "ssd") return Float64Array.from(warped, (v, i) => (v - fixed[i]) ** 2);
+  if (metric === "ncc") {
+    const a = standardised(warped);
+    const b = standardised(fixed);
+    return Float64Array.from(a, (v, i) => (v - b[i]) ** 2);
+  }
+  // mi: the fixed intensity each moving bin predicts (its conditional mean), nearest bin
+  const [lo, hi] = spec.movingRange;
+  const bin = (v: number) =>
+    Math.min(spec.bins - 1, Math.max(0, Math.round(((v - lo) / (hi - lo)) * (spec.bins - 1))));
+  const sum = new Float64Array(spec.bins);
+  const weight = new Float64Array(spec.bins);
+  for (let i = 0; i < count; i++) {
+    sum[bin(warped[i])] += fixed[i];
+    weight[bin(warped[i])] += 1;
+  }
+  return Float64Array.from(warped, (v, i) => (fixed[i] - sum[bin(v)] / Math.max(weight[bin(v)], 1)) ** 2);
+}

@@ -1,0 +1,133 @@
+/**
+ * Image files (Node only). PNG goes through the small pure-JS codec of io/png.ts; NIfTI (.nii, .nii.gz),
+ * MetaImage (.mha, .mhd) and NRRD (.nrrd, .nhdr) through @itk-wasm/image-io, imported only when such a file
+ * is read or written (it costs about half a second to load). itk-wasm stores direction cosines row-major
+ * (ITK's itk::Matrix); images here hold them column-major, so they are transposed on the way in and out.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkImage, type Image, type PixelData } from "../../fields/image.js";
+import { FormatError } from "../errors.js";
+import { decodePngImage, encodePngImage } from "../png.js";
+
+/** Extensions readImageFile and writeImageFile understand. */
+export const IMAGE_EXTENSIONS = [".png", ".nii", ".nii.gz", ".mha", ".mhd", ".nrrd", ".nhdr"];
+
+/** An image read from a file, with notes on conversions and the file's sample depth (PNG). */
+export interface ImageFile {
+  image: Image;
+  notices: string[];
+  /** Bits per sample of a PNG (8 or 16); undefined for the other formats (written as float32). */
+  pngDepth?: number;
+}
+
+/** The extension of a path among IMAGE_EXTENSIONS (".nii.gz" whole), or undefined. */
+export function imageExtension(path: string): string | undefined {
+  const lower = path.toLowerCase();
+  return IMAGE_EXTENSIONS.filter((e) => lower.endsWith(e)).sort((a, b) => b.length - a.length)[0];
+}
+
+function expectedExtension(path: string): string {
+  const extension = imageExtension(path);
+  if (!extension)
+    throw new FormatError(`${path}: unknown image extension, expected one of ${IMAGE_EXTENSIONS.join(", ")}`);
+  return extension;
+}
+
+/** Reads a 2D or 3D scalar image; errors name the file and what was expected. */
+export async function readImageFile(path: string): Promise<ImageFile> {
+  const extension = expectedExtension(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new FormatError(
+      `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+  if (bytes.length === 0) throw new FormatError(`${path}: the file is empty, expected an image`);
+  if (extension === ".png") {
+    const { image, notices, depth } = decodePngImage(bytes, path);
+    return { image, notices, pngDepth: depth };
+  }
+  const io = await import("@itk-wasm/image-io");
+  let itk: Awaited<ReturnType<typeof io.readImageNode>>;
+  try {
+    itk = await io.readImageNode(path);
+  } catch (error) {
+    throw new FormatError(`${path}: not a readable ${extension} image (${(error as Error).message})`);
+  }
+  const d = itk.imageType.dimension;
+  if (d !== 2 && d !== 3) throw new FormatError(`${path}: a ${d}D image, expected 2D or 3D`);
+  const components = itk.imageType.components;
+  const count = itk.size.reduce((a: number, b: number) => a * b, 1);
+  const source = itk.data as PixelData | null;
+  if (!source || count === 0) throw new FormatError(`${path}: the image is empty`);
+  const notices: string[] = [];
+  let data: PixelData = source;
+  if (components !== 1) {
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      values[i] =
+        components >= 3
+          ? 0.2125 * source[i * components] +
+            0.7154 * source[i * components + 1] +
+            0.0721 * source[i * components + 2]
+          : source[i * components];
+    }
+    data = values;
+    notices.push(`${path}: ${components} components per pixel converted to one (luminance)`);
+  }
+  const image: Image = {
+    data,
+    size: Array.from(itk.size),
+    spacing: Array.from(itk.spacing),
+    origin: Array.from(itk.origin),
+    direction: transposed(Array.from(itk.direction as Float64Array), d),
+  };
+  try {
+    checkImage(image, path);
+  } catch (error) {
+    throw new FormatError((error as Error).message);
+  }
+  return { image, notices };
+}
+
+/**
+ * Encodes an image for `path` (the extension picks the format): PNG rounded and clamped to `pngDepth`
+ * bits (default 8), the other formats float32. Returns the bytes; nothing is written.
+ */
+export async function encodeImageFile(path: string, image: Image, pngDepth = 8): Promise<Uint8Array> {
+  const extension = expectedExtension(path);
+  if (extension === ".png") return encodePngImage(image, pngDepth === 16 ? 16 : 8);
+  if (extension === ".mhd" || extension === ".nhdr")
+    throw new FormatError(
+      `${path}: detached headers are read but not written, expected .nii.gz, .mha or .nrrd`,
+    );
+  const io = await import("@itk-wasm/image-io");
+  const d = image.size.length;
+  const itkImage = {
+    imageType: { dimension: d, componentType: "float32", pixelType: "Scalar", components: 1 },
+    name: "image",
+    origin: [...image.origin],
+    spacing: [...image.spacing],
+    direction: Float64Array.from(transposed([...image.direction], d)),
+    size: [...image.size],
+    metadata: new Map(),
+    data: Float32Array.from(image.data),
+  };
+  // writeImageNode writes to a path: a private temporary folder, read back as bytes
+  const folder = mkdtempSync(join(tmpdir(), "thb-image-"));
+  try {
+    const file = join(folder, `image${extension}`);
+    await io.writeImageNode(itkImage as Parameters<typeof io.writeImageNode>[0], file);
+    return readFileSync(file);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+function transposed(m: number[], d: number): number[] {
+  return m.map((_, i) => m[(i % d) * d + Math.floor(i / d)]);
+}

@@ -1,0 +1,50 @@
+/**
+ * Cubic B-spline interpolation coefficients of an image (Unser, "Splines: a perfect fit for signal and
+ * image processing", 1999; the recursive filter of Unser, Aldroubi & Eden 1991): along each axis a causal
+ * and an anti-causal first-order recursion with pole z = √3 − 2, mirror-symmetric boundaries. Sampling the
+ * coefficients with the cubic B-spline kernel (imageKernels.ts, "cubic") then interpolates the samples
+ * exactly, with a C² result whose gradient is continuous — a smooth landscape for the optimiser.
+ * `values  #pixels`, first axis fastest; returns new coefficients of the same layout.
+ */
+
+const POLE = Math.sqrt(3) - 2;
+
+/** The cubic B-spline coefficients c with Σ c_j β³(i − j) = values_i at every pixel. */
+export function cubicBSplineCoefficients(values: ArrayLike<number>, size: readonly number[]): Float64Array {
+  const out = Float64Array.from(values);
+  const strides = [1, size[0], size[0] * (size[1] ?? 1)];
+  for (let axis = 0; axis < size.length; axis++) {
+    const n = size[axis];
+    if (n < 2) continue;
+    const stride = strides[axis];
+    const line = new Float64Array(n);
+    for (let start = 0; start < out.length; start++) {
+      if (Math.floor(start / stride) % n !== 0) continue;
+      for (let i = 0; i < n; i++) line[i] = out[start + i * stride];
+      filterLine(line);
+      for (let i = 0; i < n; i++) out[start + i * stride] = line[i];
+    }
+  }
+  return out;
+}
+
+/** In-place coefficients of one line (gain 6, causal then anti-causal recursion). */
+function filterLine(c: Float64Array): void {
+  const n = c.length;
+  const z = POLE;
+  const lambda = (1 - z) * (1 - 1 / z);
+  for (let i = 0; i < n; i++) c[i] *= lambda;
+  // causal initialisation: mirror boundary, the sum truncated where z^k is below 1e-12
+  const horizon = Math.min(n, Math.ceil(Math.log(1e-12) / Math.log(Math.abs(z))));
+  let sum = c[0];
+  let zk = z;
+  for (let k = 1; k < horizon; k++) {
+    sum += zk * c[k];
+    zk *= z;
+  }
+  c[0] = sum;
+  for (let i = 1; i < n; i++) c[i] += z * c[i - 1];
+  // anti-causal initialisation for the mirror boundary
+  c[n - 1] = (z / (z * z - 1)) * (c[n - 1] + z * c[n - 2]);
+  for (let i = n - 2; i >= 0; i--) c[i] = z * (c[i + 1] - c[i]);
+}
