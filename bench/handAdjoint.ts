@@ -78,3 +78,34 @@ export class HandAdjoint {
     return loss * scale;
   }
 }
+
+/**
+ * Adam written by hand around the hand-written adjoint, from zero coefficients: the update of
+ * autodiff/optimize.ts (β1 0.9, β2 0.999, ε 1e-8, bias-corrected), `iterations` gradient steps and a final
+ * loss evaluation as `minimize` does. Returns the coefficients (`n² by dim`).
+ */
+export function adamByHand(
+  hand: HandAdjoint,
+  targets: Float64Array,
+  dim: number,
+  iterations: number,
+  learningRate: number,
+): Float64Array {
+  const size = hand.n * hand.n * dim;
+  const x = new Float64Array(size);
+  const g = new Float64Array(size);
+  const m = new Float64Array(size);
+  const v = new Float64Array(size);
+  for (let it = 0; it < iterations; it++) {
+    hand.loss(x, targets, dim, g);
+    const c1 = 1 - 0.9 ** (it + 1);
+    const c2 = 1 - 0.999 ** (it + 1);
+    for (let i = 0; i < size; i++) {
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+      x[i] -= (learningRate * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + 1e-8);
+    }
+  }
+  hand.loss(x, targets, dim);
+  return x;
+}

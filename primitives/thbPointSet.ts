@@ -48,6 +48,15 @@ export class ThbPointSet {
     this.basis = basis;
   }
 
+  /** Scratch for the local control blocks of one fused-loss forward (they are not kept past it). */
+  #local = new Float64Array(0);
+
+  /** A scratch array of at least n numbers, reused across the set's fused-loss forwards. */
+  localScratch(n: number): Float64Array {
+    if (this.#local.length < n) this.#local = new Float64Array(n);
+    return this.#local;
+  }
+
   /** The rows of `targets  #points by dim` in slot order, converted once per tensor. */
   sortedTargets(targets: Tensor): Float64Array {
     let sorted = this.#sortedTargets.get(targets);
@@ -177,7 +186,8 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
         cpu: {
           forward: ([control, targets]) => {
             const dim = control.shape[1];
-            const local = localControl(plan, control.values, dim);
+            const size = plan.elementCount * plan.localSize * dim;
+            const local = localControl(plan, control.values, dim, set.localScratch(size));
             const scale = options.reduction === "mean" ? 1 / set.count : 1;
             const elementGradients = control.traced
               ? new Float64Array(plan.elementCount * plan.localSize * dim)

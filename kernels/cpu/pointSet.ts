@@ -226,7 +226,9 @@ function lossOfTriples(
 ): number {
   const B = plan.localSize;
   const { pointStart, basis } = set;
-  const adjoint = adjointScratch(G ? set.count * 3 : 0);
+  const adjoint = adjointScratch(set.count * 3);
+  const squared = penalty === "squared";
+  const twiceScale = 2 * scale;
   let loss = 0;
   for (let e = 0; e < plan.elementCount; e++) {
     const base = e * B * 3;
@@ -244,11 +246,17 @@ function lossOfTriples(
       const r0 = x0 - targets[3 * s];
       const r1 = x1 - targets[3 * s + 1];
       const r2 = x2 - targets[3 * s + 2];
-      loss += penaltyOf(r0 * r0 + r1 * r1 + r2 * r2, penalty, delta, scale);
-      if (!G) continue;
-      adjoint[3 * s] = r0 * penaltyFactor;
-      adjoint[3 * s + 1] = r1 * penaltyFactor;
-      adjoint[3 * s + 2] = r2 * penaltyFactor;
+      const norm2 = r0 * r0 + r1 * r1 + r2 * r2;
+      // the squared penalty inline (the fitting default); the others through penaltyOf
+      let factor = twiceScale;
+      if (squared) loss += norm2;
+      else {
+        loss += penaltyOf(norm2, penalty, delta, scale);
+        factor = penaltyFactor;
+      }
+      adjoint[3 * s] = r0 * factor;
+      adjoint[3 * s + 1] = r1 * factor;
+      adjoint[3 * s + 2] = r2 * factor;
     }
     if (!G) continue;
     // the element's reduction, local by local: three sums in registers over its points (in L1 by now)
@@ -272,7 +280,7 @@ function lossOfTriples(
   return loss;
 }
 
-/** pointSetLoss for dim 1 (height fields, images): the same sums as lossOfRows. */
+/** pointSetLoss for dim 1 (height fields, images): each value as four partial sums (instruction parallelism). */
 function lossOfScalars(
   plan: EvaluationPlan,
   set: PointSetBasis,
@@ -285,22 +293,61 @@ function lossOfScalars(
 ): number {
   const B = plan.localSize;
   const { pointStart, basis } = set;
-  const adjoint = adjointScratch(G ? set.count : 0);
+  const adjoint = adjointScratch(set.count);
+  const squared = penalty === "squared";
+  const twiceScale = 2 * scale;
   let loss = 0;
   for (let e = 0; e < plan.elementCount; e++) {
     const base = e * B;
     for (let s = pointStart[e]; s < pointStart[e + 1]; s++) {
       const w = s * B;
-      let x = 0;
-      for (let j = 0; j < B; j++) x += basis[w + j] * local[base + j];
-      const r = x - targets[s];
-      loss += penaltyOf(r * r, penalty, delta, scale);
-      if (G) adjoint[s] = r * penaltyFactor;
+      // four independent sums (a single chain of B dependent adds is latency-bound)
+      let x0 = 0;
+      let x1 = 0;
+      let x2 = 0;
+      let x3 = 0;
+      let j = 0;
+      for (; j + 3 < B; j += 4) {
+        x0 += basis[w + j] * local[base + j];
+        x1 += basis[w + j + 1] * local[base + j + 1];
+        x2 += basis[w + j + 2] * local[base + j + 2];
+        x3 += basis[w + j + 3] * local[base + j + 3];
+      }
+      for (; j < B; j++) x0 += basis[w + j] * local[base + j];
+      const r = x0 + x1 + (x2 + x3) - targets[s];
+      // the squared penalty inline (the fitting default); the others through penaltyOf
+      if (squared) {
+        loss += r * r;
+        adjoint[s] = r * twiceScale;
+      } else {
+        loss += penaltyOf(r * r, penalty, delta, scale);
+        adjoint[s] = r * penaltyFactor;
+      }
     }
     if (!G) continue;
     const first = pointStart[e];
     const last = pointStart[e + 1];
-    for (let j = 0; j < B; j++) {
+    // four locals at a time: four independent sums over the element's points
+    let j = 0;
+    for (; j + 3 < B; j += 4) {
+      let y0 = 0;
+      let y1 = 0;
+      let y2 = 0;
+      let y3 = 0;
+      for (let s = first; s < last; s++) {
+        const a = adjoint[s];
+        const w = s * B + j;
+        y0 += basis[w] * a;
+        y1 += basis[w + 1] * a;
+        y2 += basis[w + 2] * a;
+        y3 += basis[w + 3] * a;
+      }
+      G[base + j] = y0;
+      G[base + j + 1] = y1;
+      G[base + j + 2] = y2;
+      G[base + j + 3] = y3;
+    }
+    for (; j < B; j++) {
       let y = 0;
       for (let s = first; s < last; s++) y += basis[s * B + j] * adjoint[s];
       G[base + j] = y;
