@@ -13,6 +13,7 @@
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { elementOrder } from "./elementOrder.js";
 import { LocalBasisScratch, localTensorBasis } from "./planEvaluate.js";
+import { SurfaceBasisScratch, surfaceBasisAt, surfacePlanCache } from "./surfaceEvaluate.js";
 
 /** A point set's cached element order and basis values. */
 export interface PointSetBasis {
@@ -34,6 +35,21 @@ export function buildPointSetBasis(plan: EvaluationPlan, params: ArrayLike<numbe
   const { pointStart, order } = elementOrder(plan, params);
   const count = order.length;
   const basis = new Float64Array(count * B);
+  if (d === 2) {
+    // surfaces: the cached division-free A2.2 of the surface kernels, the products in local block order
+    const cache = surfacePlanCache(plan);
+    const p = plan.degrees[0];
+    const q = plan.degrees[1];
+    const scratch = new SurfaceBasisScratch(p, q);
+    const { Nu, Nv } = scratch;
+    for (let s = 0; s < count; s++) {
+      const i = order[s];
+      surfaceBasisAt(plan, cache, params[2 * i], params[2 * i + 1], scratch);
+      let w = s * B;
+      for (let j = 0; j <= q; j++) for (let k = 0; k <= p; k++) basis[w++] = Nu[k] * Nv[j];
+    }
+    return { count, pointStart, order, basis };
+  }
   const scratch = new LocalBasisScratch(plan, 0);
   for (let e = 0; e < plan.elementCount; e++) {
     for (let s = pointStart[e]; s < pointStart[e + 1]; s++) {
