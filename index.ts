@@ -131,6 +131,12 @@ export {
   mutualInformation,
   normalizedCrossCorrelation,
 } from "./primitives/imagePrimitives.js";
+export {
+  PointSetError,
+  pointSetFits,
+  type ResidualLossOptions,
+  type ThbPointSet,
+} from "./primitives/thbPointSet.js";
 export { type ThbGrid, type ThbOps, thbGrid, thbOps } from "./primitives/thbPrimitive.js";
 // ---- B-splines -------------------------------------------------------------------------------------------
 export { basisFunctionDerivatives, basisFunctions } from "./splines/basis.js";

@@ -51,3 +51,30 @@ export function printTable(title: string, header: string[], rows: string[][]): v
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows) console.log(line(r));
 }
+
+/**
+ * Runs each of `runs` once to warm up, then `repeats` rounds of all of them in turn; returns the median
+ * seconds of each. Interleaving puts every implementation under the same load on a shared, noisy machine,
+ * so ratios of these medians compare like with like.
+ */
+export function interleavedMedianSeconds<K extends string>(
+  runs: Record<K, () => void>,
+  repeats = 15,
+): Record<K, number> {
+  const names = Object.keys(runs) as K[];
+  const times = {} as Record<K, number[]>;
+  for (const name of names) {
+    runs[name]();
+    times[name] = [];
+  }
+  for (let r = 0; r < repeats; r++) {
+    for (const name of names) {
+      const t0 = performance.now();
+      runs[name]();
+      times[name].push((performance.now() - t0) / 1000);
+    }
+  }
+  const out = {} as Record<K, number>;
+  for (const name of names) out[name] = median(times[name]);
+  return out;
+}

@@ -15,6 +15,7 @@ import { Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { gridPoints } from "../kernels/cpu/gridPoints.js";
 import { kernelsOf, onEveryBackend } from "./tensorKernels.js";
+import { type ResidualLossOptions, type ThbPointSet, thbPointSet, thbPointSetOps } from "./thbPointSet.js";
 import type { WebGpuTensors } from "./webgpuTensors.js";
 
 /**
@@ -63,6 +64,12 @@ export interface ThbOps {
   evaluateWithDerivatives(control: Tensor, params: Tensor): { values: Tensor; derivatives: Tensor };
   /** Values on a regular grid (`#grid points by dim`, first direction fastest); on the GPU when its points are. */
   evaluateGrid(control: Tensor, grid: ThbGrid): Tensor;
+  /** Fixed points with their basis cached once (primitives/thbPointSet.ts), for loops over the same points. */
+  pointSet(params: Tensor | Float64Array, maxBytes?: number): ThbPointSet;
+  /** Values at a point set's points, `#points by dim`. */
+  evaluatePoints(control: Tensor, set: ThbPointSet): Tensor;
+  /** The fused loss mean (or sum) of ρ(‖S(x_k) − t_k‖) at a point set's points, a scalar (first order). */
+  residualLoss(control: Tensor, set: ThbPointSet, targets: Tensor, options?: ResidualLossOptions): Tensor;
 }
 
 function checkInputs(plan: EvaluationPlan, control: Tensor, params: Tensor): number {
@@ -183,8 +190,12 @@ export function thbOps(plan: EvaluationPlan): ThbOps {
     gridOps.set(grid, op);
     return op;
   };
+  const pointSetOps = thbPointSetOps(plan);
   return {
     evaluate: (control, params) => evaluate([control, params])[0],
+    pointSet: (params, maxBytes) => thbPointSet(plan, params, maxBytes),
+    evaluatePoints: pointSetOps.evaluatePoints,
+    residualLoss: pointSetOps.residualLoss,
     evaluateGrid: (control, grid) => gridOp(grid)([control, grid.points])[0],
     evaluateWithDerivatives: (control, params) => {
       const [values, derivatives] = withDerivatives([control, params]);

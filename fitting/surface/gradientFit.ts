@@ -7,6 +7,7 @@ import { add, mean, minimum, mul, reshape, sqrt, square, sub, sum } from "../../
 import { type MinimizeResult, minimize, minimizeAsync } from "../../autodiff/optimize.js";
 import { dispose, type Tensor, tensor } from "../../autodiff/tensor.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { pointSetFits } from "../../primitives/thbPointSet.js";
 import { thbOps } from "../../primitives/thbPrimitive.js";
 import type { WebGpuTensors } from "../../primitives/webgpuTensors.js";
 
@@ -57,7 +58,9 @@ const minimizeOptions = (options: GradientFitOptions) => ({
 
 /**
  * Minimises mean ρ(‖S(x_k; C) − f_k‖) over C from `initial` (`#functions by dim`) on the host in f64:
- * l2 ρ(r) = r², huber ρ(r) = r² / (2δ) for r ≤ δ else r − δ/2, l1 ρ(r) = r (smoothed at 1e-12).
+ * l2 ρ(r) = r², huber ρ(r) = r² / (2δ) for r ≤ δ else r − δ/2, l1 ρ(r) = r (smoothed at 1e-12). The
+ * points' basis is cached once (a point set) and the loss fused; the general path when that cache would
+ * exceed its memory limit (primitives/thbPointSet.ts).
  */
 export function fitCoefficientsByGradient(
   plan: EvaluationPlan,
@@ -68,7 +71,19 @@ export function fitCoefficientsByGradient(
   options: GradientFitOptions,
 ): { control: Float64Array; iterations: number } {
   const count = params.length / 2;
-  const f = lossFunction(plan, tensor(params, [count, 2]), tensor(values, [count, dim]), dim, options);
+  const F = tensor(values, [count, dim]);
+  // fixed points: their basis cached once and the loss fused (one pass per evaluation), unless the cache
+  // would not fit its memory limit
+  let f: (c: Tensor) => Tensor;
+  if (pointSetFits(plan, count)) {
+    const ops = thbOps(plan);
+    const set = ops.pointSet(params);
+    const loss = {
+      penalty: options.loss === "l2" ? ("squared" as const) : options.loss,
+      delta: options.huberDelta,
+    };
+    f = (c) => ops.residualLoss(reshape(c, [plan.functionCount, dim]), set, F, loss);
+  } else f = lossFunction(plan, tensor(params, [count, 2]), F, dim, options);
   const result = minimize(f, initial, minimizeOptions(options));
   return { control: bestOf(result, initial), iterations: result.iterations };
 }

@@ -8,6 +8,7 @@
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { type BasisWorkspace, basisFunctionDerivatives, createBasisWorkspace } from "../../splines/basis.js";
 import { derivativeMultiIndices } from "../../splines/tensorBasis.js";
+import { sparseExtraction } from "./sparseExtraction.js";
 
 /** Element id containing x (x read from params[offset … offset+d−1]); see plan.ts for the walk. */
 export function locatePoint(plan: EvaluationPlan, params: ArrayLike<number>, offset: number): number {
@@ -188,17 +189,15 @@ export function localControl(
   const B = plan.localSize;
   const target = out ?? new Float64Array(plan.elementCount * B * dim);
   target.fill(0, 0, plan.elementCount * B * dim);
-  const E = plan.extractionCoefficients;
+  // the non-zeros only, in the dense loop's order (the same sums)
+  const { entryStart, entryFunction, entryLocal, entryCoefficient } = sparseExtraction(plan);
   for (let e = 0; e < plan.elementCount; e++) {
     const base = e * B * dim;
-    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
-      const c = plan.extractionFunctions[r] * dim;
-      const row = r * B;
-      for (let j = 0; j < B; j++) {
-        const a = E[row + j];
-        if (a === 0) continue;
-        for (let k = 0; k < dim; k++) target[base + j * dim + k] += a * control[c + k];
-      }
+    for (let n = entryStart[e]; n < entryStart[e + 1]; n++) {
+      const a = entryCoefficient[n];
+      const c = entryFunction[n] * dim;
+      const row = base + entryLocal[n] * dim;
+      for (let k = 0; k < dim; k++) target[row + k] += a * control[c + k];
     }
   }
   return target;

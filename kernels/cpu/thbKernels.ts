@@ -16,6 +16,7 @@ import {
   localTensorBasis,
   locatePoint,
 } from "./planEvaluate.js";
+import { sparseExtraction } from "./sparseExtraction.js";
 import { bicubicElementGradients, evaluateSurfaceField } from "./surfaceEvaluate.js";
 import { SurfaceBasisScratch, surfaceBasisAt, surfacePlanCache } from "./surfaceLocation.js";
 
@@ -88,18 +89,16 @@ export function gatherFunctionGradientsCpu(
   out = new Float64Array(plan.functionCount * dim),
 ): Float64Array {
   const B = plan.localSize;
-  const E = plan.extractionCoefficients;
   out.fill(0);
+  // the non-zeros only, in the dense loop's order (the same sums)
+  const { entryStart, entryFunction, entryLocal, entryCoefficient } = sparseExtraction(plan);
   for (let e = 0; e < plan.elementCount; e++) {
     const base = e * B * dim;
-    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
-      const a = plan.extractionFunctions[r] * dim;
-      const row = r * B;
-      for (let j = 0; j < B; j++) {
-        const coefficient = E[row + j];
-        if (coefficient === 0) continue;
-        for (let c = 0; c < dim; c++) out[a + c] += coefficient * elementGradients[base + j * dim + c];
-      }
+    for (let n = entryStart[e]; n < entryStart[e + 1]; n++) {
+      const coefficient = entryCoefficient[n];
+      const a = entryFunction[n] * dim;
+      const row = base + entryLocal[n] * dim;
+      for (let c = 0; c < dim; c++) out[a + c] += coefficient * elementGradients[row + c];
     }
   }
   return out;

@@ -158,6 +158,40 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     dispose(stored.params, ...stored.companions);
   });
 
+  it("the host point set with the fused loss agrees with the device general path over element-ordered points; device tensors given to a point set are refused by name", async () => {
+    const space = buildHierarchy({
+      dimension: 2,
+      degree: 3,
+      truncated: true,
+      m: 2,
+      seed: 13,
+      steps: 3,
+      nonUniform: true,
+    });
+    const plan = compile(space);
+    const r = seededRandom(5);
+    const count = 2000;
+    const control = ad.tensor(randomArray(r, plan.functionCount * 3), [plan.functionCount, 3]);
+    const params = randomParams(r, count, [0, 0], [1, 1]);
+    const targets = randomArray(r, count * 3);
+    const ops = thbOps(plan);
+    const set = ops.pointSet(params);
+    const F = ad.tensor(targets, [count, 3]);
+    const onHost = ad.valueAndGrad((c: Tensor) => ops.residualLoss(c, set, F), control);
+    const stored = gpu!.toDeviceByElement(plan, params, [{ values: targets, width: 3 }]);
+    const onDevice = ad.valueAndGrad(
+      (c: Tensor) =>
+        ad.mean(ad.sum(ad.square(ad.sub(ops.evaluate(c, stored.params), stored.companions[0])), 1)),
+      control,
+    );
+    expect(relativeError(await onDevice.value.read(), onHost.value.values)).toBeLessThan(1e-5);
+    expect(relativeError(await onDevice.grad.read(), onHost.grad.values)).toBeLessThan(1e-5);
+    const deviceControl = dev(control);
+    expect(() => ops.residualLoss(deviceControl, set, F)).toThrow(/control lives on the GPU/);
+    expect(() => ops.residualLoss(control, set, stored.companions[0])).toThrow(/host tensor of shape/);
+    dispose(stored.params, ...stored.companions, deviceControl);
+  });
+
   it("THB values and first derivatives on the GPU: gradients to coefficients and parameters match the CPU", async () => {
     for (const d of [2, 3] as const) {
       const space = buildHierarchy({
