@@ -54,7 +54,7 @@ describe("viewer loadFile", () => {
       [
         "nan.json",
         JSON.stringify(f).replace(/"control":\[[^,]+/, '"control":["NaN"'),
-        /^nan\.json: .*control\[0\] must be finite/,
+        /^nan\.json: .*control"?\[0\] must be a finite number/,
       ],
       ["nan.xyz", "0 0 1\n1 nan 2\n", /^nan\.xyz/],
       ["model.stl", "solid", /^model\.stl: unknown file type "\.stl"/],
