@@ -14,7 +14,7 @@ import { decodePngImage, encodePngImage } from "../../io/png.js";
 describe("PNG images", () => {
   it("reads the ITK palette PNG as grey levels (221×257, values 0–255)", () => {
     const { image, notices } = decodePngImage(
-      readFileSync("/work/shared/data/itk/BrainProtonDensitySliceBorder20.png"),
+      readFileSync(join("examples", "data", "BrainProtonDensitySliceBorder20.png")),
       "fixed.png",
     );
     expect(image.size).toEqual([221, 257]);
