@@ -3,6 +3,7 @@
  * adaptive THB least-squares fitting of a point cloud. Everything is computed and checked before any file
  * is written, and each file is written whole (temporary name, then rename).
  */
+
 import { basename, dirname, extname, join } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import type { THBField } from "../fields/thbField.js";
@@ -16,6 +17,7 @@ import { fieldToJson } from "../io/serialization.js";
 import { selectBackend } from "../primitives/backend.js";
 import { ArgumentError } from "../splines/errors.js";
 import { tessellateSurface } from "../splines/tessellation.js";
+import { numberOption } from "./options.js";
 import { InputError } from "./readInput.js";
 
 /** Options of the fit command, as commander parses them. */
@@ -57,18 +59,6 @@ export const FIT_LIMITS = {
   smoothing: 1e6,
   parameterCorrection: 50,
 } as const;
-
-function number(
-  value: string | undefined,
-  name: string,
-  check: (x: number) => boolean,
-  expected: string,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!check(x)) throw new InputError(`--${name} ${value}: expected ${expected}`);
-  return x;
-}
 
 /** A triangle mesh of a fitted surface (R³ surface, or height field z over (u, v)). */
 export function surfaceMesh(surface: THBField, resolution: number) {
@@ -140,46 +130,46 @@ export async function runFit(
     throw new InputError(`--mesh ${mesh}: unknown extension, expected one of ${MESH_EXTENSIONS.join(", ")}`);
   }
   const positive = (x: number) => x > 0 && Number.isFinite(x);
-  const tolerance = number(options.tol, "tol", positive, "a positive finite number");
-  const rmsTolerance = number(options.rmsTol, "rms-tol", positive, "a positive finite number");
-  const degree = number(
+  const tolerance = numberOption(options.tol, "tol", positive, "a positive finite number");
+  const rmsTolerance = numberOption(options.rmsTol, "rms-tol", positive, "a positive finite number");
+  const degree = numberOption(
     options.degree,
     "degree",
     (x) => Number.isInteger(x) && x >= 1 && x <= 5,
     "an integer from 1 to 5",
   );
-  const elements = number(
+  const elements = numberOption(
     options.elements,
     "elements",
     (x) => Number.isInteger(x) && x >= 1 && x <= FIT_LIMITS.elements,
     `an integer from 1 to ${FIT_LIMITS.elements}`,
   );
-  const maxLevels = number(
+  const maxLevels = numberOption(
     options.levels,
     "levels",
     (x) => Number.isInteger(x) && x >= 1 && x <= 16,
     "an integer from 1 to 16",
   );
-  const smoothing = number(
+  const smoothing = numberOption(
     options.smoothing,
     "smoothing",
     (x) => x >= 0 && x <= FIT_LIMITS.smoothing,
     `a number from 0 to ${FIT_LIMITS.smoothing} (larger weights only flatten the surface to a plane)`,
   );
-  const regularization = number(
+  const regularization = numberOption(
     options.regularization,
     "regularization",
     (x) => x >= 0 && x <= 1,
     "a number from 0 to 1 (the thin-plate weight relative to the data on the finest functions)",
   );
-  const parameterCorrection = number(
+  const parameterCorrection = numberOption(
     options.parameterCorrection,
     "parameter-correction",
     (x) => Number.isInteger(x) && x >= 0 && x <= FIT_LIMITS.parameterCorrection,
     `an integer from 0 to ${FIT_LIMITS.parameterCorrection}`,
   );
   const resolution =
-    number(
+    numberOption(
       options.resolution,
       "resolution",
       (x) => Number.isInteger(x) && x >= 1 && x <= FIT_LIMITS.resolution,

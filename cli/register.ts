@@ -4,6 +4,7 @@
  * displacement. DIR is written all or nothing: everything is computed first, the files are written into a
  * temporary folder beside DIR, and that folder is renamed to DIR at the end (removed on any error).
  */
+
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -14,6 +15,7 @@ import {
 } from "../fitting/registration/registerImages.js";
 import { encodeImageFile, imageExtension, readImageFile } from "../io/node/imageFile.js";
 import { transformToJson } from "../io/transformJson.js";
+import { numberOption } from "./options.js";
 import { InputError } from "./readInput.js";
 
 /** Options of the register command, as commander parses them. */
@@ -28,18 +30,6 @@ export interface RegisterCommandOptions {
   seed?: string;
   interpolation?: string;
   quiet?: boolean;
-}
-
-function numberOption(
-  value: string | undefined,
-  name: string,
-  check: (x: number) => boolean,
-  expected: string,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (value.trim() === "" || !check(x)) throw new InputError(`--${name} ${value}: expected ${expected}`);
-  return x;
 }
 
 function choice<T extends string>(
