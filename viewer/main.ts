@@ -247,6 +247,10 @@ const scripting = {
     // after a frame: three counts a geometry once it has been drawn
     stage.requestRender();
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    // let the GPU finish what it was given: on a software GPU under load, frames still in flight hold their
+    // temporaries, which would count as heap here
+    const device = (stage.renderer.backend as { device?: GPUDevice }).device;
+    await device?.queue.onSubmittedWorkDone();
     // a full collection first where the browser exposes one (Chromium with --js-flags=--expose-gc)
     (globalThis as { gc?: () => void }).gc?.();
     const { geometries, textures } = stage.renderer.info.memory;

@@ -433,14 +433,19 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     expect(Number(await readout(page, "dofs"))).toBe(log[4].dofs);
     expect(await readout(page, "max-error")).toBe(log[4].maxError.toPrecision(4));
 
-    await page.getByTestId("fit").click();
-    await page.waitForFunction(
-      () =>
-        (globalThis as unknown as { thbViewer: { fitLog: unknown[] } }).thbViewer.fitLog.length >= 1 &&
-        /level/.test(document.querySelector('[data-testid="fit-status"]')?.textContent ?? ""),
-    );
-    await page.getByTestId("stop").click();
-    const stopped = (await status()).match(/^stopped after (\d) levels$/);
+    // Stop races the worker: on a loaded machine the page may see all five levels before the click lands,
+    // so a run that finished is tried again (at most three times)
+    let stopped: RegExpMatchArray | null = null;
+    for (let attempt = 0; attempt < 3 && !stopped; attempt++) {
+      await page.getByTestId("fit").click();
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as { thbViewer: { fitLog: unknown[] } }).thbViewer.fitLog.length >= 1 &&
+          /level|done/.test(document.querySelector('[data-testid="fit-status"]')?.textContent ?? ""),
+      );
+      await page.getByTestId("stop").click();
+      stopped = (await status()).match(/^stopped after (\d) levels$/);
+    }
     expect(stopped).not.toBeNull();
     const levels = Number(stopped![1]);
     expect(levels).toBeLessThan(5);
@@ -548,7 +553,15 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     for (let cycle = 1; cycle <= 12; cycle++) {
       await page.locator("canvas").click({ position: { x: 640, y: 350 } });
       await page.keyboard.press("Control+z");
-      if (cycle === 2 || cycle === 12) samples.push(await memory());
+      if (cycle === 2 || cycle === 12) {
+        // the least of three readings: a reading can catch work in flight, never less than what is kept
+        const readings = [];
+        for (let r = 0; r < 3; r++) {
+          readings.push(await memory());
+          await page.waitForTimeout(200);
+        }
+        samples.push(readings.reduce((a, b) => (b.heap < a.heap ? b : a)));
+      }
     }
     console.info(`memory after cycles 2 and 12: ${JSON.stringify(samples)}`);
     const [middle, end] = samples;
