@@ -22,6 +22,7 @@ import {
   refineElements,
 } from "../hierarchy/refinement.js";
 import type { THBSpace } from "../hierarchy/thbSpace.js";
+import { elementGaussPoint, elementRuleSize } from "../kernels/cpu/elementQuadrature.js";
 import {
   evaluateLocalField,
   LocalBasisScratch,
@@ -247,25 +248,14 @@ export function projectLeastSquares(field: THBField, target: THBSpace): THBField
   const colIndex: number[] = [];
   const values: number[] = [];
   const rhs = new Float64Array(plan.functionCount * dim);
-  const counts = rules.map((r) => r.nodes.length);
-  const total = counts.reduce((a, b) => a * b, 1);
+  const total = elementRuleSize(rules);
   // all quadrature points and weights first, so the source field is evaluated in one batch
   const points = new Float64Array(plan.elementCount * total * d);
   const weights = new Float64Array(plan.elementCount * total);
   for (let e = 0; e < plan.elementCount; e++) {
     for (let g = 0; g < total; g++) {
       const q = e * total + g;
-      let rest = g;
-      let weight = 1;
-      for (let dir = 0; dir < d; dir++) {
-        const i = rest % counts[dir];
-        rest = (rest - i) / counts[dir];
-        const lo = plan.elementBox[e * 2 * d + dir];
-        const hi = plan.elementBox[e * 2 * d + d + dir];
-        points[q * d + dir] = lo + (hi - lo) * rules[dir].nodes[i];
-        weight *= (hi - lo) * rules[dir].weights[i];
-      }
-      weights[q] = weight;
+      weights[q] = elementGaussPoint(plan, rules, e, g, points, q * d);
     }
   }
   const source = field.evaluate(points, 0);

@@ -9,6 +9,7 @@
 import { defineOp } from "../../autodiff/customOp.js";
 import { Tensor } from "../../autodiff/tensor.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { elementGaussPoint, elementRuleSize } from "../../kernels/cpu/elementQuadrature.js";
 import { LocalBasisScratch, localTensorBasis } from "../../kernels/cpu/planEvaluate.js";
 import { gaussLegendre } from "../../linalg/gaussLegendre.js";
 import { SparseMatrix } from "../../linalg/sparseMatrix.js";
@@ -19,8 +20,7 @@ export function bendingMatrix(plan: EvaluationPlan): SparseMatrix {
   const B = plan.localSize;
   const scratch = new LocalBasisScratch(plan, 2);
   const rules = Array.from(plan.degrees, (p) => gaussLegendre(p + 1, 0, 1));
-  const counts = rules.map((r) => r.nodes.length);
-  const total = counts.reduce((a, b) => a * b, 1);
+  const total = elementRuleSize(rules);
   // second-derivative blocks 1+d … and their multiplicity in Σ_{i,j} (mixed pairs count twice)
   const firstSecond = 1 + d;
   const seconds = scratch.blocks - firstSecond;
@@ -44,16 +44,7 @@ export function bendingMatrix(plan: EvaluationPlan): SparseMatrix {
     elementMatrix.length = k * k;
     elementMatrix.fill(0);
     for (let g = 0; g < total; g++) {
-      let rest = g;
-      let weight = 1;
-      for (let dir = 0; dir < d; dir++) {
-        const i = rest % counts[dir];
-        rest = (rest - i) / counts[dir];
-        const lo = plan.elementBox[e * 2 * d + dir];
-        const hi = plan.elementBox[e * 2 * d + d + dir];
-        point[dir] = lo + (hi - lo) * rules[dir].nodes[i];
-        weight *= (hi - lo) * rules[dir].weights[i];
-      }
+      const weight = elementGaussPoint(plan, rules, e, g, point);
       localTensorBasis(plan, e, point, 0, scratch);
       for (let a = 0; a < k; a++) {
         const row = (start + a) * B;

@@ -220,8 +220,9 @@ function* fitLoop(
   }
   const dim = heightField ? 1 : 3;
   const values = heightField ? Float64Array.from({ length: n }, (_, i) => points[3 * i + 2]) : points;
-  notes.push(...duplicateNotes(params, values, dim));
-  const conflictSpread = conflictingSpread(params, values, dim);
+  const groups = parameterGroups(params);
+  notes.push(...duplicateNotes(groups, values, dim));
+  const conflictSpread = conflictingSpread(groups, values, dim);
   const tolerance = options.tolerance ?? 1e-3 * extent;
   const maxLevels = options.maxLevels ?? 6;
   const admissibility = options.admissibility ?? 2;
@@ -258,7 +259,6 @@ function* fitLoop(
         solveNormalEquations(assembleNormalEquations(plan, at, values, dim, smoothing), initial),
       );
     let solution = solve(params, control);
-    bareFunctions = regularization > 0 ? functionsWithoutData(plan, params) : 0;
     if (solution.recoveryRidge > 0)
       notes.push(
         `iteration ${it}: the first factorisation was inaccurate; solved again with a ridge of ${solution.recoveryRidge} × the diagonal toward the carried-over surface`,
@@ -309,7 +309,7 @@ function* fitLoop(
     }
     field = new THBField(space, coefficients, dim, plan);
     const fitted = field.evaluate(params);
-    const { maxError, rmsError, elementError, reducibleError } = errorsPerElement(
+    const { maxError, rmsError, elementError, reducibleError, hasData } = errorsPerElement(
       plan,
       params,
       values,
@@ -318,6 +318,7 @@ function* fitLoop(
       conflictSpread,
       tolerance,
     );
+    bareFunctions = regularization > 0 ? functionsWithoutData(plan, hasData) : 0;
     const entry = {
       levels: space.levelCount,
       dofs: space.size,
@@ -407,10 +408,8 @@ function regularizationWeight(plan: EvaluationPlan, pointCount: number, beta: nu
   return (beta * pointCount * (h[0] * h[1]) ** 2) / ((hi[0] - lo[0]) * (hi[1] - lo[1]));
 }
 
-/** Functions none of whose support elements holds a data point. */
-function functionsWithoutData(plan: EvaluationPlan, params: Float64Array): number {
-  const hasData = new Uint8Array(plan.elementCount);
-  for (let i = 0; i < params.length / 2; i++) hasData[locatePoint(plan, params, 2 * i)] = 1;
+/** Functions none of whose support elements holds a data point (`hasData` per element). */
+function functionsWithoutData(plan: EvaluationPlan, hasData: Uint8Array): number {
   const supported = new Uint8Array(plan.functionCount);
   for (let e = 0; e < plan.elementCount; e++) {
     if (!hasData[e]) continue;
@@ -435,7 +434,8 @@ function solveAt<T>(space: THBSpace, solve: () => T): T {
 
 /**
  * Euclidean point errors: the largest, the RMS, the largest per element, and the largest per element over the
- * points that refinement can still improve (not those whose conflict spread alone exceeds the tolerance).
+ * points that refinement can still improve (not those whose conflict spread alone exceeds the tolerance);
+ * also which elements hold a point.
  */
 function errorsPerElement(
   plan: EvaluationPlan,
@@ -445,14 +445,22 @@ function errorsPerElement(
   dim: number,
   conflictSpread: Float64Array,
   tolerance: number,
-): { maxError: number; rmsError: number; elementError: Float64Array; reducibleError: Float64Array } {
+): {
+  maxError: number;
+  rmsError: number;
+  elementError: Float64Array;
+  reducibleError: Float64Array;
+  hasData: Uint8Array;
+} {
   const n = params.length / 2;
+  const hasData = new Uint8Array(plan.elementCount);
   const elementError = new Float64Array(plan.elementCount);
   const reducibleError = new Float64Array(plan.elementCount);
   let maxError = 0;
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const element = locatePoint(plan, params, 2 * i);
+    hasData[element] = 1;
     let s = 0;
     for (let c = 0; c < dim; c++) s += (fitted[i * dim + c] - values[i * dim + c]) ** 2;
     const error = Math.sqrt(s);
@@ -461,15 +469,11 @@ function errorsPerElement(
     elementError[element] = Math.max(elementError[element], error);
     if (!(conflictSpread[i] > tolerance)) reducibleError[element] = Math.max(reducibleError[element], error);
   }
-  return { maxError, rmsError: Math.sqrt(sum / n), elementError, reducibleError };
+  return { maxError, rmsError: Math.sqrt(sum / n), elementError, reducibleError, hasData };
 }
 
-/**
- * Per point: the largest distance of a value from the mean of the points that share its parameters (0 for a
- * point alone at its parameters). A fit at those parameters is one value, so it errs by at least half the
- * spread for some point of the group whatever the refinement.
- */
-function conflictingSpread(params: Float64Array, values: ArrayLike<number>, dim: number): Float64Array {
+/** Per point: the first point with the same parameters (itself when none comes before it). */
+function parameterGroups(params: Float64Array): Int32Array {
   const n = params.length / 2;
   const group = new Int32Array(n);
   const firstOf = new Map<string, number>();
@@ -479,6 +483,16 @@ function conflictingSpread(params: Float64Array, values: ArrayLike<number>, dim:
     group[i] = first ?? i;
     if (first === undefined) firstOf.set(key, i);
   }
+  return group;
+}
+
+/**
+ * Per point: the largest distance of a value from the mean of the points that share its parameters (0 for a
+ * point alone at its parameters). A fit at those parameters is one value, so it errs by at least half the
+ * spread for some point of the group whatever the refinement.
+ */
+function conflictingSpread(group: Int32Array, values: ArrayLike<number>, dim: number): Float64Array {
+  const n = group.length;
   const count = new Int32Array(n);
   const mean = new Float64Array(n * dim);
   for (let i = 0; i < n; i++) {
@@ -520,18 +534,13 @@ function markElements(
  * Notes on repeated parameters: exact copies of a point weigh double in least squares (harmless, but worth
  * knowing), and points that share parameters with different values cannot both be met — the fit averages.
  */
-function duplicateNotes(params: Float64Array, values: ArrayLike<number>, dim: number): string[] {
-  const seen = new Map<string, number>();
+function duplicateNotes(group: Int32Array, values: ArrayLike<number>, dim: number): string[] {
   let copies = 0;
   let conflicts = 0;
   let example = -1;
-  for (let i = 0; i < params.length / 2; i++) {
-    const key = `${params[2 * i]},${params[2 * i + 1]}`;
-    const first = seen.get(key);
-    if (first === undefined) {
-      seen.set(key, i);
-      continue;
-    }
+  for (let i = 0; i < group.length; i++) {
+    const first = group[i];
+    if (first === i) continue;
     let same = true;
     for (let c = 0; c < dim; c++) same &&= values[first * dim + c] === values[i * dim + c];
     if (same) copies++;

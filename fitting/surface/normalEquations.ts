@@ -240,14 +240,14 @@ function solveWithRidge(
     if (factored.ok) {
       factored.factor.solve(b, x);
       // iterative refinement against A (the pinned pivots are part of the factor only): x += F⁻¹ (b − A x)
-      for (let step = 0; step < 3; step++) {
+      // (at most three corrections; the residual of the last one is the one reported)
+      for (let step = 0; ; step++) {
         residual = residualInto(A, x, b, Ax, pinned, 1e-8 * mean);
-        if (!(residual > 1e-14)) break;
+        if (!(residual > 1e-14) || step === 3) break;
         for (let r = 0; r < n; r++) Ax[r] = b[r] - Ax[r];
         factored.factor.solve(Ax, correction);
         for (let r = 0; r < n; r++) x[r] += correction[r];
       }
-      residual = residualInto(A, x, b, Ax, pinned, 1e-8 * mean);
     } else {
       const result = conjugateGradient(A, b, x, 1e-12, Math.min(20 * n + 1000, 20000));
       iterations = Math.max(iterations, result.iterations);

@@ -12,6 +12,20 @@ import { importsOf } from "../helpers/imports.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** What each layer may import of ours (besides its own folder). */
+/** Every library folder: what the entries and the command line may import. */
+const LIBRARY = [
+  "fitting",
+  "io",
+  "primitives",
+  "autodiff",
+  "fields",
+  "kernels/cpu",
+  "kernels/webgpu",
+  "hierarchy",
+  "splines",
+  "linalg",
+];
+
 const BELOW: Record<string, readonly string[]> = {
   linalg: [],
   splines: ["linalg"],
@@ -23,26 +37,8 @@ const BELOW: Record<string, readonly string[]> = {
   primitives: ["autodiff", "kernels/cpu", "kernels/webgpu", "hierarchy", "splines", "linalg"],
   io: ["fields", "hierarchy", "splines", "linalg"],
   fitting: ["primitives", "autodiff", "fields", "kernels/cpu", "hierarchy", "splines", "linalg"],
-  entry: [
-    "fitting",
-    "io",
-    "primitives",
-    "autodiff",
-    "fields",
-    "kernels/cpu",
-    "kernels/webgpu",
-    "hierarchy",
-  ].concat(["splines", "linalg"]),
-  cli: [
-    "fitting",
-    "io",
-    "primitives",
-    "autodiff",
-    "fields",
-    "kernels/cpu",
-    "kernels/webgpu",
-    "hierarchy",
-  ].concat(["splines", "linalg"]),
+  entry: LIBRARY,
+  cli: LIBRARY,
   // the viewer uses the library as a user would: through the curated root entry only
   viewer: ["entry"],
 };
