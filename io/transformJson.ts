@@ -1,29 +1,31 @@
 /**
  * The JSON file of a registration transform (`transform.json`), re-loadable by every tool:
- *   { "format": "thbspline-transform", "version": 1,
- *     "kind": "displacement",            // x ↦ x + u(x), u in the fixed image's axis frame (mm)
+ *   { "format": "thbspline-transform", "version": 2,
+ *     "kind": "displacement",            // x ↦ A(x + u(x)), u in the fixed image's axis frame (mm)
  *     "fixed": { "size": […], "spacing": […], "origin": […], "direction": […] },   // direction column-major
+ *     "affine": [(d+1)² numbers],        // A, physical → physical, column-major (gl-matrix), last row 0 … 0 1
  *     "field": { thbspline-field description: degree, knots, truncated, maxLevels, boxes, dim, control } }
+ * Version 1 files (no "affine": A is the identity) still load. Numbers are written with JavaScript's
+ * shortest round-trip form, so save → load → save is bit-exact.
  */
 import { DisplacementTransform } from "../fields/displacementTransform.js";
 import { checkGeometry, type ImageGeometry } from "../fields/image.js";
 import { FormatError } from "./errors.js";
 import type { FieldDescription } from "./hierarchyDescription.js";
-import {
-  checkHierarchyDescription,
-  describeField,
-  FORMAT_VERSION,
-  fieldFromDescription,
-} from "./serialization.js";
+import { checkHierarchyDescription, describeField, fieldFromDescription } from "./serialization.js";
+
+/** The version transformToJson writes (2: with the affine A); versions 1 and 2 are read. */
+export const TRANSFORM_FORMAT_VERSION = 2;
 
 /** JSON text of a transform. */
 export function transformToJson(transform: DisplacementTransform): string {
   const { size, spacing, origin, direction } = transform.fixed;
   return `${JSON.stringify({
     format: "thbspline-transform",
-    version: FORMAT_VERSION,
+    version: TRANSFORM_FORMAT_VERSION,
     kind: "displacement",
     fixed: { size, spacing, origin, direction },
+    affine: Array.from(transform.affine),
     field: describeField(transform.field),
   })}\n`;
 }
@@ -40,9 +42,24 @@ export function transformFromJson(text: string, where = "transform JSON"): Displ
     throw new FormatError(
       `${where}: "format" must be "thbspline-transform", got ${JSON.stringify(value?.format)}`,
     );
-  if (value.version !== FORMAT_VERSION)
+  if (value.version !== 1 && value.version !== TRANSFORM_FORMAT_VERSION)
     throw new FormatError(
-      `${where}: "version" must be ${FORMAT_VERSION}, got ${JSON.stringify(value.version)}`,
+      `${where}: "version" must be 1 or ${TRANSFORM_FORMAT_VERSION}, got ${JSON.stringify(value.version)}`,
+    );
+  const affine = value.affine;
+  if (value.version === 1 && affine !== undefined)
+    throw new FormatError(`${where}: "affine" needs "version" ${TRANSFORM_FORMAT_VERSION}, got version 1`);
+  const d = Array.isArray((value.fixed as ImageGeometry)?.size)
+    ? (value.fixed as ImageGeometry).size.length
+    : 0;
+  if (
+    affine !== undefined &&
+    (!Array.isArray(affine) ||
+      affine.length !== (d + 1) ** 2 ||
+      !affine.every((v) => typeof v === "number" && Number.isFinite(v)))
+  )
+    throw new FormatError(
+      `${where}: "affine" must be an array of ${(d + 1) ** 2} finite numbers ((d+1)² column-major), got ${JSON.stringify(affine)?.slice(0, 80)}`,
     );
   if (value.kind !== "displacement")
     throw new FormatError(`${where}: "kind" must be "displacement", got ${JSON.stringify(value.kind)}`);
@@ -54,7 +71,7 @@ export function transformFromJson(text: string, where = "transform JSON"): Displ
       { ...checkHierarchyDescription(raw, `${where}: "field"`), dim: raw?.dim, control: raw?.control },
       `${where}: "field"`,
     );
-    return new DisplacementTransform(fixed, field);
+    return new DisplacementTransform(fixed, field, affine as number[] | undefined);
   } catch (error) {
     if (error instanceof FormatError) throw error;
     throw new FormatError(

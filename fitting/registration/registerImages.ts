@@ -15,6 +15,7 @@ import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js"
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
+import { type InitialAlignmentReport, type InitialKind, initialAlignment } from "./initialAlignment.js";
 import { type LevelData, levelLoss, type Metric } from "./levelLoss.js";
 import { dorflerMarking, elementRequests, residualPerElement, withNeighbours } from "./marking.js";
 import { pyramidLevel } from "./pyramid.js";
@@ -58,6 +59,13 @@ export interface RegistrationOptions {
   samples?: number;
   /** Seed of the pixel subsets (default 0). */
   seed?: number;
+  /**
+   * Initial alignment before the deformable levels (default "affine": moments-based centring, then a rigid
+   * and an affine stage; see initialAlignment.ts); "rigid" stops after the rigid stage, "none" skips it.
+   */
+  initial?: InitialKind;
+  /** Optimiser of the deformable levels (default "lbfgs"; "adam" with a step of 2 % of the level's element size). */
+  optimizer?: "lbfgs" | "adam";
   /** Called after every L-BFGS iteration. */
   onProgress?: (progress: RegistrationProgress) => void;
   /** Stops at the next iteration; the result holds the transform reached so far. */
@@ -100,6 +108,8 @@ export interface RegistrationReport {
   iterations: RegistrationProgress[];
   dofsPerLevel: number[];
   aborted: boolean;
+  /** The initial alignment's stages (metric on its coarse level after each, milliseconds). */
+  initial: InitialAlignmentReport;
   optimisationSeconds: number;
   options: Required<Omit<RegistrationOptions, "onProgress" | "signal">>;
 }
@@ -124,6 +134,8 @@ const DEFAULTS = {
   interpolation: "cubic" as Interpolation,
   samples: 0,
   seed: 0,
+  initial: "affine" as InitialKind,
+  optimizer: "lbfgs" as "lbfgs" | "adam",
 };
 
 function checkOptions(options: RegistrationOptions): RegistrationReport["options"] {
@@ -153,6 +165,9 @@ function checkOptions(options: RegistrationOptions): RegistrationReport["options
     fail("interpolation", '"linear" or "cubic"', o.interpolation);
   if (!Number.isInteger(o.seed)) fail("seed", "an integer", o.seed);
   if (!Number.isInteger(o.samples) || o.samples < 0) fail("samples", "a non-negative integer", o.samples);
+  if (!["none", "rigid", "affine"].includes(o.initial))
+    fail("initial", '"none", "rigid" or "affine"', o.initial);
+  if (o.optimizer !== "lbfgs" && o.optimizer !== "adam") fail("optimizer", '"lbfgs" or "adam"', o.optimizer);
   const {
     onProgress: _p,
     signal: _s,
@@ -174,6 +189,13 @@ function initialField(fixed: ImageGeometry, spacing: number, degree: number): TH
   });
   const space = THBSpace.create({ degrees: new Array(d).fill(degree), knots, maxLevels: 12 });
   return THBField.zeros(space, d);
+}
+
+/** The finest element size of a field per axis (mm): its finest level's knot span. */
+function elementSize(field: THBField): number[] {
+  const space = field.space;
+  const finest = space.levelCount - 1;
+  return Array.from(space.lower, (lo, k) => (space.upper[k] - lo) / space.level(finest, k).cells);
 }
 
 /** Mean squared difference of two equally long arrays. */
@@ -232,6 +254,11 @@ export async function registerImages(
   const start = performance.now();
   const identity = new DisplacementTransform(fixed, initialField(fixed, o.gridSpacing, o.degree));
   const metricBefore = meanSquaredDifference(identity.apply(moving).data, fixed.data);
+  const initial = initialAlignment(fixed, moving, {
+    kind: o.initial,
+    metric: o.metric,
+    signal: options.signal,
+  });
   const levels = o.levels;
   const coarsest = o.refine === "none" ? o.gridSpacing : o.gridSpacing * 2 ** (levels - 1);
   let field = initialField(fixed, coarsest, o.degree);
@@ -244,6 +271,7 @@ export async function registerImages(
     iterations: [],
     dofsPerLevel: [],
     aborted: false,
+    initial: initial.report,
     optimisationSeconds: 0,
     options: o,
   };
@@ -267,7 +295,7 @@ export async function registerImages(
             ? cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size)
             : movingLevel.values,
       },
-      frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry),
+      frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry, initial.affine),
       samples:
         o.samples > 0 && o.samples < fixedLevel.values.length
           ? sampleIndices(fixedLevel.values.length, o.samples, o.seed + level)
@@ -283,6 +311,8 @@ export async function registerImages(
     };
     const result = minimize(counted, field.control, {
       maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
+      method: o.optimizer,
+      learningRate: 0.02 * Math.min(...elementSize(field)),
       tolerance: 1e-8,
       signal: options.signal,
       onIteration: (entry) => {
@@ -320,7 +350,7 @@ export async function registerImages(
     await yieldToEventLoop();
   }
   if (options.signal?.aborted) report.aborted = true;
-  const transform = new DisplacementTransform(fixed, field);
+  const transform = new DisplacementTransform(fixed, field, initial.affine);
   const warped = transform.apply(moving, o.interpolation);
   report.metricAfter = meanSquaredDifference(warped.data, fixed.data);
   report.optimisationSeconds = (performance.now() - start) / 1000;
