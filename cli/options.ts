@@ -16,3 +16,15 @@ export function numberOption(
   if (value.trim() === "" || !check(x)) throw new InputError(`--${name} ${value}: expected ${expected}`);
   return x;
 }
+
+/** An option's value among `allowed`, or undefined when not given; `--name value: expected one of …` otherwise. */
+export function choice<T extends string>(
+  value: string | undefined,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T))
+    throw new InputError(`--${name} ${value}: expected one of ${allowed.join(", ")}`);
+  return value as T;
+}

@@ -1,21 +1,31 @@
 /**
  * `thb register FIXED MOVING --out DIR [--metric ssd|ncc|mi] [--grid MM] [--levels N] [--refine adaptive|uniform|none]
- * [--bending W] [--iterations N] [--seed S] [--quiet]`: deformable registration with an adaptive THB
- * displacement. DIR is written all or nothing: everything is computed first, the files are written into a
- * temporary folder beside DIR, and that folder is renamed to DIR at the end (removed on any error).
+ * [--bending W] [--iterations N] [--seed S] [--initial affine|rigid|none] [--optimizer lbfgs|adam]
+ * [--write-displacement] [--write-jacobian] [--write-checkerboard] [--quiet]`: deformable registration with
+ * an adaptive THB displacement after an initial affine alignment. DIR is written all or nothing: everything
+ * is computed first, the files are written into a temporary folder beside DIR, and that folder is renamed to
+ * DIR at the end (removed on any error).
  */
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import type { DisplacementTransform } from "../fields/displacementTransform.js";
+import type { Image } from "../fields/image.js";
 import {
   type RefineSchedule,
   type RegistrationProgress,
   registerImages,
 } from "../fitting/registration/registerImages.js";
-import { encodeImageFile, imageExtension, readImageFile } from "../io/node/imageFile.js";
+import {
+  encodeImageFile,
+  encodeVectorImageFile,
+  imageExtension,
+  readImageFile,
+} from "../io/node/imageFile.js";
+import { encodePngImage } from "../io/png.js";
 import { transformToJson } from "../io/transformJson.js";
-import { numberOption } from "./options.js";
+import { choice, numberOption } from "./options.js";
 import { InputError } from "./readInput.js";
 
 /** Options of the register command, as commander parses them. */
@@ -29,18 +39,12 @@ export interface RegisterCommandOptions {
   iterations?: string;
   seed?: string;
   interpolation?: string;
+  initial?: string;
+  optimizer?: string;
+  writeDisplacement?: boolean;
+  writeJacobian?: boolean;
+  writeCheckerboard?: boolean;
   quiet?: boolean;
-}
-
-function choice<T extends string>(
-  value: string | undefined,
-  name: string,
-  allowed: readonly T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T))
-    throw new InputError(`--${name} ${value}: expected one of ${allowed.join(", ")}`);
-  return value as T;
 }
 
 /** Checks the output folder before any work: a new (or empty) folder in a writable parent. */
@@ -79,6 +83,8 @@ export async function runRegister(
   const metric = choice(options.metric, "metric", ["ssd", "ncc", "mi"] as const) ?? "ssd";
   const refine = choice<RefineSchedule>(options.refine, "refine", ["adaptive", "uniform", "none"]);
   const interpolation = choice(options.interpolation, "interpolation", ["linear", "cubic"] as const);
+  const initial = choice(options.initial, "initial", ["affine", "rigid", "none"] as const);
+  const optimizer = choice(options.optimizer, "optimizer", ["lbfgs", "adam"] as const);
   const gridSpacing = numberOption(
     options.grid,
     "grid",
@@ -125,17 +131,17 @@ export async function runRegister(
     if (image.size.some((n) => n < 4))
       throw new InputError(`${path}: ${image.size.join("×")} pixels, expected at least 4 along every axis`);
   }
+  if (d !== 2 && options.writeCheckerboard)
+    throw new InputError(`--write-checkerboard: writes a 2D PNG, but ${fixedPath} is ${d}D`);
   const quiet = options.quiet === true;
   if (!quiet)
     for (const notice of [...fixed.notices, ...moving.notices]) process.stderr.write(`thb: ${notice}\n`);
   const temporary = checkOutput(options.out);
   try {
-    const showProgress = !quiet && process.stderr.isTTY;
-    const onProgress = showProgress
+    const bar = !quiet && process.stderr.isTTY ? await progressBar(levels ?? 3, iterations ?? 50) : undefined;
+    const onProgress = bar
       ? (p: RegistrationProgress) =>
-          process.stderr.write(
-            `\rlevel ${p.level} iteration ${p.iteration} MSE ${p.metric.toFixed(3)} dofs ${p.dofs}   `,
-          )
+          bar.update(p.level, p.iteration, { metric: p.metric.toPrecision(4), dofs: p.dofs })
       : undefined;
     const { transform, warped, report } = await registerImages(fixed.image, moving.image, {
       metric,
@@ -146,9 +152,10 @@ export async function runRegister(
       iterations,
       seed,
       interpolation,
+      initial,
+      optimizer,
       onProgress,
-    });
-    if (showProgress) process.stderr.write("\n");
+    }).finally(() => bar?.stop());
     const determinant = transform.jacobianDeterminant();
     let folded = 0;
     let minJacobian = Number.POSITIVE_INFINITY;
@@ -176,6 +183,7 @@ export async function runRegister(
         ].join("\t"),
       );
     writeFileSync(join(temporary, "iterations.tsv"), `${rows.join("\n")}\n`);
+    const written = await writeDenseMaps(temporary, options, transform, determinant, fixed.image, warped);
     ioSeconds += (performance.now() - writeStart) / 1000;
     const summary = {
       fixed: fixedPath,
@@ -187,6 +195,8 @@ export async function runRegister(
       minJacobian,
       maxJacobian,
       dofsPerLevel: report.dofsPerLevel,
+      initial: report.initial,
+      affine: Array.from(transform.affine),
       levels: report.levels,
       aborted: report.aborted,
       seconds: {
@@ -197,6 +207,7 @@ export async function runRegister(
       },
       backend: "cpu",
       options: report.options,
+      denseMaps: written,
     };
     writeFileSync(join(temporary, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
     const target = resolve(options.out);
@@ -211,4 +222,84 @@ export async function runRegister(
     rmSync(temporary, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The dense maps asked for, written into `folder`; returns their file names. */
+async function writeDenseMaps(
+  folder: string,
+  options: RegisterCommandOptions,
+  transform: DisplacementTransform,
+  determinant: Float64Array,
+  fixed: Image,
+  warped: Image,
+): Promise<string[]> {
+  const written: string[] = [];
+  const d = transform.dimension;
+  const { displacementMap, jacobianPreview, checkerboard } = await import("../fields/transformMaps.js");
+  if (options.writeDisplacement) {
+    const bytes = await encodeVectorImageFile(
+      "displacement.nii.gz",
+      transform.fixed,
+      displacementMap(transform),
+      d,
+    );
+    writeFileSync(join(folder, "displacement.nii.gz"), bytes);
+    written.push("displacement.nii.gz");
+  }
+  if (options.writeJacobian) {
+    const image = { ...transform.fixed, data: Float32Array.from(determinant) };
+    writeFileSync(join(folder, "jacobian.nii.gz"), await encodeImageFile("jacobian.nii.gz", image));
+    written.push("jacobian.nii.gz");
+    if (d === 2) {
+      writeFileSync(join(folder, "jacobian.png"), encodePngImage(jacobianPreview(transform, determinant)));
+      written.push("jacobian.png");
+    }
+  }
+  if (options.writeCheckerboard) {
+    // both images scaled together to 0 … 255; squares of 1/8 of the larger side
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const image of [fixed, warped])
+      for (const v of image.data) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    const scale = hi > lo ? 255 / (hi - lo) : 1;
+    const scaled = (image: Image): Image => ({
+      ...image,
+      data: Float64Array.from(image.data, (v) => (v - lo) * scale),
+    });
+    const square = Math.max(1, Math.ceil(Math.max(...fixed.size) / 8));
+    writeFileSync(
+      join(folder, "checkerboard.png"),
+      encodePngImage(checkerboard(scaled(fixed), scaled(warped), square)),
+    );
+    written.push("checkerboard.png");
+  }
+  return written;
+}
+
+/** A cli-progress bar over levels × iterations on stderr (cli-progress loaded only on a terminal). */
+async function progressBar(levels: number, iterations: number) {
+  const { Presets, SingleBar } = await import("cli-progress");
+  const bar = new SingleBar(
+    {
+      format:
+        "registering |{bar}| level {level}/{levels}  iteration {iteration}  metric {metric}  dofs {dofs}",
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  bar.start(levels * Math.max(iterations, 1), 0, { level: 1, levels, iteration: 0, metric: "…", dofs: 0 });
+  return {
+    update(level: number, iteration: number, payload: { metric: string; dofs: number }) {
+      bar.update(level * Math.max(iterations, 1) + Math.min(iteration, iterations), {
+        ...payload,
+        level: level + 1,
+        iteration,
+      });
+    },
+    stop: () => bar.stop(),
+  };
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** The `thb` command: demo, and later basis probes, fitting and registration. */
 import { Command } from "commander";
+import type { ApplyCommandOptions } from "./apply.js";
 import type { FitCommandOptions } from "./fit.js";
 import type { RegisterCommandOptions } from "./register.js";
+import type { TransformPointsCommandOptions } from "./transformPoints.js";
 import type { ViewOptions } from "./view.js";
 
 /**
@@ -104,10 +106,61 @@ export function buildProgram(): Command {
     .option("--iterations <n>", "L-BFGS iterations per level at most (default 50)")
     .option("--interpolation <kind>", "moving image interpolation: cubic (default) or linear")
     .option("--seed <s>", "recorded for repeatability (runs are deterministic)")
+    .option(
+      "--initial <kind>",
+      "initial alignment: affine (default: centring, rigid, affine), rigid (centring, rigid) or none",
+    )
+    .option("--optimizer <name>", "lbfgs (default) or adam")
+    .option(
+      "--write-displacement",
+      "also write displacement.nii.gz: T(x) − x in mm, a vector image (transformix -def)",
+    )
+    .option(
+      "--write-jacobian",
+      "also write jacobian.nii.gz (det J, transformix -jac) and, in 2D, jacobian.png",
+    )
+    .option(
+      "--write-checkerboard",
+      "also write checkerboard.png: fixed and warped in alternating squares (2D)",
+    )
     .option("--quiet", "no progress and no summary line")
     .action(async (fixed: string, moving: string, options: RegisterCommandOptions) => {
       const { runRegister } = await import("./register.js");
       await runRegister(fixed, moving, options);
+    });
+  program
+    .command("apply")
+    .description(
+      "resample an image of the moving space on a registration's fixed grid: IMAGE(A(x + u(x))), like transformix",
+    )
+    .argument("<transform>", "transform.json written by thb register")
+    .argument("<image>", "image to resample: .png, .nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr")
+    .requiredOption(
+      "--out <file>",
+      "output image; PNG keeps the input's PNG depth (rounded, clamped), .nii.gz/.nii/.mha/.nrrd float32",
+    )
+    .option(
+      "--interpolation <kind>",
+      "linear (default), cubic, or nearest (label images: values kept exactly)",
+    )
+    .option("--quiet", "no notices and no summary line")
+    .action(async (transform: string, image: string, options: ApplyCommandOptions) => {
+      const { runApply } = await import("./apply.js");
+      await runApply(transform, image, options);
+    });
+  program
+    .command("transform-points")
+    .description(
+      "map physical points (mm) of the fixed space to the moving space, T(x) = A(x + u(x)), or back with --inverse",
+    )
+    .argument("<transform>", "transform.json written by thb register")
+    .argument("<points>", "CSV: d numbers per row (comma, semicolon, tab or space), an optional header line")
+    .option("--inverse", "map moving-space points back (Newton with the exact Jacobian)")
+    .option("--out <file>", "output CSV (default: standard output)")
+    .option("--quiet", "no notices")
+    .action(async (transform: string, points: string, options: TransformPointsCommandOptions) => {
+      const { runTransformPoints } = await import("./transformPoints.js");
+      runTransformPoints(transform, points, options);
     });
   return program;
 }

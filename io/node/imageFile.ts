@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkImage, type Image, type PixelData } from "../../fields/image.js";
+import { checkImage, type Image, type ImageGeometry, type PixelData } from "../../fields/image.js";
 import { FormatError } from "../errors.js";
 import { decodePngImage, encodePngImage } from "../png.js";
 
@@ -105,17 +105,52 @@ export async function encodeImageFile(path: string, image: Image, pngDepth = 8):
     throw new FormatError(
       `${path}: detached headers are read but not written, expected .nii.gz, .mha or .nrrd`,
     );
+  return writeThroughItk(path, extension, image, Float32Array.from(image.data), 1);
+}
+
+/**
+ * Encodes a vector image (`components` values per pixel, interleaved: `#pixels by components`) as float32
+ * for `path` — NIfTI, MetaImage or NRRD, through @itk-wasm/image-io (ITK's vector pixel type, as
+ * transformix writes its deformation field). Returns the bytes; nothing is written.
+ */
+export async function encodeVectorImageFile(
+  path: string,
+  geometry: ImageGeometry,
+  data: ArrayLike<number>,
+  components: number,
+): Promise<Uint8Array> {
+  const extension = expectedExtension(path);
+  if (extension === ".png" || extension === ".mhd" || extension === ".nhdr")
+    throw new FormatError(`${path}: vector images are written as .nii.gz, .nii, .mha or .nrrd`);
+  const count = geometry.size.reduce((a, b) => a * b, 1);
+  if (data.length !== count * components)
+    throw new FormatError(`${path}: expected ${count} × ${components} values, got ${data.length}`);
+  return writeThroughItk(path, extension, geometry, Float32Array.from(data), components);
+}
+
+async function writeThroughItk(
+  path: string,
+  extension: string,
+  geometry: ImageGeometry,
+  data: Float32Array,
+  components: number,
+): Promise<Uint8Array> {
   const io = await import("@itk-wasm/image-io");
-  const d = image.size.length;
+  const d = geometry.size.length;
   const itkImage = {
-    imageType: { dimension: d, componentType: "float32", pixelType: "Scalar", components: 1 },
+    imageType: {
+      dimension: d,
+      componentType: "float32",
+      pixelType: components === 1 ? "Scalar" : "Vector",
+      components,
+    },
     name: "image",
-    origin: [...image.origin],
-    spacing: [...image.spacing],
-    direction: Float64Array.from(transposed([...image.direction], d)),
-    size: [...image.size],
+    origin: [...geometry.origin],
+    spacing: [...geometry.spacing],
+    direction: Float64Array.from(transposed([...geometry.direction], d)),
+    size: [...geometry.size],
     metadata: new Map(),
-    data: Float32Array.from(image.data),
+    data,
   };
   // writeImageNode writes to a path: a private temporary folder, read back as bytes
   const folder = mkdtempSync(join(tmpdir(), "thb-image-"));
@@ -123,6 +158,8 @@ export async function encodeImageFile(path: string, image: Image, pngDepth = 8):
     const file = join(folder, `image${extension}`);
     await io.writeImageNode(itkImage as Parameters<typeof io.writeImageNode>[0], file);
     return readFileSync(file);
+  } catch (error) {
+    throw new FormatError(`${path}: cannot encode (${(error as Error).message})`);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
