@@ -33,3 +33,19 @@ export function randomField(extent: readonly number[], amplitude: number, seed =
   const control = Float64Array.from({ length: space.size * d }, () => amplitude * (2 * rand() - 1));
   return new THBField(space, control, d);
 }
+
+/** A MetaImage file (text header + raw float32 data) of the given size and values. */
+export function metaImage(size: number[], values: number[]): Uint8Array {
+  const header = [
+    "ObjectType = Image",
+    `NDims = ${size.length}`,
+    `DimSize = ${size.join(" ")}`,
+    "ElementType = MET_FLOAT",
+    "ElementDataFile = LOCAL",
+  ].join("\n");
+  const data = new Uint8Array(Float32Array.from(values).buffer);
+  const out = new Uint8Array(header.length + 1 + data.length);
+  out.set(new TextEncoder().encode(`${header}\n`));
+  out.set(data, header.length + 1);
+  return out;
+}

@@ -11,25 +11,9 @@ import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../cli/thb.js";
 import { encodePngImage } from "../../io/png.js";
 import { transformFromJson } from "../../io/transformJson.js";
-import { blobs, imageOf } from "./helpers.js";
+import { blobs, imageOf, metaImage } from "./helpers.js";
 
 const thb = (args: string[]) => spawnSync("npx", ["tsx", "cli/thb.ts", ...args], { encoding: "utf8" });
-
-/** A MetaImage file (text header + raw float32 data) of the given size and values. */
-function metaImage(size: number[], values: number[]): Uint8Array {
-  const header = [
-    "ObjectType = Image",
-    `NDims = ${size.length}`,
-    `DimSize = ${size.join(" ")}`,
-    "ElementType = MET_FLOAT",
-    "ElementDataFile = LOCAL",
-  ].join("\n");
-  const data = new Uint8Array(Float32Array.from(values).buffer);
-  const out = new Uint8Array(header.length + 1 + data.length);
-  out.set(new TextEncoder().encode(`${header}\n`));
-  out.set(data, header.length + 1);
-  return out;
-}
 
 function pair(dir: string): [string, string] {
   const fixed = join(dir, "fixed.png");
