@@ -1,5 +1,9 @@
-/** `thb demo`: evaluates bundled sample geometry and writes meshes and data to an output folder. */
-import { existsSync } from "node:fs";
+/**
+ * `thb demo`: evaluates bundled sample geometry, fits the bundled scan and registers the bundled ITK brain
+ * slices, writing meshes, data and the registration's folder (registration/) to an output folder.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type FitResult, fitSurface } from "../fitting/surface/fitSurface.js";
@@ -61,12 +65,31 @@ export function sampleNurbsPatch(): Nurbs {
   });
 }
 
-/** The bundled scan examples/data/deepdrawingC.xml (one folder up from cli/, two from dist/cli/). */
-export function demoCloudPath(): string {
+/** A path relative to the working folder when it lies inside it, else absolute. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" ? "." : rel.startsWith("..") ? path : rel;
+}
+
+/** The bundled data folder examples/data (one folder up from cli/, two from dist/cli/). */
+function dataFolder(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, "..", "examples"), join(here, "..", "..", "examples")];
   const examples = candidates.find((dir) => existsSync(join(dir, "data"))) ?? candidates[0];
-  return join(examples, "data", "deepdrawingC.xml");
+  return join(examples, "data");
+}
+
+/** The bundled scan examples/data/deepdrawingC.xml. */
+export function demoCloudPath(): string {
+  return join(dataFolder(), "deepdrawingC.xml");
+}
+
+/** The bundled ITK registration pair (221×257 proton-density brain slices): fixed and moving PNG. */
+export function demoImagePaths(): { fixed: string; moving: string } {
+  return {
+    fixed: join(dataFolder(), "BrainProtonDensitySliceBorder20.png"),
+    moving: join(dataFolder(), "BrainProtonDensitySliceBSplined10.png"),
+  };
 }
 
 /**
@@ -81,8 +104,11 @@ export function fitDemoCloud(): { cloudPath: string; cloud: PointCloud; fit: Fit
   return { cloudPath, cloud, fit };
 }
 
-/** Runs the demo into `outDir` and returns the written file paths. */
-export function runDemo(outDir: string, log: (line: string) => void = console.log): string[] {
+/**
+ * Runs the demo into `outDir` and returns the written file paths. The registration goes to a staging folder
+ * first and replaces `outDir/registration` only once the other files are written too.
+ */
+export async function runDemo(outDir: string, log: (line: string) => void = console.log): Promise<string[]> {
   const dir = resolve(outDir);
   // every file is staged and written at the end, all or none
   const outputs: OutputFile[] = [];
@@ -127,12 +153,42 @@ export function runDemo(outDir: string, log: (line: string) => void = console.lo
     meshToObj(surfaceMesh(fit.surface, 96), "thbspline demo: adaptive THB fit of deepdrawingC.xml"),
   );
   checkOutputPaths(outputs);
-  writeFilesAtomic(outputs);
-  const written = outputs.map((o) => o.path);
+  // the registration of the bundled pair, as `thb register` writes it (dense maps for a look at the result)
+  const images = demoImagePaths();
+  mkdirSync(dir, { recursive: true });
+  const staging = join(dir, `.registration.${randomBytes(6).toString("hex")}.new`);
+  const { runRegister } = await import("./register.js");
+  await runRegister(images.fixed, images.moving, {
+    out: staging,
+    quiet: true,
+    writeJacobian: true,
+    writeCheckerboard: true,
+  });
+  const registration = join(dir, "registration");
+  try {
+    writeFilesAtomic(outputs);
+    const old = `${staging}.old`;
+    if (existsSync(registration)) renameSync(registration, old);
+    renameSync(staging, registration);
+    rmSync(old, { recursive: true, force: true });
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+  const summary = JSON.parse(readFileSync(join(registration, "summary.json"), "utf8"));
+  const written = [
+    ...outputs.map((o) => o.path),
+    ...readdirSync(registration)
+      .sort()
+      .map((name) => join(registration, name)),
+  ];
   log(`Evaluated a bicubic surface at ${97 * 97} points with normals in ${ms.toFixed(1)} ms.`);
   const f = fit.report.final;
   log(
     `Fitted ${cloud.points.length / 3} points of deepdrawingC.xml: ${f.levels} levels, ${f.dofs} functions, max error ${f.maxError.toFixed(3)}, RMS ${f.rmsError.toFixed(3)} in ${fitSeconds.toFixed(1)} s.`,
+  );
+  log(
+    `Registered the bundled ITK brain slices (221×257): MSE ${summary.metricBefore.toFixed(1)} → ${summary.metricAfter.toFixed(2)}, folding ${(100 * summary.foldingFraction).toFixed(2)} %, ${summary.seconds.optimisation.toFixed(2)} s of optimisation; results (warped.png, checkerboard.png, jacobian.png, transform.json, summary.json) in ${shortPath(registration)}`,
   );
   log("Wrote:");
   for (const path of written) log(`  ${path}`);

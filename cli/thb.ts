@@ -19,11 +19,13 @@ export function buildProgram(): Command {
     .version("0.1.0");
   program
     .command("demo")
-    .description("evaluate bundled sample geometry and write meshes to an output folder")
+    .description(
+      "evaluate bundled sample geometry, fit the bundled scan and register the bundled ITK brain slices into an output folder",
+    )
     .option("--out <dir>", "output folder", "demo-out")
     .action(async (options: { out: string }) => {
       const { runDemo } = await import("./demo.js");
-      runDemo(options.out);
+      await runDemo(options.out);
     });
   program
     .command("basis")

@@ -7,22 +7,37 @@ import { runDemo, sampleSurface } from "../../cli/demo.js";
 let sharedDemoDir = "";
 
 describe("thb demo", () => {
-  it("writes the sample surface as OBJ whose vertices are the surface evaluated on the 97×97 grid", () => {
+  it("writes the sample surface as OBJ whose vertices are the surface evaluated on the 97×97 grid", async () => {
     const dir = mkdtempSync(join(tmpdir(), "thb-demo-"));
     const lines: string[] = [];
-    const written = runDemo(dir, (l) => lines.push(l));
+    const written = await runDemo(dir, (l) => lines.push(l));
     sharedDemoDir = dir;
     expect(written.map((p) => p.slice(dir.length + 1)).sort()).toEqual([
       "cylinder-patch.obj",
       "deepdrawing-fit.json",
       "deepdrawing-fit.obj",
       "deepdrawing-fit.report.json",
+      "registration/checkerboard.png",
+      "registration/iterations.tsv",
+      "registration/jacobian.nii.gz",
+      "registration/jacobian.png",
+      "registration/summary.json",
+      "registration/transform.json",
+      "registration/warped.png",
       "surface.json",
       "surface.obj",
     ]);
+    // the registration of the bundled pair: said where, and it registered (MSE 1309.5 before)
+    const summary = JSON.parse(readFileSync(join(dir, "registration", "summary.json"), "utf8"));
+    expect(summary.metricBefore).toBeCloseTo(1309.49, 1);
+    expect(summary.metricAfter).toBeLessThan(30);
+    expect(summary.foldingFraction).toBe(0);
+    expect(lines.some((l) => /^Registered the bundled ITK brain slices .* in .*registration$/.test(l))).toBe(
+      true,
+    );
     const report = JSON.parse(readFileSync(join(dir, "deepdrawing-fit.report.json"), "utf8"));
     expect(report.final.maxError).toBeLessThanOrEqual(0.5);
-    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp") || f.endsWith(".new"))).toEqual([]);
     expect(lines.join("\n")).toContain(join(dir, "surface.obj"));
     // the last line opens the fit in the viewer, with the files this run wrote and read
     const command = lines.at(-1)?.match(/^Open the fit in the viewer: thb view (\S+) --points (\S+)$/);
