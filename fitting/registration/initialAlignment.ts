@@ -85,13 +85,13 @@ export function alignmentFactor(size: readonly number[]): number {
 }
 
 /** A parametrisation of (L, t): values `m = [L row-major d×d, t]` and their Jacobian dm/dp (row-major). */
-interface Parametrisation {
+export interface Parametrisation {
   count: number;
   evaluate(p: ArrayLike<number>): { m: Float64Array; jacobian: Float64Array };
 }
 
 /** Rigid: 2D p = [r θ, t], 3D p = [r α, r β, r γ, t], R = R_z(γ) R_y(β) R_x(α). */
-function rigid(d: number, r: number): Parametrisation {
+export function rigid(d: number, r: number): Parametrisation {
   const angles = d === 2 ? 1 : 3;
   const count = angles + d;
   const width = d * d + d;
@@ -140,7 +140,7 @@ function rigid(d: number, r: number): Parametrisation {
 }
 
 /** Affine: p = [r L (row-major), t]. */
-function affine(d: number, r: number): Parametrisation {
+export function affine(d: number, r: number): Parametrisation {
   const count = d * d + d;
   const jacobian = new Float64Array(count * count);
   for (let i = 0; i < count; i++) jacobian[i * count + i] = i < d * d ? 1 / r : 1;

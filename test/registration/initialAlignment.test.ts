@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { createImage } from "../../fields/image.js";
-import { alignmentFactor, initialAlignment } from "../../fitting/registration/initialAlignment.js";
+import {
+  affine,
+  alignmentFactor,
+  initialAlignment,
+  rigid,
+} from "../../fitting/registration/initialAlignment.js";
 import { blobs } from "./helpers.js";
 
 /** A smooth picture over roughly [0, 64]², scaled up to `n` pixels. */
@@ -122,5 +127,71 @@ describe("initialAlignment", () => {
     expect(alignmentFactor([221, 257])).toBe(4);
     expect(alignmentFactor([128, 128, 64])).toBe(8);
     expect(alignmentFactor([40, 40])).toBe(1);
+  });
+});
+
+describe("initial alignment in 3D", () => {
+  it("the rigid parametrisation's Jacobian (Euler angles) matches central differences", () => {
+    const r = 12;
+    const p = rigid(3, r);
+    const at = [0.7, -1.9, 2.4, 1, -2, 3];
+    const { m, jacobian } = p.evaluate(at);
+    // a rotation: RᵀR = I, det 1
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        let dot = 0;
+        for (let k = 0; k < 3; k++) dot += m[k * 3 + i] * m[k * 3 + j];
+        expect(Math.abs(dot - (i === j ? 1 : 0))).toBeLessThan(1e-14);
+      }
+    const h = 1e-6;
+    for (let q = 0; q < p.count; q++) {
+      const plus = p.evaluate(at.map((v, i) => (i === q ? v + h : v))).m;
+      const minus = p.evaluate(at.map((v, i) => (i === q ? v - h : v))).m;
+      for (let e = 0; e < m.length; e++)
+        expect(Math.abs((plus[e] - minus[e]) / (2 * h) - jacobian[e * p.count + q])).toBeLessThan(1e-8);
+    }
+    const a = affine(3, r);
+    expect(Array.from(a.evaluate([r, 0, 0, 0, r, 0, 0, 0, r, 1, 2, 3]).m)).toEqual([
+      1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 2, 3,
+    ]);
+  });
+
+  it("recovers a rotation about a tilted axis and a translation of an anisotropic volume", () => {
+    const size = [36, 36, 20];
+    const spacing = [1, 1, 1.5];
+    const blob3 = (x: number, y: number, z: number) =>
+      150 * Math.exp(-((x - 14) ** 2 + (y - 16) ** 2 + (z - 12) ** 2) / 30) +
+      110 * Math.exp(-((x - 24) ** 2 + (y - 20) ** 2 + (z - 16) ** 2) / 20) +
+      90 * Math.exp(-((x - 18) ** 2 + (y - 26) ** 2 + (z - 10) ** 2) / 16);
+    const { m: R } = rigid(3, 1).evaluate([0.06, -0.04, 0.08, 0, 0, 0]);
+    const centre = [17.5, 17.5, 14.25];
+    const shift = [1.5, -1, 0.75];
+    // A x = R (x − centre) + centre + shift; moving(y) = picture(A⁻¹ y) = picture(Rᵀ (y − centre − shift) + centre)
+    const fixed = new Float64Array(size[0] * size[1] * size[2]);
+    const moving = new Float64Array(fixed.length);
+    for (let k = 0; k < size[2]; k++)
+      for (let j = 0; j < size[1]; j++)
+        for (let i = 0; i < size[0]; i++) {
+          const p = i + size[0] * (j + size[1] * k);
+          const x = [i * spacing[0], j * spacing[1], k * spacing[2]];
+          fixed[p] = blob3(x[0], x[1], x[2]);
+          const v = x.map((c, a) => c - centre[a] - shift[a]);
+          const back = [0, 1, 2].map((a) => centre[a] + R[a] * v[0] + R[3 + a] * v[1] + R[6 + a] * v[2]);
+          moving[p] = blob3(back[0], back[1], back[2]);
+        }
+    const result = initialAlignment(
+      createImage(fixed, size, { spacing }),
+      createImage(moving, size, { spacing }),
+      {
+        kind: "rigid",
+      },
+    );
+    const A = result.affine; // column-major 4×4
+    for (let r = 0; r < 3; r++) {
+      for (let c = 0; c < 3; c++) expect(Math.abs(A[c * 4 + r] - R[r * 3 + c])).toBeLessThan(0.01);
+      const t =
+        centre[r] + shift[r] - (R[r * 3] * centre[0] + R[r * 3 + 1] * centre[1] + R[r * 3 + 2] * centre[2]);
+      expect(Math.abs(A[12 + r] - t)).toBeLessThan(0.3);
+    }
   });
 });
