@@ -64,7 +64,7 @@ export interface RegistrationOptions {
    * and an affine stage; see initialAlignment.ts); "rigid" stops after the rigid stage, "none" skips it.
    */
   initial?: InitialKind;
-  /** Optimiser of the deformable levels (default "lbfgs"; "adam" with a step of 2 % of the level's element size). */
+  /** Optimiser of the deformable levels (default "lbfgs"; "adam" with a step of 0.2 % of the finest element size). */
   optimizer?: "lbfgs" | "adam";
   /** Called after every L-BFGS iteration. */
   onProgress?: (progress: RegistrationProgress) => void;
@@ -312,7 +312,7 @@ export async function registerImages(
     const result = minimize(counted, field.control, {
       maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
       method: o.optimizer,
-      learningRate: 0.02 * Math.min(...elementSize(field)),
+      learningRate: 0.002 * Math.min(...elementSize(field)),
       tolerance: 1e-8,
       signal: options.signal,
       onIteration: (entry) => {
