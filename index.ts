@@ -66,7 +66,11 @@ export {
   zeros,
 } from "./autodiff/tensor.js";
 // ---- fields: the one way to evaluate a field is `field.evaluate(params, order)` -----------------------
-export { DisplacementTransform, type InverseOptions } from "./fields/displacementTransform.js";
+export {
+  DisplacementTransform,
+  type InverseOptions,
+  identityAffine,
+} from "./fields/displacementTransform.js";
 export {
   createImage,
   type Image,
@@ -76,6 +80,14 @@ export {
   physicalToIndex,
 } from "./fields/image.js";
 export { THBField } from "./fields/thbField.js";
+export { checkerboard, displacementMap, jacobianPreview } from "./fields/transformMaps.js";
+export {
+  type InitialAlignment,
+  type InitialAlignmentOptions,
+  type InitialAlignmentReport,
+  type InitialKind,
+  initialAlignment,
+} from "./fitting/registration/initialAlignment.js";
 export {
   type LevelReport,
   type RefineSchedule,

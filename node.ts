@@ -7,6 +7,7 @@ export { writeFileAtomic } from "./io/node/atomicWrite.js";
 export { meshToGlb } from "./io/node/gltf.js";
 export {
   encodeImageFile,
+  encodeVectorImageFile,
   IMAGE_EXTENSIONS,
   type ImageFile,
   imageExtension,

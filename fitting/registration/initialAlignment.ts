@@ -91,7 +91,7 @@ export interface Parametrisation {
 }
 
 /** Rigid: 2D p = [r θ, t], 3D p = [r α, r β, r γ, t], R = R_z(γ) R_y(β) R_x(α). */
-export function rigid(d: number, r: number): Parametrisation {
+export function rigidParametrisation(d: number, r: number): Parametrisation {
   const angles = d === 2 ? 1 : 3;
   const count = angles + d;
   const width = d * d + d;
@@ -140,7 +140,7 @@ export function rigid(d: number, r: number): Parametrisation {
 }
 
 /** Affine: p = [r L (row-major), t]. */
-export function affine(d: number, r: number): Parametrisation {
+export function affineParametrisation(d: number, r: number): Parametrisation {
   const count = d * d + d;
   const jacobian = new Float64Array(count * count);
   for (let i = 0; i < count; i++) jacobian[i * count + i] = i < d * d ? 1 / r : 1;
@@ -423,7 +423,7 @@ export function initialAlignment(
   };
   // rigid, from the centring (zero angles, its translation)
   const rigidStage = stage(
-    rigid(d, radius),
+    rigidParametrisation(d, radius),
     Float64Array.from({ length: (d === 2 ? 1 : 3) + d }, (_, i) =>
       i < (d === 2 ? 1 : 3) ? 0 : current[d * d + i - (d === 2 ? 1 : 3)],
     ),
@@ -436,7 +436,7 @@ export function initialAlignment(
   }
   if (kind === "affine" && !options.signal?.aborted) {
     const affineStage = stage(
-      affine(d, radius),
+      affineParametrisation(d, radius),
       Float64Array.from(current, (v, i) => (i < d * d ? v * radius : v)),
     );
     report.metricAffine = affineStage.value;

@@ -7,10 +7,10 @@
 import { describe, expect, it } from "vitest";
 import { createImage } from "../../fields/image.js";
 import {
-  affine,
+  affineParametrisation as affine,
   alignmentFactor,
   initialAlignment,
-  rigid,
+  rigidParametrisation as rigid,
 } from "../../fitting/registration/initialAlignment.js";
 import { blobs } from "./helpers.js";
 
