@@ -49,23 +49,21 @@ export function transformFromJson(text: string, where = "transform JSON"): Displ
   const affine = value.affine;
   if (value.version === 1 && affine !== undefined)
     throw new FormatError(`${where}: "affine" needs "version" ${TRANSFORM_FORMAT_VERSION}, got version 1`);
-  const d = Array.isArray((value.fixed as ImageGeometry)?.size)
-    ? (value.fixed as ImageGeometry).size.length
-    : 0;
-  if (
-    affine !== undefined &&
-    (!Array.isArray(affine) ||
-      affine.length !== (d + 1) ** 2 ||
-      !affine.every((v) => typeof v === "number" && Number.isFinite(v)))
-  )
-    throw new FormatError(
-      `${where}: "affine" must be an array of ${(d + 1) ** 2} finite numbers ((d+1)² column-major), got ${JSON.stringify(affine)?.slice(0, 80)}`,
-    );
   if (value.kind !== "displacement")
     throw new FormatError(`${where}: "kind" must be "displacement", got ${JSON.stringify(value.kind)}`);
   const fixed = value.fixed as ImageGeometry;
   try {
     checkGeometry(fixed, `${where}: "fixed"`);
+    const d = fixed.size.length;
+    if (
+      affine !== undefined &&
+      (!Array.isArray(affine) ||
+        affine.length !== (d + 1) ** 2 ||
+        !affine.every((v) => typeof v === "number" && Number.isFinite(v)))
+    )
+      throw new FormatError(
+        `${where}: "affine" must be an array of ${(d + 1) ** 2} finite numbers ((d+1)² column-major), got ${JSON.stringify(affine)?.slice(0, 80)}`,
+      );
     const raw = value.field as FieldDescription;
     const field = fieldFromDescription(
       { ...checkHierarchyDescription(raw, `${where}: "field"`), dim: raw?.dim, control: raw?.control },
