@@ -42,7 +42,7 @@ if (!Number.isInteger(runs) || runs < 1)
 const loud = (line: string) => console.log(`\n*** ${line} ***`);
 const work = mkdtempSync(join(tmpdir(), "thb-bench-register-"));
 let outputs = 0;
-const nextDir = (name: string) => join(work, `${name}-${outputs++}`);
+const nextDir = (name: string) => join(work, `${name.replace(/^\W+|\W+$/g, "")}-${outputs++}`);
 
 console.log(
   `thb register benchmark — node ${process.version}, ${process.arch}; wall times are medians of ${runs} interleaved runs, process start included`,
@@ -85,7 +85,7 @@ async function measure(programs: Program[]): Promise<Map<string, { run: PeerRun;
   return out;
 }
 
-const fmt = (x: number | undefined, digits: number) => (x === undefined ? "n/a" : x.toFixed(digits));
+const mse = (x: number) => (x >= 10 ? x.toFixed(2) : x.toPrecision(3));
 const percent = (x: number | undefined) => (x === undefined ? "n/a" : `${(100 * x).toFixed(3)} %`);
 
 /** Writes a generated pair as float files of `extension`; returns their paths. */
@@ -137,7 +137,7 @@ async function threeWay(
     const epe = pair && r.run.map ? endpointError(pair, r.run.map, d === 3 ? 2 : 1) : undefined;
     rows.push([
       p.name,
-      fmt(meanSquaredError(fixed, r.run.warped, eightBit), 2),
+      mse(meanSquaredError(fixed, r.run.warped, eightBit)),
       percent(r.run.folding),
       epe ? `${epe.mm.toFixed(2)} mm / ${epe.voxels.toFixed(2)} vx` : "n/a",
       `${r.seconds.toFixed(2)} s`,
