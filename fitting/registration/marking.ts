@@ -22,13 +22,20 @@ export function residualPerElement(
 
 /**
  * Dörfler marking: element ids, largest indicator first, until their sum reaches `fraction` of the total
- * (ties broken by element id, so the choice is deterministic). Elements on `maxLevel` are not marked.
+ * (ties broken by element id, so the choice is deterministic), and only elements whose indicator is at
+ * least `floor` times the largest (the maximum strategy as a guard). Elements on `maxLevel` are not marked.
+ * The guard matters once the misregistration is resolved: the residual left is interpolation noise spread
+ * thinly over the whole image, and Dörfler's bulk alone then refines far from the deformation (on a 256²
+ * pair deformed in one disc of radius 16 px, 5 levels to 4 mm: 1,294 final DOFs without the guard, 890
+ * with it, MSE 6.3e-4 and 1.1e-3, both below the 2,450-DOF uniform 8 mm schedule's 2.0e-3; the ITK brain
+ * pair, deformed everywhere, marks the same elements either way).
  */
 export function dorflerMarking(
   plan: EvaluationPlan,
   indicator: Float64Array,
   fraction: number,
   maxLevel: number,
+  floor = 0.15,
 ): number[] {
   const order = Array.from(indicator.keys()).filter((e) => plan.elementLevel[e] < maxLevel);
   order.sort((a, b) => indicator[b] - indicator[a] || a - b);
@@ -36,8 +43,9 @@ export function dorflerMarking(
   for (const e of order) total += indicator[e];
   const marked: number[] = [];
   let sum = 0;
+  const least = order.length > 0 ? floor * indicator[order[0]] : 0;
   for (const e of order) {
-    if (sum >= fraction * total || indicator[e] <= 0) break;
+    if (sum >= fraction * total || indicator[e] <= 0 || indicator[e] < least) break;
     marked.push(e);
     sum += indicator[e];
   }
