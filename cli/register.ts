@@ -149,15 +149,6 @@ export async function runRegister(
       onProgress,
     });
     if (showProgress) process.stderr.write("\n");
-    const determinant = transform.jacobianDeterminant();
-    let folded = 0;
-    let minJacobian = Number.POSITIVE_INFINITY;
-    let maxJacobian = Number.NEGATIVE_INFINITY;
-    for (const v of determinant) {
-      if (v <= 0) folded++;
-      minJacobian = Math.min(minJacobian, v);
-      maxJacobian = Math.max(maxJacobian, v);
-    }
     const writeStart = performance.now();
     const warpedBytes = await encodeImageFile(`warped${outputExtension}`, warped, moving.pngDepth ?? 8);
     writeFileSync(join(temporary, `warped${outputExtension}`), warpedBytes);
@@ -183,9 +174,9 @@ export async function runRegister(
       metric,
       metricBefore: report.metricBefore,
       metricAfter: report.metricAfter,
-      foldingFraction: folded / determinant.length,
-      minJacobian,
-      maxJacobian,
+      foldingFraction: report.foldingFraction,
+      minJacobian: report.minJacobian,
+      maxJacobian: report.maxJacobian,
       dofsPerLevel: report.dofsPerLevel,
       levels: report.levels,
       aborted: report.aborted,

@@ -8,16 +8,11 @@
  */
 
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { localControl } from "../../kernels/cpu/planEvaluate.js";
-import {
-  type HistogramRanges,
-  miMetric,
-  nccMetric,
-  ssdMetric,
-} from "../../kernels/cpu/similarityMetrics.js";
+import { type HistogramRanges, miMetric, nccMetric, ssdMetric } from "../../kernels/cpu/similarityMetrics.js";
 import { gatherFunctionGradientsCpu } from "../../kernels/cpu/thbKernels.js";
 import { type PixelBlocks, pixelBlocks, warpAdjoint, warpForward } from "../../kernels/cpu/warpKernel.js";
-import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import type { SparseMatrix } from "../../linalg/sparseMatrix.js";
 import { bendingMatrix } from "./bendingEnergy.js";
 import { type JacobianPenalty, jacobianPenalty } from "./jacobianPenalty.js";
@@ -121,7 +116,8 @@ export function fusedLevelLoss(
       warpForward(plan, blocks, local, image, all, allDu);
       const residual = pixelResidual(all, level.fixedValues, options.metric, spec);
       const sums = new Float64Array(plan.elementCount);
-      for (let t = 0; t < total; t++) if (!level.mask || level.mask[t]) sums[blocks.element[t]] += residual[t];
+      for (let t = 0; t < total; t++)
+        if (!level.mask || level.mask[t]) sums[blocks.element[t]] += residual[t];
       return sums;
     },
   };

@@ -13,10 +13,10 @@ import { refineElements } from "../../hierarchy/refinement.js";
 import { THBSpace } from "../../hierarchy/thbSpace.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
+import { localControl } from "../../kernels/cpu/planEvaluate.js";
+import { gridJacobianDeterminant, pixelBlocks, warpForward } from "../../kernels/cpu/warpKernel.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
-import { localControl } from "../../kernels/cpu/planEvaluate.js";
-import { pixelBlocks, warpForward } from "../../kernels/cpu/warpKernel.js";
 import { fusedLevelLoss } from "./fusedLevelLoss.js";
 import type { LevelData, Metric } from "./levelLoss.js";
 import { dorflerMarking, elementRequests, withNeighbours } from "./marking.js";
@@ -117,6 +117,10 @@ export interface RegistrationReport {
   iterations: RegistrationProgress[];
   dofsPerLevel: number[];
   aborted: boolean;
+  /** Share of fixed-grid pixels where det J ≤ 0 (exact first derivatives of the field at every pixel). */
+  foldingFraction: number;
+  minJacobian: number;
+  maxJacobian: number;
   optimisationSeconds: number;
   options: Required<Omit<RegistrationOptions, "onProgress" | "signal" | "fixedMask">> & {
     fixedMask: boolean;
@@ -129,6 +133,8 @@ export interface RegistrationResult {
   /** The moving image resampled on the fixed grid through the transform (options.interpolation). */
   warped: Image;
   report: RegistrationReport;
+  /** det J of the transform at every pixel of the fixed grid (`#pixels`, first axis fastest). */
+  jacobianDeterminant: Float64Array;
 }
 
 const DEFAULTS = {
@@ -272,6 +278,9 @@ export async function registerImages(
     iterations: [],
     dofsPerLevel: [],
     aborted: false,
+    foldingFraction: Number.NaN,
+    minJacobian: Number.NaN,
+    maxJacobian: Number.NaN,
     optimisationSeconds: 0,
     options: o,
   };
@@ -299,7 +308,9 @@ export async function registerImages(
       },
       frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry),
       samples:
-        o.samples > 0 ? levelSamples(fixedLevel.values.length, levelMask, o.samples, o.seed + level) : undefined,
+        o.samples > 0
+          ? levelSamples(fixedLevel.values.length, levelMask, o.samples, o.seed + level)
+          : undefined,
       mask: levelMask,
     };
     const plan = field.plan;
@@ -345,7 +356,8 @@ export async function registerImages(
       },
     });
     field = new THBField(field.space, result.x, d, plan);
-    if (level < levels - 1 && o.refine === "adaptive") indicator = objective.residualPerElement(field.control);
+    if (level < levels - 1 && o.refine === "adaptive")
+      indicator = objective.residualPerElement(field.control);
     else indicator = undefined;
     if (factor === 1) finest = { blocks: objective.blocks, plan };
     report.dofsPerLevel.push(dofs);
@@ -375,7 +387,14 @@ export async function registerImages(
   const local = new Float64Array(field.plan.elementCount * field.plan.localSize * d);
   const du = new Float64Array(total * d);
   const before = new Float64Array(total);
-  warpForward(field.plan, blocks, local, { ...moving, values: movingValues, interpolation: "linear", frameToMoving }, before, du);
+  warpForward(
+    field.plan,
+    blocks,
+    local,
+    { ...moving, values: movingValues, interpolation: "linear", frameToMoving },
+    before,
+    du,
+  );
   report.metricBefore = meanSquaredDifference(before, fixedValues);
   localControl(field.plan, field.control, d, local);
   const warpedValues = new Float64Array(total);
@@ -391,8 +410,20 @@ export async function registerImages(
   );
   const warped: Image = { ...transform.fixed, data: warpedValues };
   report.metricAfter = meanSquaredDifference(warpedValues, fixedValues);
+  // det J at every pixel reuses the warp's buffer: the values are no longer needed
+  const jacobianDeterminant = gridJacobianDeterminant(field.plan, blocks, local, before);
+  let folded = 0;
+  report.minJacobian = Number.POSITIVE_INFINITY;
+  report.maxJacobian = Number.NEGATIVE_INFINITY;
+  for (let t = 0; t < total; t++) {
+    const v = jacobianDeterminant[t];
+    if (v <= 0) folded++;
+    if (v < report.minJacobian) report.minJacobian = v;
+    if (v > report.maxJacobian) report.maxJacobian = v;
+  }
+  report.foldingFraction = folded / total;
   report.optimisationSeconds = (performance.now() - start) / 1000;
-  return { transform, warped, report };
+  return { transform, warped, report, jacobianDeterminant };
 }
 
 /** The fixed mask as 0/1 per pixel, checked against the fixed image. */
@@ -402,12 +433,18 @@ function maskOf(mask: Image, fixed: Image): Uint8Array {
       `fixedMask is ${mask.size.join("×")} pixels, expected the fixed image's ${fixed.size.join("×")}`,
     );
   const out = Uint8Array.from(mask.data, (v) => (v !== 0 ? 1 : 0));
-  if (!out.includes(1)) throw new ArgumentError("fixedMask has no pixel inside (all zero): nothing to compare");
+  if (!out.includes(1))
+    throw new ArgumentError("fixedMask has no pixel inside (all zero): nothing to compare");
   return out;
 }
 
 /** The mask on a pyramid level: the full-resolution mask at the pixels the level keeps (every factor-th). */
-function maskLevel(mask: Uint8Array, size: readonly number[], levelSize: readonly number[], factor: number): Uint8Array {
+function maskLevel(
+  mask: Uint8Array,
+  size: readonly number[],
+  levelSize: readonly number[],
+  factor: number,
+): Uint8Array {
   if (factor === 1) return mask;
   const [nx, ny] = size;
   const [mx, my] = levelSize;
@@ -422,7 +459,12 @@ function maskLevel(mask: Uint8Array, size: readonly number[], levelSize: readonl
 }
 
 /** The level's random pixel subset: `count` ids among the masked pixels (all of them when fewer). */
-function levelSamples(total: number, mask: Uint8Array | undefined, count: number, seed: number): Int32Array | undefined {
+function levelSamples(
+  total: number,
+  mask: Uint8Array | undefined,
+  count: number,
+  seed: number,
+): Int32Array | undefined {
   const pool = mask ? Int32Array.from(mask.keys()).filter((t) => mask[t] === 1) : undefined;
   const available = pool ? pool.length : total;
   if (count >= available) return pool;

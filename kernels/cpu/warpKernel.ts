@@ -12,7 +12,7 @@
  * linear part L of the frame → moving-index map); pixels first axis fastest (t = i0 + n0 (i1 + n1 i2)).
  */
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
-import { basisFunctions, createBasisWorkspace } from "../../splines/basis.js";
+import { basisFunctionDerivatives, createBasisWorkspace } from "../../splines/basis.js";
 import type { Interpolation } from "./imageKernels.js";
 import { locatePoint } from "./planEvaluate.js";
 
@@ -25,6 +25,8 @@ export interface PixelBlocks {
   readonly coordinates: readonly Float64Array[];
   /** Per axis: `#levels by counts[k] by (p_k+1)` B-spline values (zero rows for unused level/index pairs). */
   readonly weights: readonly Float64Array[];
+  /** Per axis: their first derivatives, the same layout. */
+  readonly slopes: readonly Float64Array[];
   /** `#elements by 6`: lo0 hi0 lo1 hi1 lo2 hi2 pixel index ranges (hi exclusive; empty when lo = hi). */
   readonly boxes: Int32Array;
   /** `#pixels`: the element of each pixel. */
@@ -82,11 +84,14 @@ export function pixelBlocks(
   const point = new Float64Array(d);
   const L = plan.levelCount;
   const weights: Float64Array[] = [];
+  const slopes: Float64Array[] = [];
   const cellOf: Int32Array[] = [];
   for (let k = 0; k < d; k++) {
     weights.push(new Float64Array(L * n[k] * (plan.degrees[k] + 1)));
+    slopes.push(new Float64Array(L * n[k] * (plan.degrees[k] + 1)));
     cellOf.push(new Int32Array(L * n[k]).fill(-1));
   }
+  const ders = new Float64Array(2 * (Math.max(...plan.degrees) + 1));
   const work = createBasisWorkspace(Math.max(...plan.degrees));
   let t = 0;
   const index = [0, 0, 0];
@@ -111,10 +116,24 @@ export function pixelBlocks(
           const row = l * n[k] + i;
           const cell = plan.elementSpan[e * d + k];
           if (cellOf[k][row] === cell) continue;
-          if (cellOf[k][row] !== -1) throw new Error(`grid point ${t} located inconsistently along axis ${k}`);
+          if (cellOf[k][row] !== -1)
+            throw new Error(`grid point ${t} located inconsistently along axis ${k}`);
           cellOf[k][row] = cell;
-          const p = plan.degrees[k];
-          basisFunctions(plan.knots, p, plan.knotStart[l * d + k] + cell, point[k], weights[k], row * (p + 1), work);
+          const q = plan.degrees[k] + 1;
+          basisFunctionDerivatives(
+            plan.knots,
+            q - 1,
+            plan.knotStart[l * d + k] + cell,
+            point[k],
+            1,
+            ders,
+            0,
+            work,
+          );
+          for (let j = 0; j < q; j++) {
+            weights[k][row * q + j] = ders[j];
+            slopes[k][row * q + j] = ders[q + j];
+          }
         }
       }
     }
@@ -132,7 +151,7 @@ export function pixelBlocks(
       throw new Error(`element ${e} does not cover a box of the pixel grid`);
     }
   }
-  return { dimension: d, counts: n, coordinates, weights, boxes, element };
+  return { dimension: d, counts: n, coordinates, weights, slopes, boxes, element };
 }
 
 // per-pixel scratch of the sampler: value, then gradient along each moving axis
@@ -353,7 +372,7 @@ export function warpForward(
           const w2 = d === 3 ? W2[o2 + j2] : 1;
           for (let j1 = 0; j1 < q1; j1++) {
             const w = w2 * W1[o1 + j1];
-            const row = P + (q0 * (j1 + q1 * j2)) * d;
+            const row = P + q0 * (j1 + q1 * j2) * d;
             for (let j = 0; j < q0 * d; j++) Q[j] += w * local[row + j];
           }
         }
@@ -457,10 +476,73 @@ function sampleAt(image: WarpImage, du: Float64Array, values: Float64Array, coun
       return;
     }
     for (let t = 0; t < count; t++) {
-      sample2D(I, mx, my, true, du[2 * t], du[2 * t + 1]);
-      values[t] = sampled[0];
-      du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
-      du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
+      const x = du[2 * t];
+      const y = du[2 * t + 1];
+      const bx = Math.floor(x);
+      const by = Math.floor(y);
+      if (!(bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)) {
+        sample2D(I, mx, my, true, x, y);
+        values[t] = sampled[0];
+        du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
+        du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
+        continue;
+      }
+      // every tap inside: the 4×4 weights in registers, rows read straight
+      const fx = x - bx;
+      const fx2 = fx * fx;
+      const fx3 = fx2 * fx;
+      const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
+      const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
+      const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
+      const wx3 = fx3 / 6;
+      const dx0 = (-3 + 6 * fx - 3 * fx2) / 6;
+      const dx1 = (-12 * fx + 9 * fx2) / 6;
+      const dx2 = (3 + 6 * fx - 9 * fx2) / 6;
+      const dx3 = (3 * fx2) / 6;
+      const fy = y - by;
+      const fy2 = fy * fy;
+      const fy3 = fy2 * fy;
+      let o = bx - 1 + mx * (by - 1);
+      let v0 = I[o];
+      let v1 = I[o + 1];
+      let v2 = I[o + 2];
+      let v3 = I[o + 3];
+      const along0 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+      const slope0 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+      o += mx;
+      v0 = I[o];
+      v1 = I[o + 1];
+      v2 = I[o + 2];
+      v3 = I[o + 3];
+      const along1 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+      const slope1 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+      o += mx;
+      v0 = I[o];
+      v1 = I[o + 1];
+      v2 = I[o + 2];
+      v3 = I[o + 3];
+      const along2 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+      const slope2 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+      o += mx;
+      v0 = I[o];
+      v1 = I[o + 1];
+      v2 = I[o + 2];
+      v3 = I[o + 3];
+      const along3 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+      const slope3 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+      const wy0 = (1 - 3 * fy + 3 * fy2 - fy3) / 6;
+      const wy1 = (4 - 6 * fy2 + 3 * fy3) / 6;
+      const wy2 = (1 + 3 * fy + 3 * fy2 - 3 * fy3) / 6;
+      const wy3 = fy3 / 6;
+      const dy0 = (-3 + 6 * fy - 3 * fy2) / 6;
+      const dy1 = (-12 * fy + 9 * fy2) / 6;
+      const dy2 = (3 + 6 * fy - 9 * fy2) / 6;
+      const dy3 = (3 * fy2) / 6;
+      values[t] = wy0 * along0 + wy1 * along1 + wy2 * along2 + wy3 * along3;
+      const gx = wy0 * slope0 + wy1 * slope1 + wy2 * slope2 + wy3 * slope3;
+      const gy = dy0 * along0 + dy1 * along1 + dy2 * along2 + dy3 * along3;
+      du[2 * t] = a0 * gx + a1 * gy;
+      du[2 * t + 1] = a3 * gx + a4 * gy;
     }
     return;
   }
@@ -546,7 +628,7 @@ export function warpAdjoint(
           const w2 = d === 3 ? W2[o2 + j2] : 1;
           for (let j1 = 0; j1 < q1; j1++) {
             const w = w2 * W1[o1 + j1];
-            const row = P + (q0 * (j1 + q1 * j2)) * d;
+            const row = P + q0 * (j1 + q1 * j2) * d;
             for (let j = 0; j < q0 * d; j++) out[row + j] += w * R[j];
           }
         }
@@ -656,4 +738,87 @@ function adjointPixels(
       for (let j = 0; j < B; j++) out[P + j * d + c] += w[j] * gc;
     }
   }
+}
+
+/**
+ * det(I + ∂u/∂ξ) at every pixel (`out  #pixels`), u from `local`: the exact first derivatives from the
+ * tabulated basis slopes (per row, the higher axes contracted once for the value and each slope).
+ */
+export function gridJacobianDeterminant(
+  plan: EvaluationPlan,
+  blocks: PixelBlocks,
+  local: Float64Array,
+  out: Float64Array,
+): Float64Array {
+  const d = blocks.dimension;
+  const [n0, n1, n2] = blocks.counts;
+  const [W0, W1] = blocks.weights;
+  const [S0, S1] = blocks.slopes;
+  const W2 = d === 3 ? blocks.weights[2] : W0;
+  const S2 = d === 3 ? blocks.slopes[2] : S0;
+  const q0 = plan.degrees[0] + 1;
+  const q1 = plan.degrees[1] + 1;
+  const q2 = d === 3 ? plan.degrees[2] + 1 : 1;
+  const B = plan.localSize;
+  const width = q0 * d;
+  const Q = scratch(3 * width);
+  const J = new Float64Array(9);
+  const boxes = blocks.boxes;
+  for (let e = 0; e < plan.elementCount; e++) {
+    const b = e * 6;
+    const lo0 = boxes[b];
+    const hi0 = boxes[b + 1];
+    if (hi0 <= lo0) continue;
+    const l = plan.elementLevel[e];
+    const P = e * B * d;
+    for (let i2 = boxes[b + 4]; i2 < boxes[b + 5]; i2++) {
+      const o2 = (l * n2 + i2) * q2;
+      for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+        const o1 = (l * n1 + i1) * q1;
+        // Q: value rows; Q + width: ∂/∂ξ1 rows; Q + 2 width: ∂/∂ξ2 rows
+        Q.fill(0, 0, 3 * width);
+        for (let j2 = 0; j2 < q2; j2++) {
+          const w2 = d === 3 ? W2[o2 + j2] : 1;
+          const s2 = d === 3 ? S2[o2 + j2] : 0;
+          for (let j1 = 0; j1 < q1; j1++) {
+            const w = w2 * W1[o1 + j1];
+            const w1 = w2 * S1[o1 + j1];
+            const w3 = s2 * W1[o1 + j1];
+            const row = P + q0 * (j1 + q1 * j2) * d;
+            for (let j = 0; j < width; j++) {
+              const c = local[row + j];
+              Q[j] += w * c;
+              Q[width + j] += w1 * c;
+              Q[2 * width + j] += w3 * c;
+            }
+          }
+        }
+        let t = lo0 + n0 * (i1 + n1 * i2);
+        for (let i0 = lo0; i0 < hi0; i0++, t++) {
+          const o0 = (l * n0 + i0) * q0;
+          // J[k·3 + j] = δ_kj + ∂u_k/∂ξ_j
+          J.fill(0);
+          for (let j0 = 0; j0 < q0; j0++) {
+            const w = W0[o0 + j0];
+            const s = S0[o0 + j0];
+            for (let c = 0; c < d; c++) {
+              J[c * 3] += s * Q[j0 * d + c];
+              J[c * 3 + 1] += w * Q[width + j0 * d + c];
+              J[c * 3 + 2] += w * Q[2 * width + j0 * d + c];
+            }
+          }
+          J[0] += 1;
+          J[4] += 1;
+          J[8] += 1;
+          out[t] =
+            d === 2
+              ? J[0] * J[4] - J[1] * J[3]
+              : J[0] * (J[4] * J[8] - J[5] * J[7]) -
+                J[1] * (J[3] * J[8] - J[5] * J[6]) +
+                J[2] * (J[3] * J[7] - J[4] * J[6]);
+        }
+      }
+    }
+  }
+  return out;
 }

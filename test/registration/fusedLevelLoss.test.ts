@@ -143,7 +143,9 @@ describe("fused level loss", () => {
             reference.loss,
             new Tensor(Float64Array.from(field.control), [field.control.length]),
           );
-          expect(Math.abs(value - expected.value.item())).toBeLessThan(1e-10 * Math.abs(expected.value.item()));
+          expect(Math.abs(value - expected.value.item())).toBeLessThan(
+            1e-10 * Math.abs(expected.value.item()),
+          );
           expect(relativeError(gradient, expected.grad.values)).toBeLessThan(1e-10);
         });
       }
@@ -168,7 +170,9 @@ describe("fused level loss", () => {
             reference.loss,
             new Tensor(Float64Array.from(field.control), [field.control.length]),
           );
-          expect(Math.abs(value - expected.value.item())).toBeLessThan(1e-10 * Math.abs(expected.value.item()));
+          expect(Math.abs(value - expected.value.item())).toBeLessThan(
+            1e-10 * Math.abs(expected.value.item()),
+          );
           expect(relativeError(gradient, expected.grad.values)).toBeLessThan(1e-10);
         }
       }
@@ -242,7 +246,9 @@ describe("det J penalty", () => {
       const value = penalty.addTo(Float64Array.from(field.control), 1, gradient);
       expect(penalty.points).toBe(det.length);
       expect(Math.abs(value - expected)).toBeLessThan(1e-12 * expected);
-      expect(Math.abs(penalty.minimum(Float64Array.from(field.control)) - Math.min(...det))).toBeLessThan(1e-12);
+      expect(Math.abs(penalty.minimum(Float64Array.from(field.control)) - Math.min(...det))).toBeLessThan(
+        1e-12,
+      );
     }
   });
 });
