@@ -29,6 +29,9 @@ export interface RegisterCommandOptions {
   iterations?: string;
   seed?: string;
   interpolation?: string;
+  fixedMask?: string;
+  jacobianPenalty?: string;
+  samples?: string;
   quiet?: boolean;
 }
 
@@ -104,6 +107,18 @@ export async function runRegister(
     "a non-negative integer",
   );
   const seed = numberOption(options.seed, "seed", (x) => Number.isInteger(x), "an integer");
+  const jacobianPenalty = numberOption(
+    options.jacobianPenalty,
+    "jacobian-penalty",
+    (x) => x >= 0 && Number.isFinite(x),
+    "a non-negative weight",
+  );
+  const samples = numberOption(
+    options.samples,
+    "samples",
+    (x) => Number.isInteger(x) && x >= 0,
+    "a non-negative integer",
+  );
   const extension = imageExtension(fixedPath);
   if (!extension)
     throw new InputError(
@@ -113,7 +128,20 @@ export async function runRegister(
   const ioStart = performance.now();
   const fixed = await readImageFile(fixedPath);
   const moving = await readImageFile(movingPath);
+  const mask = options.fixedMask === undefined ? undefined : await readImageFile(options.fixedMask);
   let ioSeconds = (performance.now() - ioStart) / 1000;
+  if (
+    mask &&
+    (mask.image.size.length !== fixed.image.size.length ||
+      mask.image.size.some((n, k) => n !== fixed.image.size[k]))
+  )
+    throw new InputError(
+      `--fixed-mask ${options.fixedMask}: ${mask.image.size.join("×")} pixels, expected the fixed image's ${fixed.image.size.join("×")}`,
+    );
+  if (mask && !Array.prototype.some.call(mask.image.data, (v: number) => v !== 0))
+    throw new InputError(
+      `--fixed-mask ${options.fixedMask}: every pixel is 0, expected some inside (non-zero)`,
+    );
   const d = fixed.image.size.length;
   const dm = moving.image.size.length;
   if (d !== dm)
@@ -146,6 +174,9 @@ export async function runRegister(
       iterations,
       seed,
       interpolation,
+      fixedMask: mask?.image,
+      jacobianPenalty,
+      samples,
       onProgress,
     });
     if (showProgress) process.stderr.write("\n");

@@ -45,7 +45,7 @@ export interface RegistrationOptions {
    * (intensity² · mm²) weights from about 1e4 change the result; on the ITK pair 1e5 moved the MSE by 0.02.
    */
   bending?: number;
-  /** L-BFGS iterations at most per level, or a list with one entry per level (default 50). */
+  /** L-BFGS iterations at most per level, or a list with one entry per level (default 20). */
   iterations?: number | number[];
   /** Degree of the displacement field per direction (default 3). */
   degree?: number;
@@ -144,7 +144,7 @@ const DEFAULTS = {
   refine: "adaptive" as RefineSchedule,
   markFraction: 0.7,
   bending: 0,
-  iterations: 50 as number | number[],
+  iterations: 20 as number | number[],
   degree: 3,
   interpolation: "cubic" as Interpolation,
   finalInterpolation: "cubic" as Interpolation,

@@ -70,6 +70,151 @@ export function pixelBlocks(
     );
   }
   if (d === 2) coordinates.push(Float64Array.of(0));
+  return separablePixelBlocks(plan, coordinates, n) ?? locatedBlocks(plan, coordinates, n);
+}
+
+/**
+ * The level-l cell of every grid coordinate along each axis, by the walk locatePoint makes (the root cell by
+ * binary search, then the side of each midpoint 0.5 (lo + hi)), which treats the axes independently: each
+ * element's pixels are then the product of one index range per axis, found without locating any pixel.
+ * Undefined when the boxes do not tile the grid exactly (never expected; the per-pixel walk takes over).
+ */
+export function separablePixelBlocks(
+  plan: EvaluationPlan,
+  coordinates: readonly Float64Array[],
+  n: readonly number[],
+): PixelBlocks | undefined {
+  const d = plan.dimension as 2 | 3;
+  const L = plan.levelCount;
+  // ranges[k][l]: per level-l cell along axis k, the first and one-past-last grid index inside it
+  const ranges: Int32Array[][] = [];
+  for (let k = 0; k < d; k++) {
+    const start = plan.rootBreakStart[k];
+    const cells = plan.rootCells[k];
+    const perLevel: Int32Array[] = [];
+    for (let l = 0; l < L; l++) {
+      const r = new Int32Array(2 * cells * 2 ** l);
+      for (let c = 0; c < r.length; c += 2) r[c] = n[k];
+      perLevel.push(r);
+    }
+    for (let i = 0; i < n[k]; i++) {
+      const x = coordinates[k][i];
+      let a = 0;
+      let b = cells;
+      while (b - a > 1) {
+        const mid = (a + b) >> 1;
+        if (x < plan.rootBreaks[start + mid]) b = mid;
+        else a = mid;
+      }
+      let lo = plan.rootBreaks[start + a];
+      let hi = plan.rootBreaks[start + a + 1];
+      let cell = a;
+      for (let l = 0; l < L; l++) {
+        if (l > 0) {
+          const mid = 0.5 * (lo + hi);
+          if (x >= mid) {
+            cell = 2 * cell + 1;
+            lo = mid;
+          } else {
+            cell = 2 * cell;
+            hi = mid;
+          }
+        }
+        const r = perLevel[l];
+        if (i < r[2 * cell]) r[2 * cell] = i;
+        if (i + 1 > r[2 * cell + 1]) r[2 * cell + 1] = i + 1;
+      }
+    }
+    ranges.push(perLevel);
+  }
+  const E = plan.elementCount;
+  const boxes = new Int32Array(E * 6);
+  let covered = 0;
+  for (let e = 0; e < E; e++) {
+    const l = plan.elementLevel[e];
+    let volume = 1;
+    for (let k = 0; k < 3; k++) {
+      let lo = 0;
+      let hi = 1;
+      if (k < d) {
+        const c = plan.elementCell[e * d + k];
+        lo = ranges[k][l][2 * c];
+        hi = ranges[k][l][2 * c + 1];
+        if (hi <= lo) {
+          lo = 0;
+          hi = 0;
+        }
+      }
+      boxes[e * 6 + 2 * k] = lo;
+      boxes[e * 6 + 2 * k + 1] = hi;
+      volume *= hi - lo;
+    }
+    if (volume === 0) for (let k = 0; k < 6; k++) boxes[e * 6 + k] = 0;
+    covered += volume;
+  }
+  const total = n[0] * n[1] * n[2];
+  if (covered !== total) return undefined;
+  const element = new Int32Array(total).fill(-1);
+  for (let e = 0; e < E; e++) {
+    const b = e * 6;
+    for (let i2 = boxes[b + 4]; i2 < boxes[b + 5]; i2++)
+      for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+        const row = n[0] * (i1 + n[1] * i2);
+        for (let i0 = boxes[b]; i0 < boxes[b + 1]; i0++) {
+          if (element[row + i0] !== -1) return undefined;
+          element[row + i0] = e;
+        }
+      }
+  }
+  const { weights, slopes } = axisTables(plan, coordinates, n, boxes);
+  return { dimension: d, counts: n, coordinates, weights, slopes, boxes, element };
+}
+
+/** Per-axis basis values and slopes of every (level, index) row some element's box uses. */
+function axisTables(
+  plan: EvaluationPlan,
+  coordinates: readonly Float64Array[],
+  n: readonly number[],
+  boxes: Int32Array,
+): { weights: Float64Array[]; slopes: Float64Array[] } {
+  const d = plan.dimension;
+  const L = plan.levelCount;
+  const weights: Float64Array[] = [];
+  const slopes: Float64Array[] = [];
+  const work = createBasisWorkspace(Math.max(...plan.degrees));
+  const ders = new Float64Array(2 * (Math.max(...plan.degrees) + 1));
+  for (let k = 0; k < d; k++) {
+    const q = plan.degrees[k] + 1;
+    const W = new Float64Array(L * n[k] * q);
+    const S = new Float64Array(L * n[k] * q);
+    const done = new Uint8Array(L * n[k]);
+    for (let e = 0; e < plan.elementCount; e++) {
+      const l = plan.elementLevel[e];
+      const span = plan.knotStart[l * d + k] + plan.elementSpan[e * d + k];
+      for (let i = boxes[e * 6 + 2 * k]; i < boxes[e * 6 + 2 * k + 1]; i++) {
+        const row = l * n[k] + i;
+        if (done[row]) continue;
+        done[row] = 1;
+        basisFunctionDerivatives(plan.knots, q - 1, span, coordinates[k][i], 1, ders, 0, work);
+        for (let j = 0; j < q; j++) {
+          W[row * q + j] = ders[j];
+          S[row * q + j] = ders[q + j];
+        }
+      }
+    }
+    weights.push(W);
+    slopes.push(S);
+  }
+  return { weights, slopes };
+}
+
+/** pixelBlocks by locating every pixel (the reference the separable path must agree with). */
+function locatedBlocks(
+  plan: EvaluationPlan,
+  coordinates: readonly Float64Array[],
+  n: readonly number[],
+): PixelBlocks {
+  const d = plan.dimension as 2 | 3;
   const total = n[0] * n[1] * n[2];
   const E = plan.elementCount;
   const boxes = new Int32Array(E * 6);
