@@ -84,25 +84,18 @@ export function fusedLevelLoss(
     blocks,
     parts,
     evaluate(control, gradient) {
+      // loop-free on purpose: every loop lives in a function of its own (see warpForward)
       localControl(plan, control, d, local);
       warpForward(plan, blocks, local, image, values, du, pixels);
       const metric = metricOf(values);
-      for (let s = 0; s < count; s++) {
-        const g = cotangent[s];
-        for (let c = 0; c < d; c++) du[s * d + c] *= g;
-      }
+      scaleRows(du, cotangent, count, d);
       warpAdjoint(plan, blocks, du, elementGradients, pixels);
       gatherFunctionGradientsCpu(plan, elementGradients, d, gradient as Float64Array<ArrayBuffer>);
       let loss = metric;
       let regularizer = 0;
       if (K && Kc) {
-        K.multiply(control, d, Kc);
-        let energy = 0;
-        for (let i = 0; i < Kc.length; i++) energy += Kc[i] * control[i];
-        regularizer = energy;
-        loss += options.bending * energy;
-        const scale = 2 * options.bending;
-        for (let i = 0; i < Kc.length; i++) gradient[i] += scale * Kc[i];
+        regularizer = addBending(K, control, d, options.bending, Kc, gradient);
+        loss += options.bending * regularizer;
       }
       if (penalty) loss += options.jacobianWeight * penalty.addTo(control, options.jacobianWeight, gradient);
       parts.metric = metric;
@@ -121,6 +114,31 @@ export function fusedLevelLoss(
       return sums;
     },
   };
+}
+
+/** du[s, c] *= cotangent[s]: the per-pixel cotangents of u. */
+function scaleRows(du: Float64Array, cotangent: Float64Array, count: number, d: number): void {
+  for (let s = 0; s < count; s++) {
+    const g = cotangent[s];
+    for (let c = 0; c < d; c++) du[s * d + c] *= g;
+  }
+}
+
+/** E = Σ_k c_kᵀ K c_k; adds weight · 2 K c into `gradient`; returns E. */
+function addBending(
+  K: SparseMatrix,
+  control: Float64Array,
+  d: number,
+  weight: number,
+  Kc: Float64Array<ArrayBuffer>,
+  gradient: Float64Array,
+): number {
+  K.multiply(control, d, Kc);
+  let energy = 0;
+  for (let i = 0; i < Kc.length; i++) energy += Kc[i] * control[i];
+  const scale = 2 * weight;
+  for (let i = 0; i < Kc.length; i++) gradient[i] += scale * Kc[i];
+  return energy;
 }
 
 /** The smallest and largest value, widened to a unit range when they agree. */

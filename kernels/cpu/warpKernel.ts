@@ -381,13 +381,27 @@ function sample3D(
   y: number,
   z: number,
 ): void {
+  if (cubic) sample3DCubic(I, nx, ny, nz, x, y, z);
+  else sample3DLinear(I, nx, ny, nz, x, y, z);
+}
+
+/** Trilinear sampling with its gradient into `sampled`. */
+function sample3DLinear(
+  I: Float64Array,
+  nx: number,
+  ny: number,
+  nz: number,
+  x: number,
+  y: number,
+  z: number,
+): void {
   const bx = Math.floor(x);
   const by = Math.floor(y);
   const bz = Math.floor(z);
   const fx = x - bx;
   const fy = y - by;
   const fz = z - bz;
-  if (!cubic) {
+  {
     const x0 = clampIndex(bx, nx);
     const x1 = clampIndex(bx + 1, nx);
     const y0 = nx * clampIndex(by, ny);
@@ -419,8 +433,25 @@ function sample3D(
     sampled[1] = gz * (gy * d00 + fy * d10) + fz * (gy * d01 + fy * d11);
     sampled[2] = gz * (a10 - a00) + fz * (a11 - a01);
     sampled[3] = b1 - b0;
-    return;
   }
+}
+
+/** Tricubic B-spline sampling with its gradient into `sampled`. */
+function sample3DCubic(
+  I: Float64Array,
+  nx: number,
+  ny: number,
+  nz: number,
+  x: number,
+  y: number,
+  z: number,
+): void {
+  const bx = Math.floor(x);
+  const by = Math.floor(y);
+  const bz = Math.floor(z);
+  const fx = x - bx;
+  const fy = y - by;
+  const fz = z - bz;
   cubicWeights(fx, cubicW, cubicD, 0);
   cubicWeights(fy, cubicW, cubicD, 4);
   cubicWeights(fz, cubicW, cubicD, 8);
@@ -484,10 +515,26 @@ export function warpForward(
   du: Float64Array,
   pixels?: Int32Array,
 ): void {
-  if (pixels) {
-    warpPixels(plan, blocks, local, image, values, du, pixels);
-    return;
+  // loop-free dispatch: a hot loop in a function that calls on after it would be compiled on-stack before
+  // that call ever ran, and its optimised code would then bail out there on every later call
+  if (pixels) warpPixels(plan, blocks, local, image, values, du, pixels);
+  else {
+    fieldPass(plan, blocks, local, image.frameToMoving, du);
+    const count = blocks.counts[0] * blocks.counts[1] * blocks.counts[2];
+    if (blocks.dimension === 3) sample3DPass(image, du, values, count);
+    else if (image.interpolation === "linear") sampleLinear2DPass(image, du, values, count);
+    else sampleCubic2DPass(image, du, values, count);
   }
+}
+
+/** Writes the moving-image index A (x + u(x)) of every pixel into `coords  #pixels by d`. */
+function fieldPass(
+  plan: EvaluationPlan,
+  blocks: PixelBlocks,
+  local: Float64Array,
+  A: Float64Array,
+  du: Float64Array,
+): void {
   const d = blocks.dimension;
   const [n0, n1, n2] = blocks.counts;
   const [X0, X1, X2] = blocks.coordinates;
@@ -497,7 +544,6 @@ export function warpForward(
   const q1 = plan.degrees[1] + 1;
   const q2 = d === 3 ? plan.degrees[2] + 1 : 1;
   const B = plan.localSize;
-  const A = image.frameToMoving;
   const Q = scratch(q0 * d);
   const boxes = blocks.boxes;
   for (let e = 0; e < plan.elementCount; e++) {
@@ -564,137 +610,147 @@ export function warpForward(
       }
     }
   }
-  sampleAt(image, du, values, n0 * n1 * n2);
 }
 
 /**
- * Samples the image at the moving-index coordinates held in `du  #count by d` (overwritten with Lᵀ ∇M) into
- * `values`: one tight loop per interpolation kind, the clamps skipped where every tap lies inside.
+ * The sampling passes: the image at the moving-index coordinates held in `du  #count by d` (overwritten
+ * with Lᵀ ∇M) into `values`, one tight loop per kind, the clamps skipped where every tap lies inside.
  */
-function sampleAt(image: WarpImage, du: Float64Array, values: Float64Array, count: number): void {
-  const d = image.size.length;
+function sampleLinear2DPass(image: WarpImage, du: Float64Array, values: Float64Array, count: number): void {
   const A = image.frameToMoving;
-  const m = d + 1;
   const I = image.values;
   const [mx, my] = image.size;
-  if (d === 2) {
-    const a0 = A[0];
-    const a1 = A[1];
-    const a3 = A[3];
-    const a4 = A[4];
-    if (image.interpolation === "linear") {
-      for (let t = 0; t < count; t++) {
-        const x = du[2 * t];
-        const y = du[2 * t + 1];
-        const bx = Math.floor(x);
-        const by = Math.floor(y);
-        const fx = x - bx;
-        const fy = y - by;
-        let v00: number;
-        let v10: number;
-        let v01: number;
-        let v11: number;
-        if (bx >= 0 && by >= 0 && bx + 1 < mx && by + 1 < my) {
-          const o = bx + mx * by;
-          v00 = I[o];
-          v10 = I[o + 1];
-          v01 = I[o + mx];
-          v11 = I[o + mx + 1];
-        } else {
-          const x0 = clampIndex(bx, mx);
-          const x1 = clampIndex(bx + 1, mx);
-          const r0 = mx * clampIndex(by, my);
-          const r1 = mx * clampIndex(by + 1, my);
-          v00 = I[r0 + x0];
-          v10 = I[r0 + x1];
-          v01 = I[r1 + x0];
-          v11 = I[r1 + x1];
-        }
-        const lo = v00 + fx * (v10 - v00);
-        const hi = v01 + fx * (v11 - v01);
-        values[t] = lo + fy * (hi - lo);
-        const gx = v10 - v00 + fy * (v11 - v01 - (v10 - v00));
-        const gy = hi - lo;
-        du[2 * t] = a0 * gx + a1 * gy;
-        du[2 * t + 1] = a3 * gx + a4 * gy;
-      }
-      return;
+  const a0 = A[0];
+  const a1 = A[1];
+  const a3 = A[3];
+  const a4 = A[4];
+  for (let t = 0; t < count; t++) {
+    const x = du[2 * t];
+    const y = du[2 * t + 1];
+    const bx = Math.floor(x);
+    const by = Math.floor(y);
+    const fx = x - bx;
+    const fy = y - by;
+    let v00: number;
+    let v10: number;
+    let v01: number;
+    let v11: number;
+    if (bx >= 0 && by >= 0 && bx + 1 < mx && by + 1 < my) {
+      const o = bx + mx * by;
+      v00 = I[o];
+      v10 = I[o + 1];
+      v01 = I[o + mx];
+      v11 = I[o + mx + 1];
+    } else {
+      const x0 = clampIndex(bx, mx);
+      const x1 = clampIndex(bx + 1, mx);
+      const r0 = mx * clampIndex(by, my);
+      const r1 = mx * clampIndex(by + 1, my);
+      v00 = I[r0 + x0];
+      v10 = I[r0 + x1];
+      v01 = I[r1 + x0];
+      v11 = I[r1 + x1];
     }
-    for (let t = 0; t < count; t++) {
-      const x = du[2 * t];
-      const y = du[2 * t + 1];
-      const bx = Math.floor(x);
-      const by = Math.floor(y);
-      if (!(bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)) {
-        sample2D(I, mx, my, true, x, y);
-        values[t] = sampled[0];
-        du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
-        du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
-        continue;
-      }
-      // every tap inside: the 4×4 weights in registers, rows read straight
-      const fx = x - bx;
-      const fx2 = fx * fx;
-      const fx3 = fx2 * fx;
-      const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
-      const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
-      const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
-      const wx3 = fx3 / 6;
-      const dx0 = (-3 + 6 * fx - 3 * fx2) / 6;
-      const dx1 = (-12 * fx + 9 * fx2) / 6;
-      const dx2 = (3 + 6 * fx - 9 * fx2) / 6;
-      const dx3 = (3 * fx2) / 6;
-      const fy = y - by;
-      const fy2 = fy * fy;
-      const fy3 = fy2 * fy;
-      let o = bx - 1 + mx * (by - 1);
-      let v0 = I[o];
-      let v1 = I[o + 1];
-      let v2 = I[o + 2];
-      let v3 = I[o + 3];
-      const along0 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-      const slope0 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-      o += mx;
-      v0 = I[o];
-      v1 = I[o + 1];
-      v2 = I[o + 2];
-      v3 = I[o + 3];
-      const along1 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-      const slope1 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-      o += mx;
-      v0 = I[o];
-      v1 = I[o + 1];
-      v2 = I[o + 2];
-      v3 = I[o + 3];
-      const along2 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-      const slope2 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-      o += mx;
-      v0 = I[o];
-      v1 = I[o + 1];
-      v2 = I[o + 2];
-      v3 = I[o + 3];
-      const along3 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-      const slope3 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-      const wy0 = (1 - 3 * fy + 3 * fy2 - fy3) / 6;
-      const wy1 = (4 - 6 * fy2 + 3 * fy3) / 6;
-      const wy2 = (1 + 3 * fy + 3 * fy2 - 3 * fy3) / 6;
-      const wy3 = fy3 / 6;
-      const dy0 = (-3 + 6 * fy - 3 * fy2) / 6;
-      const dy1 = (-12 * fy + 9 * fy2) / 6;
-      const dy2 = (3 + 6 * fy - 9 * fy2) / 6;
-      const dy3 = (3 * fy2) / 6;
-      values[t] = wy0 * along0 + wy1 * along1 + wy2 * along2 + wy3 * along3;
-      const gx = wy0 * slope0 + wy1 * slope1 + wy2 * slope2 + wy3 * slope3;
-      const gy = dy0 * along0 + dy1 * along1 + dy2 * along2 + dy3 * along3;
-      du[2 * t] = a0 * gx + a1 * gy;
-      du[2 * t + 1] = a3 * gx + a4 * gy;
-    }
-    return;
+    const lo = v00 + fx * (v10 - v00);
+    const hi = v01 + fx * (v11 - v01);
+    values[t] = lo + fy * (hi - lo);
+    const gx = v10 - v00 + fy * (v11 - v01 - (v10 - v00));
+    const gy = hi - lo;
+    du[2 * t] = a0 * gx + a1 * gy;
+    du[2 * t + 1] = a3 * gx + a4 * gy;
   }
-  const mz = image.size[2];
+}
+
+/** The cubic 2D pass (see sampleLinear2DPass). */
+function sampleCubic2DPass(image: WarpImage, du: Float64Array, values: Float64Array, count: number): void {
+  const A = image.frameToMoving;
+  const I = image.values;
+  const [mx, my] = image.size;
+  const a0 = A[0];
+  const a1 = A[1];
+  const a3 = A[3];
+  const a4 = A[4];
+  for (let t = 0; t < count; t++) {
+    const x = du[2 * t];
+    const y = du[2 * t + 1];
+    const bx = Math.floor(x);
+    const by = Math.floor(y);
+    if (!(bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)) {
+      sample2D(I, mx, my, true, x, y);
+      values[t] = sampled[0];
+      du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
+      du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
+      continue;
+    }
+    // every tap inside: the 4×4 weights in registers, rows read straight
+    const fx = x - bx;
+    const fx2 = fx * fx;
+    const fx3 = fx2 * fx;
+    const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
+    const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
+    const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
+    const wx3 = fx3 / 6;
+    const dx0 = (-3 + 6 * fx - 3 * fx2) / 6;
+    const dx1 = (-12 * fx + 9 * fx2) / 6;
+    const dx2 = (3 + 6 * fx - 9 * fx2) / 6;
+    const dx3 = (3 * fx2) / 6;
+    const fy = y - by;
+    const fy2 = fy * fy;
+    const fy3 = fy2 * fy;
+    let o = bx - 1 + mx * (by - 1);
+    let v0 = I[o];
+    let v1 = I[o + 1];
+    let v2 = I[o + 2];
+    let v3 = I[o + 3];
+    const along0 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+    const slope0 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+    o += mx;
+    v0 = I[o];
+    v1 = I[o + 1];
+    v2 = I[o + 2];
+    v3 = I[o + 3];
+    const along1 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+    const slope1 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+    o += mx;
+    v0 = I[o];
+    v1 = I[o + 1];
+    v2 = I[o + 2];
+    v3 = I[o + 3];
+    const along2 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+    const slope2 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+    o += mx;
+    v0 = I[o];
+    v1 = I[o + 1];
+    v2 = I[o + 2];
+    v3 = I[o + 3];
+    const along3 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+    const slope3 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+    const wy0 = (1 - 3 * fy + 3 * fy2 - fy3) / 6;
+    const wy1 = (4 - 6 * fy2 + 3 * fy3) / 6;
+    const wy2 = (1 + 3 * fy + 3 * fy2 - 3 * fy3) / 6;
+    const wy3 = fy3 / 6;
+    const dy0 = (-3 + 6 * fy - 3 * fy2) / 6;
+    const dy1 = (-12 * fy + 9 * fy2) / 6;
+    const dy2 = (3 + 6 * fy - 9 * fy2) / 6;
+    const dy3 = (3 * fy2) / 6;
+    values[t] = wy0 * along0 + wy1 * along1 + wy2 * along2 + wy3 * along3;
+    const gx = wy0 * slope0 + wy1 * slope1 + wy2 * slope2 + wy3 * slope3;
+    const gy = dy0 * along0 + dy1 * along1 + dy2 * along2 + dy3 * along3;
+    du[2 * t] = a0 * gx + a1 * gy;
+    du[2 * t + 1] = a3 * gx + a4 * gy;
+  }
+}
+
+/** The 3D pass, linear or cubic (see sampleLinear2DPass). */
+function sample3DPass(image: WarpImage, du: Float64Array, values: Float64Array, count: number): void {
+  const A = image.frameToMoving;
+  const I = image.values;
+  const [mx, my, mz] = image.size;
+  const m = 4;
   const cubic = image.interpolation === "cubic";
   for (let t = 0; t < count; t++) {
-    sample3D(I, mx, my, mz, cubic, du[3 * t], du[3 * t + 1], du[3 * t + 2]);
+    if (cubic) sample3DCubic(I, mx, my, mz, du[3 * t], du[3 * t + 1], du[3 * t + 2]);
+    else sample3DLinear(I, mx, my, mz, du[3 * t], du[3 * t + 1], du[3 * t + 2]);
     values[t] = sampled[0];
     const g0 = sampled[1];
     const g1 = sampled[2];
