@@ -78,6 +78,25 @@ export function minimize(
 }
 
 /**
+ * Minimises a hand-written objective that returns f(x) and writes ∇f(x) into `gradient` (no tape): for
+ * losses fused into one kernel. The same algorithms and results as minimize on the same function.
+ */
+export function minimizeFunction(
+  f: (x: Float64Array, gradient: Float64Array) => number,
+  x0: ArrayLike<number>,
+  options: MinimizeOptions = {},
+): MinimizeResult {
+  const steps = search(x0, options);
+  let next = steps.next();
+  while (!next.done) {
+    const gradient = new Float64Array(x0.length);
+    const value = f(next.value, gradient);
+    next = steps.next({ value, gradient });
+  }
+  return next.value;
+}
+
+/**
  * Minimises f starting at x0, awaiting each evaluation: for objectives whose tensors live on the GPU.
  * Every evaluation runs in a scope, so its device buffers go back to the pool; the optimiser's own state
  * (a few vectors of x's size) stays on the host in f64.

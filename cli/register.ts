@@ -44,6 +44,9 @@ export interface RegisterCommandOptions {
   writeDisplacement?: boolean;
   writeJacobian?: boolean;
   writeCheckerboard?: boolean;
+  fixedMask?: string;
+  jacobianPenalty?: string;
+  samples?: string;
   quiet?: boolean;
 }
 
@@ -110,6 +113,18 @@ export async function runRegister(
     "a non-negative integer",
   );
   const seed = numberOption(options.seed, "seed", (x) => Number.isInteger(x), "an integer");
+  const jacobianPenalty = numberOption(
+    options.jacobianPenalty,
+    "jacobian-penalty",
+    (x) => x >= 0 && Number.isFinite(x),
+    "a non-negative weight",
+  );
+  const samples = numberOption(
+    options.samples,
+    "samples",
+    (x) => Number.isInteger(x) && x >= 0,
+    "a non-negative integer",
+  );
   const extension = imageExtension(fixedPath);
   if (!extension)
     throw new InputError(
@@ -119,7 +134,20 @@ export async function runRegister(
   const ioStart = performance.now();
   const fixed = await readImageFile(fixedPath);
   const moving = await readImageFile(movingPath);
+  const mask = options.fixedMask === undefined ? undefined : await readImageFile(options.fixedMask);
   let ioSeconds = (performance.now() - ioStart) / 1000;
+  if (
+    mask &&
+    (mask.image.size.length !== fixed.image.size.length ||
+      mask.image.size.some((n, k) => n !== fixed.image.size[k]))
+  )
+    throw new InputError(
+      `--fixed-mask ${options.fixedMask}: ${mask.image.size.join("×")} pixels, expected the fixed image's ${fixed.image.size.join("×")}`,
+    );
+  if (mask && !Array.prototype.some.call(mask.image.data, (v: number) => v !== 0))
+    throw new InputError(
+      `--fixed-mask ${options.fixedMask}: every pixel is 0, expected some inside (non-zero)`,
+    );
   const d = fixed.image.size.length;
   const dm = moving.image.size.length;
   if (d !== dm)
@@ -138,33 +166,33 @@ export async function runRegister(
     for (const notice of [...fixed.notices, ...moving.notices]) process.stderr.write(`thb: ${notice}\n`);
   const temporary = checkOutput(options.out);
   try {
-    const bar = !quiet && process.stderr.isTTY ? await progressBar(levels ?? 3, iterations ?? 50) : undefined;
+    const bar = !quiet && process.stderr.isTTY ? await progressBar(levels ?? 3, iterations ?? 20) : undefined;
     const onProgress = bar
       ? (p: RegistrationProgress) =>
           bar.update(p.level, p.iteration, { metric: p.metric.toPrecision(4), dofs: p.dofs })
       : undefined;
-    const { transform, warped, report } = await registerImages(fixed.image, moving.image, {
-      metric,
-      gridSpacing,
-      levels,
-      refine,
-      bending,
-      iterations,
-      seed,
-      interpolation,
-      initial,
-      optimizer,
-      onProgress,
-    }).finally(() => bar?.stop());
-    const determinant = transform.jacobianDeterminant();
-    let folded = 0;
-    let minJacobian = Number.POSITIVE_INFINITY;
-    let maxJacobian = Number.NEGATIVE_INFINITY;
-    for (const v of determinant) {
-      if (v <= 0) folded++;
-      minJacobian = Math.min(minJacobian, v);
-      maxJacobian = Math.max(maxJacobian, v);
-    }
+    const { transform, warped, report, jacobianDeterminant } = await registerImages(
+      fixed.image,
+      moving.image,
+      {
+        metric,
+        gridSpacing,
+        levels,
+        refine,
+        bending,
+        iterations,
+        seed,
+        interpolation,
+        initial,
+        optimizer,
+        fixedMask: mask?.image,
+        jacobianPenalty,
+        samples,
+        onProgress,
+      },
+    ).finally(() => bar?.stop());
+    // det J at every fixed pixel, exact (det A included): the summary's folding and the dense map
+    const determinant = jacobianDeterminant;
     const writeStart = performance.now();
     const warpedBytes = await encodeImageFile(`warped${outputExtension}`, warped, moving.pngDepth ?? 8);
     writeFileSync(join(temporary, `warped${outputExtension}`), warpedBytes);
@@ -191,9 +219,9 @@ export async function runRegister(
       metric,
       metricBefore: report.metricBefore,
       metricAfter: report.metricAfter,
-      foldingFraction: folded / determinant.length,
-      minJacobian,
-      maxJacobian,
+      foldingFraction: report.foldingFraction,
+      minJacobian: report.minJacobian,
+      maxJacobian: report.maxJacobian,
       dofsPerLevel: report.dofsPerLevel,
       initial: report.initial,
       affine: Array.from(transform.affine),

@@ -105,9 +105,21 @@ export function buildProgram(): Command {
     .option("--levels <n>", "pyramid levels (default 3)")
     .option("--refine <schedule>", "adaptive, uniform or none (default adaptive)")
     .option("--bending <w>", "bending energy weight, metric units per mm² (default 0: off)")
-    .option("--iterations <n>", "L-BFGS iterations per level at most (default 50)")
-    .option("--interpolation <kind>", "moving image interpolation: cubic (default) or linear")
-    .option("--seed <s>", "recorded for repeatability (runs are deterministic)")
+    .option("--iterations <n>", "L-BFGS iterations per level at most (default 20)")
+    .option(
+      "--interpolation <kind>",
+      "moving image interpolation while optimising: cubic (default) or linear",
+    )
+    .option(
+      "--fixed-mask <file>",
+      "mask on the fixed grid (same size; non-zero = inside): only inside pixels count",
+    )
+    .option(
+      "--jacobian-penalty <w>",
+      "weight of the penalty mean max(0, 0.1 − det J)² that keeps the transform from folding (default 0: off)",
+    )
+    .option("--samples <n>", "random pixels per level the metric uses (default 0: all), drawn from --seed")
+    .option("--seed <s>", "seed of --samples (runs are deterministic, bit for bit)")
     .option(
       "--initial <kind>",
       "initial alignment: affine (default: centring, rigid, affine), rigid (centring, rigid) or none",

@@ -51,7 +51,8 @@ export class DisplacementTransform {
   private readonly fromFrame: Float64Array;
   private readonly extent: Float64Array;
   private readonly affineInverse: Float64Array;
-  private readonly affineDeterminant: number;
+  /** det A, the affine's linear part's determinant. */
+  readonly affineDeterminant: number;
 
   constructor(fixed: ImageGeometry, field: THBField, affine?: ArrayLike<number>) {
     const d = checkGeometry(fixed, "fixed geometry");

@@ -63,5 +63,6 @@ export function encodePngImage(image: Image, depth: 8 | 16 = 8): Uint8Array {
   const max = depth === 16 ? 65535 : 255;
   const data = depth === 16 ? new Uint16Array(width * height) : new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = Math.min(max, Math.max(0, Math.round(image.data[i])));
-  return encode({ width, height, data, depth, channels: 1 });
+  // zlib level 1: a third faster than the default for a file a few per cent larger
+  return encode({ width, height, data, depth, channels: 1 }, { zlib: { level: 1 } });
 }

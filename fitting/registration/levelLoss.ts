@@ -19,6 +19,7 @@ import {
 } from "../../primitives/imagePrimitives.js";
 import { type ThbGrid, thbGrid, thbOps } from "../../primitives/thbPrimitive.js";
 import { bendingEnergyOp, bendingMatrix } from "./bendingEnergy.js";
+import { pixelResidual, rangeOf } from "./fusedLevelLoss.js";
 
 /** Similarity metrics of registration. */
 export type Metric = "ssd" | "ncc" | "mi";
@@ -39,6 +40,8 @@ export interface LevelData {
    * loss stays a deterministic function for L-BFGS; all pixels when absent.
    */
   readonly samples?: Int32Array;
+  /** `#pixels`, 1 where the fixed mask lets the pixel count in the metric, 0 where not; all count when absent. */
+  readonly mask?: Uint8Array;
 }
 
 /** One evaluation's parts. */
@@ -75,7 +78,10 @@ export function levelLoss(
   const grid = thbGrid(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
   const A = level.frameToMoving;
   const gridPoints = grid.points.values as Float64Array;
-  const samples = level.samples;
+  // the autodiff path restricts the metric to the masked pixels by using them as its subset
+  const samples =
+    level.samples ??
+    (level.mask ? Int32Array.from(level.mask.keys()).filter((t) => level.mask?.[t] === 1) : undefined);
   const subset = samples
     ? new Tensor(
         Float64Array.from(
@@ -147,50 +153,4 @@ export function levelLoss(
     residual: (control) =>
       pixelResidual(warpedValues(new Tensor(control, [n, d]), true).values, level.fixedValues, metric, spec),
   };
-}
-
-function rangeOf(values: ArrayLike<number>): [number, number] {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) {
-    lo = Math.min(lo, values[i]);
-    hi = Math.max(hi, values[i]);
-  }
-  return hi > lo ? [lo, hi] : [lo, lo + 1];
-}
-
-function standardised(values: ArrayLike<number>): Float64Array {
-  let mean = 0;
-  for (let i = 0; i < values.length; i++) mean += values[i] / values.length;
-  let variance = 0;
-  for (let i = 0; i < values.length; i++) variance += (values[i] - mean) ** 2 / values.length;
-  const scale = variance > 0 ? 1 / Math.sqrt(variance) : 1;
-  return Float64Array.from(values, (v) => (v - mean) * scale);
-}
-
-/** The per-pixel residual the marking uses (see LevelLoss.residual). */
-function pixelResidual(
-  warped: ArrayLike<number>,
-  fixed: ArrayLike<number>,
-  metric: Metric,
-  spec: HistogramSpec,
-): Float64Array {
-  const count = warped.length;
-  if (metric === "ssd") return Float64Array.from(warped, (v, i) => (v - fixed[i]) ** 2);
-  if (metric === "ncc") {
-    const a = standardised(warped);
-    const b = standardised(fixed);
-    return Float64Array.from(a, (v, i) => (v - b[i]) ** 2);
-  }
-  // mi: the fixed intensity each moving bin predicts (its conditional mean), nearest bin
-  const [lo, hi] = spec.movingRange;
-  const bin = (v: number) =>
-    Math.min(spec.bins - 1, Math.max(0, Math.round(((v - lo) / (hi - lo)) * (spec.bins - 1))));
-  const sum = new Float64Array(spec.bins);
-  const weight = new Float64Array(spec.bins);
-  for (let i = 0; i < count; i++) {
-    sum[bin(warped[i])] += fixed[i];
-    weight[bin(warped[i])] += 1;
-  }
-  return Float64Array.from(warped, (v, i) => (fixed[i] - sum[bin(v)] / Math.max(weight[bin(v)], 1)) ** 2);
 }

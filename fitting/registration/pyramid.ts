@@ -19,31 +19,25 @@ export function pyramidLevel(
   values: ArrayLike<number>,
   factor: number,
 ): PyramidLevel {
-  const d = geometry.size.length;
-  const smoothed = factor > 1 ? gaussianSmooth(values, geometry.size, factor / 2) : Float64Array.from(values);
-  if (factor === 1) return { geometry, values: smoothed, factor };
+  if (factor === 1) return { geometry, values: Float64Array.from(values), factor };
   const size = geometry.size.map((n) => Math.floor((n - 1) / factor) + 1);
-  const out = new Float64Array(size.reduce((a, b) => a * b, 1));
-  const [nx, ny] = geometry.size;
-  const [mx, my, mz] = [size[0], size[1], d === 3 ? size[2] : 1];
-  let o = 0;
-  for (let k = 0; k < mz; k++) {
-    for (let j = 0; j < my; j++) {
-      for (let i = 0; i < mx; i++) out[o++] = smoothed[i * factor + nx * (j * factor + ny * k * factor)];
-    }
-  }
   return {
     geometry: { ...geometry, size, spacing: geometry.spacing.map((s) => s * factor) },
-    values: out,
+    values: gaussianSmooth(values, geometry.size, factor / 2, factor),
     factor,
   };
 }
 
-/** Separable Gaussian smoothing with σ in pixels along every axis (kernel cut at 3σ, clamp to edge). */
+/**
+ * Separable Gaussian smoothing with σ in pixels along every axis (kernel cut at 3σ, clamp to edge), keeping
+ * every `step`-th pixel from pixel 0 (default 1: all). Each axis pass computes only the pixels kept along it,
+ * so smoothing for a pyramid level costs about 1/step of smoothing the whole image, with the same sums.
+ */
 export function gaussianSmooth(
   values: ArrayLike<number>,
   size: readonly number[],
   sigma: number,
+  step = 1,
 ): Float64Array {
   const radius = Math.max(1, Math.ceil(3 * sigma));
   const kernel = new Float64Array(2 * radius + 1);
@@ -54,26 +48,31 @@ export function gaussianSmooth(
   }
   for (let t = 0; t < kernel.length; t++) kernel[t] /= total;
   let current = Float64Array.from(values);
-  let next = new Float64Array(current.length);
-  const strides = [1, size[0], size[0] * size[1]];
+  const dims = [...size];
   for (let axis = 0; axis < size.length; axis++) {
-    const n = size[axis];
-    const stride = strides[axis];
-    const line = new Float64Array(n);
-    for (let start = 0; start < current.length; start++) {
-      // visit each line once, from its first pixel along this axis
-      if (Math.floor(start / stride) % n !== 0) continue;
-      for (let i = 0; i < n; i++) line[i] = current[start + i * stride];
-      for (let i = 0; i < n; i++) {
-        let v = 0;
-        for (let t = -radius; t <= radius; t++) {
-          const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
-          v += kernel[t + radius] * line[j];
+    const n = dims[axis];
+    const kept = Math.floor((n - 1) / step) + 1;
+    // strides of the current (input) and next (output) layouts along and across this axis
+    const before = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+    const after = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const next = new Float64Array(before * kept * after);
+    for (let outer = 0; outer < after; outer++) {
+      for (let inner = 0; inner < before; inner++) {
+        const source = inner + before * n * outer;
+        const target = inner + before * kept * outer;
+        for (let o = 0; o < kept; o++) {
+          const i = o * step;
+          let v = 0;
+          for (let t = -radius; t <= radius; t++) {
+            const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
+            v += kernel[t + radius] * current[source + before * j];
+          }
+          next[target + before * o] = v;
         }
-        next[start + i * stride] = v;
       }
     }
-    [current, next] = [next, current];
+    dims[axis] = kept;
+    current = next;
   }
   return current;
 }

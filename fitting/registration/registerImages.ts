@@ -5,7 +5,7 @@
  * refined — where the residual is high (adaptive, Dörfler marking) or everywhere (uniform, elastix's grid
  * doubling) — and the field carried over exactly (THBField.carryOverTo), so no level starts from scratch.
  */
-import { minimize } from "../../autodiff/optimize.js";
+import { minimizeFunction } from "../../autodiff/optimize.js";
 import { DisplacementTransform, frameToMovingIndex } from "../../fields/displacementTransform.js";
 import { checkImage, type Image, type ImageGeometry } from "../../fields/image.js";
 import { THBField } from "../../fields/thbField.js";
@@ -13,12 +13,15 @@ import { refineElements } from "../../hierarchy/refinement.js";
 import { THBSpace } from "../../hierarchy/thbSpace.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
+import { localControl } from "../../kernels/cpu/planEvaluate.js";
+import { gridJacobianDeterminant, pixelBlocks, warpForward } from "../../kernels/cpu/warpKernel.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
+import { fusedLevelLoss } from "./fusedLevelLoss.js";
 import { type InitialAlignmentReport, type InitialKind, initialAlignment } from "./initialAlignment.js";
-import { type LevelData, levelLoss, type Metric } from "./levelLoss.js";
-import { dorflerMarking, elementRequests, residualPerElement, withNeighbours } from "./marking.js";
-import { pyramidLevel } from "./pyramid.js";
+import type { LevelData, Metric } from "./levelLoss.js";
+import { dorflerMarking, elementRequests, withNeighbours } from "./marking.js";
+import { type PyramidLevel, pyramidLevel } from "./pyramid.js";
 
 /** Refinement schedules between pyramid levels. */
 export type RefineSchedule = "adaptive" | "uniform" | "none";
@@ -43,15 +46,22 @@ export interface RegistrationOptions {
    * (intensity² · mm²) weights from about 1e4 change the result; on the ITK pair 1e5 moved the MSE by 0.02.
    */
   bending?: number;
-  /** L-BFGS iterations at most per level, or a list with one entry per level (default 50). */
+  /** L-BFGS iterations at most per level, or a list with one entry per level (default 20). */
   iterations?: number | number[];
   /** Degree of the displacement field per direction (default 3). */
   degree?: number;
   /**
-   * Interpolation of the moving image while optimising and for the result (default "cubic": the
-   * interpolating cubic B-spline, whose gradient is continuous; "linear" is cheaper).
+   * Interpolation of the moving image while optimising (default "cubic" in 2D: the interpolating cubic
+   * B-spline, whose gradient is continuous; "linear" in 3D, where cubic costs 64 taps a voxel).
    */
   interpolation?: Interpolation;
+  /**
+   * At the full-resolution level the metric uses every `sampleStride`-th pixel along each axis (default 1 in
+   * 2D, 2 in 3D): a regular subset of unsmoothed pixels, which keeps the element-block kernels.
+   */
+  sampleStride?: number;
+  /** Interpolation of the final resampling (the returned warped image and metricAfter; default "cubic"). */
+  finalInterpolation?: Interpolation;
   /**
    * Pixels per level the loss uses (default 0: all): a random subset, fixed for the level, drawn from
    * `seed` — runs are repeatable bit for bit. Levels with fewer pixels use them all.
@@ -66,6 +76,18 @@ export interface RegistrationOptions {
   initial?: InitialKind;
   /** Optimiser of the deformable levels (default "lbfgs"; "adam" with a step of 0.2 % of the finest element size). */
   optimizer?: "lbfgs" | "adam";
+  /**
+   * A mask on the fixed image's grid (same size; non-zero = inside): only pixels inside count in the metric
+   * (and in the marking residual). Default: every pixel counts.
+   */
+  fixedMask?: Image;
+  /**
+   * Weight of the penalty mean max(0, τ − det J)² over every element's Gauss points (default 0: off), τ =
+   * jacobianThreshold: keeps the transform away from folding.
+   */
+  jacobianPenalty?: number;
+  /** τ of the det J penalty (default 0.1). */
+  jacobianThreshold?: number;
   /** Called after every L-BFGS iteration. */
   onProgress?: (progress: RegistrationProgress) => void;
   /** Stops at the next iteration; the result holds the transform reached so far. */
@@ -110,8 +132,14 @@ export interface RegistrationReport {
   aborted: boolean;
   /** The initial alignment's stages (metric on its coarse level after each, milliseconds). */
   initial: InitialAlignmentReport;
+  /** Share of fixed-grid pixels where det J ≤ 0 (exact first derivatives of the field at every pixel). */
+  foldingFraction: number;
+  minJacobian: number;
+  maxJacobian: number;
   optimisationSeconds: number;
-  options: Required<Omit<RegistrationOptions, "onProgress" | "signal">>;
+  options: Required<Omit<RegistrationOptions, "onProgress" | "signal" | "fixedMask">> & {
+    fixedMask: boolean;
+  };
 }
 
 /** What registerImages returns. */
@@ -120,6 +148,8 @@ export interface RegistrationResult {
   /** The moving image resampled on the fixed grid through the transform (options.interpolation). */
   warped: Image;
   report: RegistrationReport;
+  /** det J of the transform at every pixel of the fixed grid (`#pixels`, first axis fastest). */
+  jacobianDeterminant: Float64Array;
 }
 
 const DEFAULTS = {
@@ -129,17 +159,22 @@ const DEFAULTS = {
   refine: "adaptive" as RefineSchedule,
   markFraction: 0.7,
   bending: 0,
-  iterations: 50 as number | number[],
+  iterations: 20 as number | number[],
   degree: 3,
   interpolation: "cubic" as Interpolation,
+  finalInterpolation: "cubic" as Interpolation,
   samples: 0,
   seed: 0,
   initial: "affine" as InitialKind,
   optimizer: "lbfgs" as "lbfgs" | "adam",
+  jacobianPenalty: 0,
+  jacobianThreshold: 0.1,
 };
 
-function checkOptions(options: RegistrationOptions): RegistrationReport["options"] {
-  const o = { ...DEFAULTS, ...withoutUndefined(options) };
+function checkOptions(options: RegistrationOptions, d: number): RegistrationReport["options"] {
+  const byDimension =
+    d === 3 ? { interpolation: "linear" as Interpolation, sampleStride: 2 } : { sampleStride: 1 };
+  const o = { ...DEFAULTS, ...byDimension, ...withoutUndefined(options) };
   const fail = (name: string, expected: string, value: unknown) => {
     throw new ArgumentError(`options.${name} must be ${expected}, got ${JSON.stringify(value)}`);
   };
@@ -163,17 +198,26 @@ function checkOptions(options: RegistrationOptions): RegistrationReport["options
     fail("degree", "an integer from 2 to 5", o.degree);
   if (o.interpolation !== "linear" && o.interpolation !== "cubic")
     fail("interpolation", '"linear" or "cubic"', o.interpolation);
+  if (o.finalInterpolation !== "linear" && o.finalInterpolation !== "cubic")
+    fail("finalInterpolation", '"linear" or "cubic"', o.finalInterpolation);
   if (!Number.isInteger(o.seed)) fail("seed", "an integer", o.seed);
+  if (!Number.isInteger(o.sampleStride) || o.sampleStride < 1 || o.sampleStride > 8)
+    fail("sampleStride", "an integer from 1 to 8", o.sampleStride);
   if (!Number.isInteger(o.samples) || o.samples < 0) fail("samples", "a non-negative integer", o.samples);
   if (!["none", "rigid", "affine"].includes(o.initial))
     fail("initial", '"none", "rigid" or "affine"', o.initial);
   if (o.optimizer !== "lbfgs" && o.optimizer !== "adam") fail("optimizer", '"lbfgs" or "adam"', o.optimizer);
+  if (!(o.jacobianPenalty >= 0) || !Number.isFinite(o.jacobianPenalty))
+    fail("jacobianPenalty", "a non-negative weight", o.jacobianPenalty);
+  if (!(o.jacobianThreshold < 1) || !Number.isFinite(o.jacobianThreshold))
+    fail("jacobianThreshold", "a number below 1", o.jacobianThreshold);
   const {
     onProgress: _p,
     signal: _s,
+    fixedMask,
     ...rest
-  } = o as typeof o & Pick<RegistrationOptions, "onProgress" | "signal">;
-  return rest;
+  } = o as typeof o & Pick<RegistrationOptions, "onProgress" | "signal" | "fixedMask">;
+  return { ...rest, fixedMask: fixedMask !== undefined };
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
@@ -250,10 +294,9 @@ export async function registerImages(
         `${name} image is ${image.size.join("×")}: expected at least 4 pixels per axis`,
       );
   }
-  const o = checkOptions(options);
+  const o = checkOptions(options, d);
+  const mask = options.fixedMask ? maskOf(options.fixedMask, fixed) : undefined;
   const start = performance.now();
-  const identity = new DisplacementTransform(fixed, initialField(fixed, o.gridSpacing, o.degree));
-  const metricBefore = meanSquaredDifference(identity.apply(moving).data, fixed.data);
   const initial = initialAlignment(fixed, moving, {
     kind: o.initial,
     metric: o.metric,
@@ -265,24 +308,32 @@ export async function registerImages(
   const fixedValues = Float64Array.from(fixed.data);
   const movingValues = Float64Array.from(moving.data);
   const report: RegistrationReport = {
-    metricBefore,
+    metricBefore: Number.NaN,
     metricAfter: Number.NaN,
     levels: [],
     iterations: [],
     dofsPerLevel: [],
     aborted: false,
     initial: initial.report,
+    foldingFraction: Number.NaN,
+    minJacobian: Number.NaN,
+    maxJacobian: Number.NaN,
     optimisationSeconds: 0,
     options: o,
   };
-  let previous: { data: LevelData; residual: Float64Array; points: Float64Array } | undefined;
+  let indicator: Float64Array | undefined;
+  let finest: { blocks: ReturnType<typeof fusedLevelLoss>["blocks"]; plan: THBField["plan"] } | undefined;
   for (let level = 0; level < levels && !options.signal?.aborted; level++) {
     const factor = 2 ** (levels - 1 - level);
-    if (level > 0 && previous && o.refine !== "none")
-      field = refine(field, previous, o.refine, o.markFraction);
+    if (level > 0 && indicator && o.refine !== "none")
+      field = refine(field, indicator, o.refine, o.markFraction);
     const levelStart = performance.now();
-    const fixedLevel = pyramidLevel(fixed, fixedValues, factor);
+    // the full-resolution level compares every sampleStride-th fixed pixel (unsmoothed) with the full moving image
+    const stride = factor === 1 ? o.sampleStride : factor;
+    const fixedLevel =
+      factor === 1 ? strided(fixed, fixedValues, stride) : pyramidLevel(fixed, fixedValues, factor);
     const movingLevel = pyramidLevel(moving, movingValues, factor);
+    const levelMask = mask ? maskLevel(mask, fixed.size, fixedLevel.geometry.size, stride) : undefined;
     const data: LevelData = {
       gridOrigin: new Array(d).fill(0),
       gridSpacing: fixedLevel.geometry.spacing,
@@ -297,26 +348,41 @@ export async function registerImages(
       },
       frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry, initial.affine),
       samples:
-        o.samples > 0 && o.samples < fixedLevel.values.length
-          ? sampleIndices(fixedLevel.values.length, o.samples, o.seed + level)
+        o.samples > 0
+          ? levelSamples(fixedLevel.values.length, levelMask, o.samples, o.seed + level)
           : undefined,
+      mask: levelMask,
     };
     const plan = field.plan;
-    const objective = levelLoss(plan, data, o.bending, o.interpolation, o.metric);
+    const objective = fusedLevelLoss(plan, data, {
+      metric: o.metric,
+      interpolation: o.interpolation,
+      bending: o.bending,
+      jacobianWeight: o.jacobianPenalty,
+      jacobianThreshold: o.jacobianThreshold,
+    });
     const dofs = field.control.length;
     let evaluations = 0;
-    const counted = (x: Parameters<typeof objective.loss>[0]) => {
+    const recent: { value: number; metric: number; regularizer: number }[] = [];
+    const counted = (x: Float64Array, gradient: Float64Array) => {
       evaluations++;
-      return objective.loss(x);
+      const value = objective.evaluate(x, gradient);
+      recent.push({ value, metric: objective.parts.metric, regularizer: objective.parts.regularizer });
+      if (recent.length > 64) recent.shift();
+      return value;
     };
-    const result = minimize(counted, field.control, {
+    const partsOf = (value: number) => {
+      for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i];
+      return { metric: Number.NaN, regularizer: Number.NaN };
+    };
+    const result = minimizeFunction(counted, field.control, {
       maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
       method: o.optimizer,
       learningRate: 0.002 * Math.min(...elementSize(field)),
       tolerance: 1e-8,
       signal: options.signal,
       onIteration: (entry) => {
-        const parts = objective.partsOf(entry.value) ?? { metric: Number.NaN, regularizer: Number.NaN };
+        const parts = partsOf(entry.value);
         const progress: RegistrationProgress = {
           level,
           iteration: entry.iteration,
@@ -332,7 +398,10 @@ export async function registerImages(
       },
     });
     field = new THBField(field.space, result.x, d, plan);
-    const residual = objective.residual(field.control);
+    if (level < levels - 1 && o.refine === "adaptive")
+      indicator = objective.residualPerElement(field.control);
+    else indicator = undefined;
+    if (factor === 1 && stride === 1) finest = { blocks: objective.blocks, plan };
     report.dofsPerLevel.push(dofs);
     report.levels.push({
       level,
@@ -342,25 +411,137 @@ export async function registerImages(
       iterations: result.iterations,
       evaluations,
       reason: result.reason,
-      metric: objective.partsOf(result.value)?.metric ?? Number.NaN,
+      metric: partsOf(result.value).metric,
       seconds: (performance.now() - levelStart) / 1000,
     });
     if (result.reason === "aborted") report.aborted = true;
-    previous = { data, residual, points: objective.grid.points.values as Float64Array };
-    await yieldToEventLoop();
+    if (options.onProgress) await yieldToEventLoop();
   }
   if (options.signal?.aborted) report.aborted = true;
   const transform = new DisplacementTransform(fixed, field, initial.affine);
-  const warped = transform.apply(moving, o.interpolation);
-  report.metricAfter = meanSquaredDifference(warped.data, fixed.data);
+  // the final resampling and the metrics on the fixed grid, with the warp kernel on the finest level's blocks
+  const blocks =
+    finest && finest.plan === field.plan
+      ? finest.blocks
+      : pixelBlocks(field.plan, new Array(d).fill(0), fixed.spacing, fixed.size);
+  // before: the images as given (no initial alignment); after: through A and the field
+  const identityToMoving = frameToMovingIndex(fixed, moving);
+  const frameToMoving = frameToMovingIndex(fixed, moving, initial.affine);
+  const total = fixedValues.length;
+  const local = new Float64Array(field.plan.elementCount * field.plan.localSize * d);
+  const du = new Float64Array(total * d);
+  const before = new Float64Array(total);
+  warpForward(
+    field.plan,
+    blocks,
+    local,
+    { ...moving, values: movingValues, interpolation: "linear", frameToMoving: identityToMoving },
+    before,
+    du,
+  );
+  report.metricBefore = meanSquaredDifference(before, fixedValues);
+  localControl(field.plan, field.control, d, local);
+  const warpedValues = new Float64Array(total);
+  const coefficients =
+    o.finalInterpolation === "cubic" ? cubicBSplineCoefficients(movingValues, moving.size) : movingValues;
+  warpForward(
+    field.plan,
+    blocks,
+    local,
+    { ...moving, values: coefficients, interpolation: o.finalInterpolation, frameToMoving },
+    warpedValues,
+    du,
+  );
+  const warped: Image = { ...transform.fixed, data: warpedValues };
+  report.metricAfter = meanSquaredDifference(warpedValues, fixedValues);
+  // det J at every pixel reuses the warp's buffer: the values are no longer needed
+  const jacobianDeterminant = gridJacobianDeterminant(field.plan, blocks, local, before);
+  // T(x) = A(x + u(x)): det J = det A · det(I + Du)
+  const affineDeterminant = transform.affineDeterminant;
+  if (affineDeterminant !== 1) for (let t = 0; t < total; t++) jacobianDeterminant[t] *= affineDeterminant;
+  let folded = 0;
+  report.minJacobian = Number.POSITIVE_INFINITY;
+  report.maxJacobian = Number.NEGATIVE_INFINITY;
+  for (let t = 0; t < total; t++) {
+    const v = jacobianDeterminant[t];
+    if (v <= 0) folded++;
+    if (v < report.minJacobian) report.minJacobian = v;
+    if (v > report.maxJacobian) report.maxJacobian = v;
+  }
+  report.foldingFraction = folded / total;
   report.optimisationSeconds = (performance.now() - start) / 1000;
-  return { transform, warped, report };
+  return { transform, warped, report, jacobianDeterminant };
+}
+
+/** Every `stride`-th pixel of an image along each axis, from pixel 0 (no smoothing), as a pyramid level. */
+function strided(geometry: ImageGeometry, values: Float64Array, stride: number): PyramidLevel {
+  if (stride === 1) return { geometry, values, factor: 1 };
+  const size = geometry.size.map((n) => Math.floor((n - 1) / stride) + 1);
+  const [nx, ny] = geometry.size;
+  const [mx, my] = size;
+  const mz = size[2] ?? 1;
+  const out = new Float64Array(mx * my * mz);
+  let o = 0;
+  for (let k = 0; k < mz; k++)
+    for (let j = 0; j < my; j++)
+      for (let i = 0; i < mx; i++) out[o++] = values[i * stride + nx * (j * stride + ny * k * stride)];
+  return {
+    geometry: { ...geometry, size, spacing: geometry.spacing.map((s) => s * stride) },
+    values: out,
+    factor: stride,
+  };
+}
+
+/** The fixed mask as 0/1 per pixel, checked against the fixed image. */
+function maskOf(mask: Image, fixed: Image): Uint8Array {
+  if (mask.size.length !== fixed.size.length || mask.size.some((n, k) => n !== fixed.size[k]))
+    throw new ArgumentError(
+      `fixedMask is ${mask.size.join("×")} pixels, expected the fixed image's ${fixed.size.join("×")}`,
+    );
+  const out = Uint8Array.from(mask.data, (v) => (v !== 0 ? 1 : 0));
+  if (!out.includes(1))
+    throw new ArgumentError("fixedMask has no pixel inside (all zero): nothing to compare");
+  return out;
+}
+
+/** The mask on a pyramid level: the full-resolution mask at the pixels the level keeps (every factor-th). */
+function maskLevel(
+  mask: Uint8Array,
+  size: readonly number[],
+  levelSize: readonly number[],
+  factor: number,
+): Uint8Array {
+  if (factor === 1) return mask;
+  const [nx, ny] = size;
+  const [mx, my] = levelSize;
+  const mz = levelSize[2] ?? 1;
+  const out = new Uint8Array(mx * my * mz);
+  let o = 0;
+  for (let k = 0; k < mz; k++)
+    for (let j = 0; j < my; j++)
+      for (let i = 0; i < mx; i++) out[o++] = mask[i * factor + nx * (j * factor + ny * k * factor)];
+  // a level whose sampled pixels all fall outside a thin mask still needs something to compare
+  return out.includes(1) ? out : new Uint8Array(out.length).fill(1);
+}
+
+/** The level's random pixel subset: `count` ids among the masked pixels (all of them when fewer). */
+function levelSamples(
+  total: number,
+  mask: Uint8Array | undefined,
+  count: number,
+  seed: number,
+): Int32Array | undefined {
+  const pool = mask ? Int32Array.from(mask.keys()).filter((t) => mask[t] === 1) : undefined;
+  const available = pool ? pool.length : total;
+  if (count >= available) return pool;
+  const ids = sampleIndices(available, count, seed);
+  return pool ? Int32Array.from(ids, (i) => pool[i]).sort() : ids;
 }
 
 /** The next level's field: refined where marked (or everywhere) and carried over exactly. */
 function refine(
   field: THBField,
-  previous: { residual: Float64Array; points: Float64Array },
+  indicator: Float64Array | undefined,
   schedule: RefineSchedule,
   fraction: number,
 ): THBField {
@@ -370,17 +551,11 @@ function refine(
     (e) => plan.elementLevel[e] < maxLevel,
   );
   const marked =
-    schedule === "uniform"
+    schedule === "uniform" || !indicator
       ? all
-      : withNeighbours(
-          plan,
-          dorflerMarking(
-            plan,
-            residualPerElement(plan, previous.points, previous.residual),
-            fraction,
-            maxLevel,
-          ),
-        ).filter((e) => plan.elementLevel[e] < maxLevel);
+      : withNeighbours(plan, dorflerMarking(plan, indicator, fraction, maxLevel)).filter(
+          (e) => plan.elementLevel[e] < maxLevel,
+        );
   if (marked.length === 0) return field;
   return field.carryOverTo(refineElements(field.space, elementRequests(plan, marked)));
 }

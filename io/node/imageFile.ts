@@ -1,5 +1,6 @@
 /**
- * Image files (Node only). PNG goes through the small pure-JS codec of io/png.ts; NIfTI (.nii, .nii.gz),
+ * Image files (Node only). PNG goes through native zlib (pngZlib.ts), the pure-JS codec of io/png.ts
+ * taking the rarer kinds; NIfTI (.nii, .nii.gz),
  * MetaImage (.mha, .mhd) and NRRD (.nrrd, .nhdr) through @itk-wasm/image-io, imported only when such a file
  * is read or written (it costs about half a second to load). itk-wasm stores direction cosines row-major
  * (ITK's itk::Matrix); images here hold them column-major, so they are transposed on the way in and out.
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkImage, type Image, type ImageGeometry, type PixelData } from "../../fields/image.js";
 import { FormatError } from "../errors.js";
-import { decodePngImage, encodePngImage } from "../png.js";
+import { decodePngZlib, encodePngZlib } from "./pngZlib.js";
 
 /** Extensions readImageFile and writeImageFile understand. */
 export const IMAGE_EXTENSIONS = [".png", ".nii", ".nii.gz", ".mha", ".mhd", ".nrrd", ".nhdr"];
@@ -48,7 +49,9 @@ export async function readImageFile(path: string): Promise<ImageFile> {
   }
   if (bytes.length === 0) throw new FormatError(`${path}: the file is empty, expected an image`);
   if (extension === ".png") {
-    const { image, notices, depth } = decodePngImage(bytes, path);
+    // native zlib for the common PNGs; fast-png (loaded only then) for palettes, low depths, interlacing
+    const { image, notices, depth } =
+      decodePngZlib(bytes, path) ?? (await import("../png.js")).decodePngImage(bytes, path);
     return { image, notices, pngDepth: depth };
   }
   const io = await import("@itk-wasm/image-io");
@@ -100,7 +103,7 @@ export async function readImageFile(path: string): Promise<ImageFile> {
  */
 export async function encodeImageFile(path: string, image: Image, pngDepth = 8): Promise<Uint8Array> {
   const extension = expectedExtension(path);
-  if (extension === ".png") return encodePngImage(image, pngDepth === 16 ? 16 : 8);
+  if (extension === ".png") return encodePngZlib(image, pngDepth === 16 ? 16 : 8);
   if (extension === ".mhd" || extension === ".nhdr")
     throw new FormatError(
       `${path}: detached headers are read but not written, expected .nii.gz, .mha or .nrrd`,

@@ -1,0 +1,191 @@
+/**
+ * The registration loss of one pyramid level as one hand-written primitive (no tape, nothing allocated per
+ * evaluation): the same function as levelLoss.ts,
+ *   L(c) = D(M(A (ξ_x + u_c(ξ_x)) + b), F(x))  +  W_b · E(c)  +  W_j · J(c),
+ * evaluated by the warp kernels (kernels/cpu/warpKernel.ts: per-level tabulated basis, element blocks of
+ * pixels), the metric with its cotangent (kernels/cpu/similarityMetrics.ts), and the transposed extraction.
+ * J is the optional det-J penalty (jacobianPenalty.ts). `control  #functions by d`, flat, row-major.
+ */
+
+import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
+import { localControl } from "../../kernels/cpu/planEvaluate.js";
+import { type HistogramRanges, miMetric, nccMetric, ssdMetric } from "../../kernels/cpu/similarityMetrics.js";
+import { gatherFunctionGradientsCpu } from "../../kernels/cpu/thbKernels.js";
+import { type PixelBlocks, pixelBlocks, warpAdjoint, warpForward } from "../../kernels/cpu/warpKernel.js";
+import type { SparseMatrix } from "../../linalg/sparseMatrix.js";
+import { bendingMatrix } from "./bendingEnergy.js";
+import { type JacobianPenalty, jacobianPenalty } from "./jacobianPenalty.js";
+import type { LevelData, LossParts, Metric } from "./levelLoss.js";
+
+/** Weights of the fused loss's regularisers. */
+export interface FusedLossOptions {
+  metric: Metric;
+  interpolation: Interpolation;
+  /** Bending energy weight (0: off). */
+  bending: number;
+  /** det J penalty weight and threshold (weight 0: off). */
+  jacobianWeight: number;
+  jacobianThreshold: number;
+}
+
+/** A level's loss as plain functions of the flat control array. */
+export interface FusedLevelLoss {
+  readonly blocks: PixelBlocks;
+  /** L at `control`, its gradient written into `gradient` (same length). */
+  evaluate(control: Float64Array, gradient: Float64Array): number;
+  /** The parts of the latest evaluation. */
+  readonly parts: LossParts;
+  /** The marking residual summed per element at `control` (see LevelLoss.residual). */
+  residualPerElement(control: Float64Array): Float64Array;
+}
+
+/** The fused loss of a level on a plan. */
+export function fusedLevelLoss(
+  plan: EvaluationPlan,
+  level: LevelData,
+  options: FusedLossOptions,
+): FusedLevelLoss {
+  const d = plan.dimension;
+  const blocks = pixelBlocks(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
+  const total = level.fixedValues.length;
+  const pixels = level.samples;
+  const count = pixels ? pixels.length : total;
+  const fixed = pixels ? Float64Array.from(pixels, (t) => level.fixedValues[t]) : level.fixedValues;
+  const include = pixels ? undefined : level.mask;
+  const image = {
+    size: level.moving.size,
+    values: level.moving.values,
+    interpolation: options.interpolation,
+    frameToMoving: level.frameToMoving,
+  };
+  const spec: HistogramRanges = {
+    bins: 32,
+    movingRange: rangeOf(level.moving.values),
+    fixedRange: rangeOf(level.fixedValues),
+  };
+  const local = new Float64Array(plan.elementCount * plan.localSize * d);
+  const elementGradients = new Float64Array(local.length);
+  const values = new Float64Array(count);
+  const du = new Float64Array(count * d);
+  const cotangent = new Float64Array(count);
+  const K: SparseMatrix | undefined = options.bending > 0 ? bendingMatrix(plan) : undefined;
+  const Kc = K ? new Float64Array(plan.functionCount * d) : undefined;
+  const penalty: JacobianPenalty | undefined =
+    options.jacobianWeight > 0 ? jacobianPenalty(plan, options.jacobianThreshold) : undefined;
+  const parts: LossParts = { metric: Number.NaN, regularizer: 0 };
+  const metricOf = (m: Float64Array) =>
+    options.metric === "ssd"
+      ? ssdMetric(m, fixed, count, include, cotangent)
+      : options.metric === "ncc"
+        ? nccMetric(m, fixed, count, include, cotangent)
+        : miMetric(m, fixed, count, include, spec, cotangent);
+  return {
+    blocks,
+    parts,
+    evaluate(control, gradient) {
+      // loop-free on purpose: every loop lives in a function of its own (see warpForward)
+      localControl(plan, control, d, local);
+      warpForward(plan, blocks, local, image, values, du, pixels);
+      const metric = metricOf(values);
+      scaleRows(du, cotangent, count, d);
+      warpAdjoint(plan, blocks, du, elementGradients, pixels);
+      gatherFunctionGradientsCpu(plan, elementGradients, d, gradient as Float64Array<ArrayBuffer>);
+      let loss = metric;
+      let regularizer = 0;
+      if (K && Kc) {
+        regularizer = addBending(K, control, d, options.bending, Kc, gradient);
+        loss += options.bending * regularizer;
+      }
+      if (penalty) loss += options.jacobianWeight * penalty.addTo(control, options.jacobianWeight, gradient);
+      parts.metric = metric;
+      parts.regularizer = regularizer;
+      return loss;
+    },
+    residualPerElement(control) {
+      localControl(plan, control, d, local);
+      const all = new Float64Array(total);
+      const allDu = new Float64Array(total * d);
+      warpForward(plan, blocks, local, image, all, allDu);
+      const residual = pixelResidual(all, level.fixedValues, options.metric, spec);
+      const sums = new Float64Array(plan.elementCount);
+      for (let t = 0; t < total; t++)
+        if (!level.mask || level.mask[t]) sums[blocks.element[t]] += residual[t];
+      return sums;
+    },
+  };
+}
+
+/** du[s, c] *= cotangent[s]: the per-pixel cotangents of u. */
+function scaleRows(du: Float64Array, cotangent: Float64Array, count: number, d: number): void {
+  for (let s = 0; s < count; s++) {
+    const g = cotangent[s];
+    for (let c = 0; c < d; c++) du[s * d + c] *= g;
+  }
+}
+
+/** E = Σ_k c_kᵀ K c_k; adds weight · 2 K c into `gradient`; returns E. */
+function addBending(
+  K: SparseMatrix,
+  control: Float64Array,
+  d: number,
+  weight: number,
+  Kc: Float64Array<ArrayBuffer>,
+  gradient: Float64Array,
+): number {
+  K.multiply(control, d, Kc);
+  let energy = 0;
+  for (let i = 0; i < Kc.length; i++) energy += Kc[i] * control[i];
+  const scale = 2 * weight;
+  for (let i = 0; i < Kc.length; i++) gradient[i] += scale * Kc[i];
+  return energy;
+}
+
+/** The smallest and largest value, widened to a unit range when they agree. */
+export function rangeOf(values: ArrayLike<number>): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
+  }
+  return hi > lo ? [lo, hi] : [lo, lo + 1];
+}
+
+function standardised(values: ArrayLike<number>): Float64Array {
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) mean += values[i] / values.length;
+  let variance = 0;
+  for (let i = 0; i < values.length; i++) variance += (values[i] - mean) ** 2 / values.length;
+  const scale = variance > 0 ? 1 / Math.sqrt(variance) : 1;
+  return Float64Array.from(values, (v) => (v - mean) * scale);
+}
+
+/**
+ * A squared residual at every pixel, for marking: ssd (M − F)²; ncc the same of standardised intensities;
+ * mi (F − E[F | M])², E[F | M] the fixed intensity each moving bin predicts (nearest bin).
+ */
+export function pixelResidual(
+  warped: ArrayLike<number>,
+  fixed: ArrayLike<number>,
+  metric: Metric,
+  spec: HistogramRanges,
+): Float64Array {
+  const count = warped.length;
+  if (metric === "ssd") return Float64Array.from(warped, (v, i) => (v - fixed[i]) ** 2);
+  if (metric === "ncc") {
+    const a = standardised(warped);
+    const b = standardised(fixed);
+    return Float64Array.from(a, (v, i) => (v - b[i]) ** 2);
+  }
+  const [lo, hi] = spec.movingRange;
+  const bin = (v: number) =>
+    Math.min(spec.bins - 1, Math.max(0, Math.round(((v - lo) / (hi - lo)) * (spec.bins - 1))));
+  const sum = new Float64Array(spec.bins);
+  const weight = new Float64Array(spec.bins);
+  for (let i = 0; i < count; i++) {
+    sum[bin(warped[i])] += fixed[i];
+    weight[bin(warped[i])] += 1;
+  }
+  return Float64Array.from(warped, (v, i) => (fixed[i] - sum[bin(v)] / Math.max(weight[bin(v)], 1)) ** 2);
+}

@@ -1,0 +1,103 @@
+/**
+ * The pixel-grid kernels of registration against independent references: det J on the grid from the
+ * tabulated slopes against the transform's pointwise Jacobian (THB evaluation with derivatives at every
+ * pixel), element pixel blocks against point location, and pyramid smoothing that computes only the kept
+ * pixels against smoothing everything and subsampling.
+ */
+import { describe, expect, it } from "vitest";
+import { DisplacementTransform } from "../../fields/displacementTransform.js";
+import { createImage } from "../../fields/image.js";
+import { gaussianSmooth, pyramidLevel } from "../../fitting/registration/pyramid.js";
+import { gridPoints } from "../../kernels/cpu/gridPoints.js";
+import { locatePoints } from "../../kernels/cpu/planEvaluate.js";
+import { gridJacobianDeterminant, pixelBlocks, separablePixelBlocks } from "../../kernels/cpu/warpKernel.js";
+import { seededRandom } from "../helpers/random.js";
+import { randomField } from "./helpers.js";
+
+describe("pixel blocks", () => {
+  it("put every pixel in the element point location finds, and each element's pixels form its box (2D, 3D)", () => {
+    for (const [field, counts, spacing] of [
+      [randomField([32, 28], 2, 5), [17, 15], [2, 2]],
+      [randomField([13, 12, 12], 1, 9, 2), [14, 13, 9], [1, 1, 1.5]],
+    ] as const) {
+      const plan = field.plan;
+      const blocks = pixelBlocks(plan, [0, 0, 0].slice(0, counts.length), spacing, counts);
+      // the boxes come from the per-axis walk, not from the per-pixel fallback
+      expect(separablePixelBlocks(plan, blocks.coordinates, blocks.counts)).toBeDefined();
+      const expected = locatePoints(
+        plan,
+        gridPoints([0, 0, 0].slice(0, counts.length), [...spacing], [...counts]),
+      );
+      expect(Array.from(blocks.element)).toEqual(Array.from(expected));
+      const n = [counts[0], counts[1], counts[2] ?? 1];
+      for (let t = 0; t < expected.length; t++) {
+        const e = expected[t];
+        const index = [t % n[0], Math.floor(t / n[0]) % n[1], Math.floor(t / (n[0] * n[1]))];
+        for (let k = 0; k < 3; k++) {
+          expect(index[k]).toBeGreaterThanOrEqual(blocks.boxes[e * 6 + 2 * k]);
+          expect(index[k]).toBeLessThan(blocks.boxes[e * 6 + 2 * k + 1]);
+        }
+      }
+    }
+  });
+});
+
+describe("det J on the pixel grid", () => {
+  it("equals the transform's det(I + ∂u/∂ξ) at every pixel (2D and 3D, two-level THB fields)", () => {
+    for (const [field, geometry] of [
+      [randomField([32, 28], 3, 5), { size: [17, 15], spacing: [2, 2] }],
+      [randomField([13, 12, 12], 1.5, 9, 2), { size: [14, 13, 9], spacing: [1, 1, 1.5] }],
+    ] as const) {
+      const d = geometry.size.length;
+      const fixed = createImage(
+        new Float64Array(geometry.size.reduce((a, b) => a * b, 1)),
+        [...geometry.size],
+        {
+          spacing: [...geometry.spacing],
+        },
+      );
+      const reference = new DisplacementTransform(fixed, field).jacobianDeterminant();
+      const blocks = pixelBlocks(field.plan, new Array(d).fill(0), geometry.spacing, geometry.size);
+      const out = gridJacobianDeterminant(
+        field.plan,
+        blocks,
+        field.localControl,
+        new Float64Array(reference.length),
+      );
+      let spread = 0;
+      for (const v of reference) spread = Math.max(spread, Math.abs(v - 1));
+      expect(spread).toBeGreaterThan(0.05);
+      for (let t = 0; t < reference.length; t++) expect(Math.abs(out[t] - reference[t])).toBeLessThan(1e-12);
+    }
+  });
+});
+
+describe("pyramid smoothing", () => {
+  it("computing only the kept pixels gives the same numbers as smoothing everything, then subsampling", () => {
+    const rand = seededRandom(11);
+    for (const size of [
+      [37, 29],
+      [19, 14, 11],
+    ]) {
+      const total = size.reduce((a, b) => a * b, 1);
+      const values = Float64Array.from({ length: total }, () => 255 * rand());
+      for (const factor of [2, 4]) {
+        const full = gaussianSmooth(values, size, factor / 2);
+        const level = pyramidLevel(createImage(values, size), values, factor);
+        const [nx, ny] = size;
+        const [mx, my, mz] = [level.geometry.size[0], level.geometry.size[1], level.geometry.size[2] ?? 1];
+        expect(level.values.length).toBe(mx * my * mz);
+        let o = 0;
+        for (let k = 0; k < mz; k++)
+          for (let j = 0; j < my; j++)
+            for (let i = 0; i < mx; i++)
+              expect(level.values[o++]).toBe(full[i * factor + nx * (j * factor + ny * k * factor)]);
+      }
+    }
+  });
+
+  it("keeps a constant image constant", () => {
+    const values = new Float64Array(30 * 20).fill(7);
+    for (const v of gaussianSmooth(values, [30, 20], 2, 2)) expect(v).toBeCloseTo(7, 12);
+  });
+});
