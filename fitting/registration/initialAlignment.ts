@@ -40,6 +40,11 @@ export interface InitialAlignmentOptions {
   metric?: Metric;
   /** L-BFGS iterations at most per stage (default 40). */
   iterations?: number;
+  /**
+   * The fixed mask (0/1 per full-resolution pixel): only coarse pixels whose whole block lies inside count,
+   * in the centring and in the stages' metric (elastix applies the fixed mask to every stage).
+   */
+  fixedMask?: Uint8Array;
   /** Stops at the next iteration; the alignment reached so far is returned. */
   signal?: AbortSignal;
 }
@@ -211,6 +216,16 @@ function centreOfMass(geometry: ImageGeometry, values: Float64Array, points: Flo
   return Array.from(middle);
 }
 
+/**
+ * 1 for the coarse pixels whose whole block lies inside the mask; where no block does (a thin mask), those
+ * with any pixel inside.
+ */
+function insideBlocks(fixed: Image, mask: Uint8Array, factor: number): Uint8Array {
+  const coverage = blockAverage({ ...fixed, data: mask }, factor).values;
+  const whole = Uint8Array.from(coverage, (c) => (c >= 1 - 1e-9 ? 1 : 0));
+  return whole.includes(1) ? whole : Uint8Array.from(coverage, (c) => (c > 0 ? 1 : 0));
+}
+
 /** Physical points of a geometry's pixels, `#pixels by d` (first axis fastest). */
 function physicalPoints(geometry: ImageGeometry): Float64Array {
   const d = geometry.size.length;
@@ -357,7 +372,12 @@ export function initialAlignment(
   report.factor = factor;
   const fixedLevel = blockAverage(fixed, factor);
   const movingLevel = blockAverage(moving, factor);
-  const fixedPoints = physicalPoints(fixedLevel.geometry);
+  let fixedPoints = physicalPoints(fixedLevel.geometry);
+  if (options.fixedMask) {
+    const inside = insideBlocks(fixed, options.fixedMask, factor);
+    fixedLevel.values = fixedLevel.values.filter((_, p) => inside[p] === 1);
+    fixedPoints = fixedPoints.filter((_, i) => inside[Math.floor(i / d)] === 1);
+  }
   const centre = centreOfMass(fixedLevel.geometry, fixedLevel.values, fixedPoints);
   const movingCentre = centreOfMass(
     movingLevel.geometry,

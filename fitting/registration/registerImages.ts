@@ -300,6 +300,7 @@ export async function registerImages(
   const initial = initialAlignment(fixed, moving, {
     kind: o.initial,
     metric: o.metric,
+    fixedMask: mask,
     signal: options.signal,
   });
   const levels = o.levels;
@@ -325,8 +326,7 @@ export async function registerImages(
   let finest: { blocks: ReturnType<typeof fusedLevelLoss>["blocks"]; plan: THBField["plan"] } | undefined;
   for (let level = 0; level < levels && !options.signal?.aborted; level++) {
     const factor = 2 ** (levels - 1 - level);
-    if (level > 0 && indicator && o.refine !== "none")
-      field = refine(field, indicator, o.refine, o.markFraction);
+    if (level > 0 && o.refine !== "none") field = refine(field, indicator, o.refine, o.markFraction);
     const levelStart = performance.now();
     // the full-resolution level compares every sampleStride-th fixed pixel (unsmoothed) with the full moving image
     const stride = factor === 1 ? o.sampleStride : factor;
