@@ -189,9 +189,8 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
             const size = plan.elementCount * plan.localSize * dim;
             const local = localControl(plan, control.values, dim, set.localScratch(size));
             const scale = options.reduction === "mean" ? 1 / set.count : 1;
-            const elementGradients = control.traced
-              ? new Float64Array(plan.elementCount * plan.localSize * dim)
-              : undefined;
+            // traced: the same pass forms the whole gradient (kept as the residual, scaled by the VJP)
+            const functionGradients = control.traced ? new Float64Array(plan.functionCount * dim) : undefined;
             const loss = pointSetLoss(
               plan,
               set.basis,
@@ -201,18 +200,18 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
               options.penalty,
               options.delta,
               scale,
-              elementGradients,
+              functionGradients,
             );
             const out = new Float64Array(1);
             out[0] = loss;
-            return { outputs: [new Tensor(out, [])], residuals: elementGradients };
+            return { outputs: [new Tensor(out, [])], residuals: functionGradients };
           },
-          vjp: (elementGradients, [g], [control]) => {
-            if (!g || !elementGradients) return [undefined, undefined];
+          vjp: (functionGradients, [g], [control]) => {
+            if (!g || !functionGradients) return [undefined, undefined];
             const dim = control.shape[1];
-            const out = gatherFunctionGradientsCpu(plan, elementGradients, dim);
             const factor = g.values[0];
-            if (factor !== 1) for (let i = 0; i < out.length; i++) out[i] *= factor;
+            const out = new Float64Array(functionGradients.length);
+            for (let i = 0; i < out.length; i++) out[i] = functionGradients[i] * factor;
             return [firstOrderOnly(control, new Tensor(out, [plan.functionCount, dim])), undefined];
           },
         },
