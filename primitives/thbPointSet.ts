@@ -10,7 +10,7 @@
  * Host tensors (f64) only: a device objective keeps the general path over `toDeviceByElement`'s points.
  */
 import { defineOp } from "../autodiff/customOp.js";
-import { Tensor } from "../autodiff/tensor.js";
+import { allocateForOverwrite, Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { localControl } from "../kernels/cpu/planEvaluate.js";
 import {
@@ -24,6 +24,9 @@ import {
   toSlotOrder,
 } from "../kernels/cpu/pointSet.js";
 import { gatherFunctionGradientsCpu } from "../kernels/cpu/thbKernels.js";
+
+/** An f64 array of n values from the host pool (autodiff/tensor.ts), for a kernel that writes all of them. */
+const pooled = (n: number) => allocateForOverwrite("f64", n) as Float64Array<ArrayBuffer>;
 
 /** A point set was misused, or would not fit its memory limit. */
 export class PointSetError extends Error {
@@ -153,8 +156,20 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
         cpu: {
           forward: ([g]) => {
             const dim = g.shape[1];
-            const elementGradients = pointSetElementGradients(plan, set.basis, g.values, dim);
-            const out = gatherFunctionGradientsCpu(plan, elementGradients, dim);
+            // pooled arrays (autodiff/tensor.ts): in a scope, a loop's steps reuse them
+            const elementGradients = pointSetElementGradients(
+              plan,
+              set.basis,
+              g.values,
+              dim,
+              pooled(plan.elementCount * plan.localSize * dim),
+            );
+            const out = gatherFunctionGradientsCpu(
+              plan,
+              elementGradients,
+              dim,
+              pooled(plan.functionCount * dim),
+            );
             return { outputs: [new Tensor(out, [plan.functionCount, dim])], residuals: undefined };
           },
           vjp: (_, [h]) => [h ? evaluate([h])[0] : undefined],
@@ -167,8 +182,13 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
         cpu: {
           forward: ([control]) => {
             const dim = control.shape[1];
-            const local = localControl(plan, control.values, dim);
-            const values = pointSetValues(plan, set.basis, local, dim);
+            const local = localControl(
+              plan,
+              control.values,
+              dim,
+              pooled(plan.elementCount * plan.localSize * dim),
+            );
+            const values = pointSetValues(plan, set.basis, local, dim, pooled(set.count * dim));
             return { outputs: [new Tensor(values, [set.count, dim])], residuals: undefined };
           },
           vjp: (_, [g]) => [g ? transpose([g])[0] : undefined],
