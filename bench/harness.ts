@@ -61,6 +61,17 @@ export function interleavedMedianSeconds<K extends string>(
   runs: Record<K, () => void>,
   repeats = 15,
 ): Record<K, number> {
+  const times = interleavedSeconds(runs, repeats);
+  const out = {} as Record<K, number>;
+  for (const name of Object.keys(runs) as K[]) out[name] = median(times[name]);
+  return out;
+}
+
+/** As interleavedMedianSeconds, returning every round's seconds (for spreads). */
+export function interleavedSeconds<K extends string>(
+  runs: Record<K, () => void>,
+  repeats = 15,
+): Record<K, number[]> {
   const names = Object.keys(runs) as K[];
   const times = {} as Record<K, number[]>;
   for (const name of names) {
@@ -74,7 +85,5 @@ export function interleavedMedianSeconds<K extends string>(
       times[name].push((performance.now() - t0) / 1000);
     }
   }
-  const out = {} as Record<K, number>;
-  for (const name of names) out[name] = median(times[name]);
-  return out;
+  return times;
 }
