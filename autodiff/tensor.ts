@@ -159,8 +159,9 @@ export function zeros(shape: readonly number[], dtype: DType = "f64"): Tensor {
 
 /**
  * Values of a dtype, zeroed. Inside a scope they come from the host pool when it holds an array of that
- * length (one that an earlier scope released), so a loop that runs the same ops in a scope at every step
- * stops allocating after its first step.
+ * length (one that an earlier scope released) and are released at the scope's end unless it returns them,
+ * so a loop that runs the same ops in a scope at every step stops allocating after its first step. Outside
+ * scopes every array is new (and left to the garbage collector), as before pooling.
  */
 export function allocate(dtype: DType, n: number): Values {
   const out = allocateForOverwrite(dtype, n);
@@ -170,7 +171,7 @@ export function allocate(dtype: DType, n: number): Values {
 
 /** As allocate, for a caller that writes every value: a pooled array keeps its old contents. */
 export function allocateForOverwrite(dtype: DType, n: number): Values {
-  const free = (dtype === "f32" ? freeF32 : freeF64).get(n);
+  const free = currentScope ? (dtype === "f32" ? freeF32 : freeF64).get(n) : undefined;
   let out = free?.pop();
   const bytes = n * (dtype === "f32" ? 4 : 8);
   lastWasFresh = out === undefined;
@@ -221,7 +222,7 @@ export function clearHostPool(): void {
   pooledBytes = 0;
 }
 
-/** Storage that must be released explicitly (GPU buffers); CPU values are left to the garbage collector. */
+/** Storage that must be released explicitly (GPU buffers); host arrays go back to the host pool instead. */
 export interface Releasable {
   release(): void;
 }

@@ -105,15 +105,32 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
   const ms = (x: number) => `${(x * 1e3).toFixed(1)} ms`;
   const spread = (times: number[]) => {
     const sorted = [...times].sort((a, b) => a - b);
-    return [ms(sorted[0]), ms(median(sorted)), ms(sorted[sorted.length - 1])];
+    return [sorted[0], median(sorted), sorted[sorted.length - 1]]
+      .map((x) => (x * 1e3).toFixed(1))
+      .join(" / ");
   };
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   printTable(
-    `The general path (THB primitive + sub/square/mean, f64), one gradient at ${points / 1000}k points: host arrays allocated fresh per gradient and the spread of its time over the same 21 interleaved rounds`,
-    ["general path gradient", "fresh host arrays", "min", "median", "max"],
+    `The general path (THB primitive + sub/square/mean, f64), one gradient at ${points / 1000}k points: host arrays allocated fresh per gradient, and the spread of its time over the same 21 interleaved rounds`,
     [
-      ["plain valueAndGrad (a fresh array per op)", mib(generalFresh), ...spread(rounds.wall.generalBoth)],
-      ["in a scope (host pool, as minimize runs it)", mib(scopedFresh), ...spread(rounds.wall.generalScoped)],
+      "general path gradient",
+      "fresh host arrays",
+      "wall ms: min / median / max",
+      "CPU ms: min / median / max",
+    ],
+    [
+      [
+        "plain valueAndGrad (a fresh array per op)",
+        mib(generalFresh),
+        spread(rounds.wall.generalBoth),
+        spread(rounds.cpu.generalBoth),
+      ],
+      [
+        "in a scope (host pool, as minimize runs it)",
+        mib(scopedFresh),
+        spread(rounds.wall.generalScoped),
+        spread(rounds.cpu.generalScoped),
+      ],
     ],
   );
 

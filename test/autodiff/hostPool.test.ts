@@ -102,6 +102,17 @@ describe("host pool: scopes reuse the arrays ops allocate", () => {
     );
   });
 
+  it("outside scopes ops allocate new arrays, as before pooling (the pool serves scopes only)", () => {
+    const x = randomTensor([64]);
+    ad.scope(() => ad.sum(ad.mul(x, 2)).item()); // leaves arrays of 64 in the pool
+    const before = ad.hostAllocationStatistics();
+    const y = ad.mul(x, 3);
+    const after = ad.hostAllocationStatistics();
+    expect(after.freshBytes - before.freshBytes).toBe(64 * 8);
+    expect(after.reusedBytes).toBe(before.reusedBytes);
+    expect(y.values[5]).toBe(3 * x.values[5]);
+  });
+
   it("a traced result keeps its graph: arrays its VJPs read survive later scopes", () => {
     const x = randomTensor([5]);
     const v = randomTensor([5]);
