@@ -37,6 +37,11 @@ export function stopGradient(x: Tensor): Tensor {
 
 /** Cotangents of `output` (a scalar) with respect to each of `wrt`; zeros where it does not depend on one. */
 export function backward(output: Tensor, wrt: readonly Tensor[]): Tensor[] {
+  return backwardOver(output, wrt).cotangents;
+}
+
+/** backward, and the traced tensors the output depends on (reverse topological order last to first). */
+function backwardOver(output: Tensor, wrt: readonly Tensor[]): { cotangents: Tensor[]; order: Tensor[] } {
   if (output.size !== 1) throw new RangeError(`backward needs a scalar output, got shape [${output.shape}]`);
   const order: Tensor[] = [];
   const seen = new Set<number>();
@@ -79,7 +84,10 @@ export function backward(output: Tensor, wrt: readonly Tensor[]): Tensor[] {
       cotangents.set(input.id, existing ? add(existing, c) : c);
     });
   }
-  return wrt.map((w) => cotangents.get(w.id) ?? new Tensor(new Float64Array(w.size), w.shape));
+  return {
+    cotangents: wrt.map((w) => cotangents.get(w.id) ?? new Tensor(new Float64Array(w.size), w.shape)),
+    order,
+  };
 }
 
 /** The value of f and its gradient with respect to every tensor in `inputs` (same nesting). */
@@ -93,9 +101,15 @@ export function valueAndGrad<T extends Tree>(
     throw new RangeError("valueAndGrad: f must return a scalar tensor");
   }
   const wrt = leaves(traced);
-  const grads = backward(value, wrt);
+  const { cotangents: grads, order } = backwardOver(value, wrt);
+  // when f reads no traced tensor from outside (one made before its leaves, by an outer derivative), the
+  // gradients' graphs end at this call's own leaves: differentiating them again gives zero either way, and
+  // cut off they hold no intermediate arrays (a scope can recycle them, autodiff/tensor.ts)
+  let firstLeaf = Number.POSITIVE_INFINITY;
+  for (const w of wrt) firstLeaf = Math.min(firstLeaf, w.id);
+  const outer = order.some((t) => t.traced && t.id < firstLeaf);
   let k = 0;
-  const grad = mapTree(traced, () => grads[k++]) as T;
+  const grad = mapTree(traced, () => (outer ? grads[k++] : stopGradient(grads[k++]))) as T;
   return { value: stopGradient(value), grad };
 }
 

@@ -5,6 +5,7 @@
  */
 import {
   allocate,
+  allocateForOverwrite,
   type DeviceStorage,
   type DType,
   type Node,
@@ -182,7 +183,7 @@ function binary(
 ): PlainForward {
   return (_, [a, b]) => {
     const shape = broadcastShapes(a.shape, b.shape);
-    const out = allocate(resultType([a, b]), sizeOf(shape));
+    const out = allocateForOverwrite(resultType([a, b]), sizeOf(shape));
     const x = a.values;
     const y = b.values;
     const same = sameShape(a.shape, b.shape);
@@ -202,7 +203,7 @@ function binary(
 
 function unary(f: (x: number) => number, written?: "neg" | "square"): PlainForward {
   return (_, [a]) => {
-    const out = allocate(a.dtype, a.size);
+    const out = allocateForOverwrite(a.dtype, a.size);
     const x = a.values;
     // the two unary ops of every loss, written out (see arithmeticLoop)
     if (written === "neg") for (let i = 0; i < out.length; i++) out[i] = -x[i];
@@ -236,7 +237,7 @@ const forwards: { [P in Prim]: Forward<P> } = {
       throw new RangeError(`where: condition holds ${p.condition.length} flags, expected ${sizeOf(shape)}`);
     const x = forwards.broadcastTo({ shape }, [a]).values;
     const y = forwards.broadcastTo({ shape }, [b]).values;
-    const out = allocate(resultType([a, b]), x.length);
+    const out = allocateForOverwrite(resultType([a, b]), x.length);
     for (let i = 0; i < out.length; i++) out[i] = p.condition[i] ? x[i] : y[i];
     return { values: out, shape };
   },
@@ -267,7 +268,7 @@ const forwards: { [P in Prim]: Forward<P> } = {
   broadcastTo: (p, [a]) => {
     const shape = broadcastShapes(a.shape, p.shape);
     if (!sameShape(shape, p.shape)) throw new RangeError(`cannot broadcast [${a.shape}] to [${p.shape}]`);
-    const out = allocate(a.dtype, sizeOf(shape));
+    const out = allocateForOverwrite(a.dtype, sizeOf(shape));
     if (a.size === 1) out.fill(a.values[0]);
     else {
       const index = broadcastIndex(a.shape, shape);
@@ -304,14 +305,16 @@ const forwards: { [P in Prim]: Forward<P> } = {
   transpose: (_, [a]) => {
     if (a.rank !== 2) throw new RangeError(`transpose needs a 2-D tensor, got [${a.shape}]`);
     const [m, n] = a.shape;
-    const out = allocate(a.dtype, m * n);
+    const out = allocateForOverwrite(a.dtype, m * n);
     const x = a.values;
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = x[i * n + j];
     return { values: out, shape: [n, m] };
   },
   reshape: (p, [a]) => {
     if (sizeOf(p.shape) !== a.size) throw new RangeError(`cannot reshape [${a.shape}] to [${p.shape}]`);
-    return { values: a.values.slice(), shape: p.shape };
+    const out = allocateForOverwrite(a.dtype, a.size);
+    out.set(a.values);
+    return { values: out, shape: p.shape };
   },
   slice: (p, [a]) => {
     const { axis, start, end } = p;
@@ -321,7 +324,7 @@ const forwards: { [P in Prim]: Forward<P> } = {
     const outer = sizeOf(a.shape.slice(0, axis));
     const n = a.shape[axis];
     const inner = sizeOf(a.shape.slice(axis + 1));
-    const out = allocate(a.dtype, outer * (end - start) * inner);
+    const out = allocateForOverwrite(a.dtype, outer * (end - start) * inner);
     for (let o = 0; o < outer; o++) {
       out.set(a.values.subarray((o * n + start) * inner, (o * n + end) * inner), o * (end - start) * inner);
     }
@@ -347,7 +350,7 @@ const forwards: { [P in Prim]: Forward<P> } = {
     shape[axis] = inputs.reduce((s, t) => s + t.shape[axis], 0);
     const outer = sizeOf(first.slice(0, axis));
     const inner = sizeOf(first.slice(axis + 1));
-    const out = allocate(resultType(inputs), sizeOf(shape));
+    const out = allocateForOverwrite(resultType(inputs), sizeOf(shape));
     let offset = 0;
     for (const t of inputs) {
       const m = t.shape[axis];
@@ -362,7 +365,7 @@ const forwards: { [P in Prim]: Forward<P> } = {
   gather: (p, [a]) => {
     const rows = a.shape[0];
     const inner = sizeOf(a.shape.slice(1));
-    const out = allocate(a.dtype, p.indices.length * inner);
+    const out = allocateForOverwrite(a.dtype, p.indices.length * inner);
     for (let r = 0; r < p.indices.length; r++) {
       const i = p.indices[r];
       if (!(i >= 0 && i < rows))
@@ -392,13 +395,23 @@ const unbroadcast = (g: Tensor, shape: readonly number[]) =>
 const none = {} as Record<string, never>;
 const mulT = (a: Tensor, b: Tensor) => apply("mul", none, [a, b]);
 
+// cotangents only for traced inputs (backward drops the others): a loss's constant targets cost nothing
 const rules: { [P in Prim]: Rule<P> } = {
-  add: (_, [a, b], __, g) => [unbroadcast(g, a.shape), unbroadcast(g, b.shape)],
-  sub: (_, [a, b], __, g) => [unbroadcast(g, a.shape), unbroadcast(apply("neg", none, [g]), b.shape)],
-  mul: (_, [a, b], __, g) => [unbroadcast(mulT(g, b), a.shape), unbroadcast(mulT(g, a), b.shape)],
+  add: (_, [a, b], __, g) => [
+    a.traced ? unbroadcast(g, a.shape) : undefined,
+    b.traced ? unbroadcast(g, b.shape) : undefined,
+  ],
+  sub: (_, [a, b], __, g) => [
+    a.traced ? unbroadcast(g, a.shape) : undefined,
+    b.traced ? unbroadcast(apply("neg", none, [g]), b.shape) : undefined,
+  ],
+  mul: (_, [a, b], __, g) => [
+    a.traced ? unbroadcast(mulT(g, b), a.shape) : undefined,
+    b.traced ? unbroadcast(mulT(g, a), b.shape) : undefined,
+  ],
   div: (_, [a, b], out, g) => [
-    unbroadcast(apply("div", none, [g, b]), a.shape),
-    unbroadcast(apply("neg", none, [apply("div", none, [mulT(g, out), b])]), b.shape),
+    a.traced ? unbroadcast(apply("div", none, [g, b]), a.shape) : undefined,
+    b.traced ? unbroadcast(apply("neg", none, [apply("div", none, [mulT(g, out), b])]), b.shape) : undefined,
   ],
   // masks come from primitives (not host loops) so the rules run on device tensors too
   maximum: (_, [a, b], __, g) => {

@@ -61,7 +61,10 @@ function search(x0: ArrayLike<number>, options: MinimizeOptions): Search<Minimiz
   return firstOrder(Float64Array.from(x0), options, method);
 }
 
-/** Minimises f starting at x0 (f's tensors on the host). */
+/**
+ * Minimises f starting at x0 (f's tensors on the host). Each evaluation runs in a scope: host arrays the
+ * ops allocate are reused by the next evaluation, so f must not keep its tensors' values between calls.
+ */
 export function minimize(
   f: (x: Tensor) => Tensor,
   x0: ArrayLike<number>,
@@ -71,8 +74,13 @@ export function minimize(
   const steps = search(x0, options);
   let next = steps.next();
   while (!next.done) {
-    const { value, grad } = valueAndGrad(f, new Tensor(next.value, shape));
-    next = steps.next({ value: value.item(), gradient: Float64Array.from(grad.values) });
+    const x = next.value;
+    // in a scope: the step's host arrays go back to the pool for the next step's ops
+    const evaluation = scope(() => {
+      const { value, grad } = valueAndGrad(f, new Tensor(x, shape));
+      return { value: value.item(), gradient: Float64Array.from(grad.values) };
+    });
+    next = steps.next(evaluation);
   }
   return next.value;
 }

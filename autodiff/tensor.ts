@@ -89,7 +89,7 @@ export class Tensor {
     this.shape = shape.slice();
     this.size = size;
     this.node = node;
-    currentScope?.add(this);
+    currentScope?.tensors.add(this);
   }
 
   /** The values of a host tensor; a device tensor throws (use `await read()`). */
@@ -157,19 +157,83 @@ export function zeros(shape: readonly number[], dtype: DType = "f64"): Tensor {
   return new Tensor(dtype === "f32" ? new Float32Array(n) : new Float64Array(n), shape);
 }
 
-/** Allocates values of a dtype. */
+/**
+ * Values of a dtype, zeroed. Inside a scope they come from the host pool when it holds an array of that
+ * length (one that an earlier scope released) and are released at the scope's end unless it returns them,
+ * so a loop that runs the same ops in a scope at every step stops allocating after its first step. Outside
+ * scopes every array is new (and left to the garbage collector), as before pooling.
+ */
 export function allocate(dtype: DType, n: number): Values {
-  return dtype === "f32" ? new Float32Array(n) : new Float64Array(n);
+  const out = allocateForOverwrite(dtype, n);
+  if (!lastWasFresh) out.fill(0);
+  return out;
 }
 
-// ---- explicit memory scopes -------------------------------------------------------------------------
+/** As allocate, for a caller that writes every value: a pooled array keeps its old contents. */
+export function allocateForOverwrite(dtype: DType, n: number): Values {
+  const free = currentScope ? (dtype === "f32" ? freeF32 : freeF64).get(n) : undefined;
+  let out = free?.pop();
+  const bytes = n * (dtype === "f32" ? 4 : 8);
+  lastWasFresh = out === undefined;
+  if (out) {
+    poolStatistics.reusedBytes += bytes;
+    pooledBytes -= bytes;
+  } else {
+    out = dtype === "f32" ? new Float32Array(n) : new Float64Array(n);
+    poolStatistics.freshBytes += bytes;
+  }
+  currentScope?.issued.push(out);
+  return out;
+}
 
-/** Storage that must be released explicitly (GPU buffers); CPU values are left to the garbage collector. */
+// ---- the host pool: released host arrays by length, reused by later allocations ---------------------
+
+const freeF64 = new Map<number, Values[]>();
+const freeF32 = new Map<number, Values[]>();
+/** Whether allocateForOverwrite's last array was new (already zero). */
+let lastWasFresh = false;
+let pooledBytes = 0;
+/** Arrays beyond this many pooled bytes go to the garbage collector. */
+const MAX_POOLED_BYTES = 256 * 2 ** 20;
+const poolStatistics = { freshBytes: 0, reusedBytes: 0 };
+
+/** Bytes of host values ops allocated fresh and took from the pool since the process started. */
+export function hostAllocationStatistics(): { freshBytes: number; reusedBytes: number } {
+  return { ...poolStatistics };
+}
+
+function returnToPool(values: Values): void {
+  const bytes = values.byteLength;
+  if (pooledBytes + bytes > MAX_POOLED_BYTES) return;
+  const pool = values instanceof Float32Array ? freeF32 : freeF64;
+  let list = pool.get(values.length);
+  if (!list) {
+    list = [];
+    pool.set(values.length, list);
+  }
+  list.push(values);
+  pooledBytes += bytes;
+}
+
+/** Empties the host pool (its arrays go to the garbage collector). */
+export function clearHostPool(): void {
+  freeF64.clear();
+  freeF32.clear();
+  pooledBytes = 0;
+}
+
+/** Storage that must be released explicitly (GPU buffers); host arrays go back to the host pool instead. */
 export interface Releasable {
   release(): void;
 }
 
-let currentScope: Set<Tensor> | undefined;
+/** What a scope made: its tensors, and the host arrays ops allocated while it ran. */
+interface ScopeRecord {
+  readonly tensors: Set<Tensor>;
+  readonly issued: Values[];
+}
+
+let currentScope: ScopeRecord | undefined;
 const releasers = new WeakMap<Tensor, Releasable>();
 
 /** Attaches explicitly released storage (a GPU buffer) to a tensor, for scopes to free. */
@@ -179,11 +243,14 @@ export function attachStorage(t: Tensor, storage: Releasable): void {
 
 /**
  * Runs fn and releases the storage of every tensor made inside it, except those in its result (a tensor,
- * an array or an object of tensors). GPU buffers never wait for the garbage collector.
+ * an array or an object of tensors). GPU buffers never wait for the garbage collector; host arrays that
+ * ops allocated inside fn go back to the host pool, for the next scope's ops to reuse (the values of a
+ * released tensor must not be read after its scope: copy what you keep, or return its tensor). When the
+ * result holds a traced tensor, its graph may still be walked, so no host array is released then.
  */
 export function scope<T>(fn: () => T): T {
   const outer = currentScope;
-  const made = new Set<Tensor>();
+  const made: ScopeRecord = { tensors: new Set(), issued: [] };
   currentScope = made;
   let result: T;
   try {
@@ -192,15 +259,27 @@ export function scope<T>(fn: () => T): T {
     currentScope = outer;
   }
   const kept = new Set<Tensor>();
+  // host arrays returned as they are (a tensor's values) are kept too
+  const keptValues = new Set<Values | DeviceStorage>();
   const collect = (x: unknown): void => {
     if (x instanceof Tensor) kept.add(x);
+    else if (isValues(x as Values)) keptValues.add(x as Values);
     else if (Array.isArray(x)) x.forEach(collect);
     else if (x && typeof x === "object") Object.values(x).forEach(collect);
   };
   collect(result);
-  for (const t of made) {
-    if (kept.has(t)) outer?.add(t);
+  for (const t of made.tensors) {
+    if (kept.has(t)) outer?.tensors.add(t);
     else releaseTensor(t);
+  }
+  let keepAll = false;
+  for (const t of kept) {
+    keptValues.add(t.backing);
+    if (t.traced) keepAll = true;
+  }
+  for (const values of made.issued) {
+    if (keepAll || keptValues.has(values)) outer?.issued.push(values);
+    else returnToPool(values);
   }
   return result;
 }

@@ -13,7 +13,7 @@ import { thbOps } from "../primitives/thbPrimitive.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
 import { HandAdjoint } from "./handAdjoint.js";
-import { interleavedMedianSeconds, medianSeconds, printTable } from "./harness.js";
+import { interleavedSeconds, median, medianSeconds, printTable } from "./harness.js";
 import { denseBasis, useTfBackend } from "./tfjs.js";
 
 /** Runs the autodiff benchmark and prints its table. */
@@ -41,13 +41,30 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
   const handGrad = new Float64Array(n * n * 3);
   let ourGrad = new Float64Array(0);
   let fusedGrad = new Float64Array(0);
-  // interleaved rounds, so that every row sees the same load
-  const t = interleavedMedianSeconds(
+  // a step of an optimisation loop over the general path: the gradient in a scope, so the host arrays of
+  // its ops come from the pool (autodiff/tensor.ts) after the first step
+  let scopedGrad = new Float64Array(0);
+  const scopedStep = () =>
+    ad.scope(() => {
+      scopedGrad = Float64Array.from(ad.valueAndGrad(loss, C).grad.values);
+    });
+  const freshBytes = (run: () => void) => {
+    run();
+    const before = ad.hostAllocationStatistics().freshBytes;
+    run();
+    return ad.hostAllocationStatistics().freshBytes - before;
+  };
+  const generalFresh = freshBytes(() => ad.valueAndGrad(loss, C));
+  const scopedFresh = freshBytes(scopedStep);
+  // interleaved rounds, so that every row sees the same load; forward and forward + backward of each
+  // implementation are timed alike (the same call, with and without a gradient)
+  const rounds = interleavedSeconds(
     {
       generalForward: () => loss(C),
       generalBoth: () => {
         ourGrad = Float64Array.from(ad.valueAndGrad(loss, C).grad.values);
       },
+      generalScoped: scopedStep,
       fusedForward: () => fused(C),
       fusedBoth: () => {
         fusedGrad = Float64Array.from(ad.valueAndGrad(fused, C).grad.values);
@@ -57,6 +74,13 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
     },
     21,
   );
+  type Row = keyof typeof rounds.wall;
+  const t = {} as Record<Row, number>;
+  const cpu = {} as Record<Row, number>;
+  for (const name of Object.keys(rounds.wall) as Row[]) {
+    t[name] = median(rounds.wall[name]);
+    cpu[name] = median(rounds.cpu[name]);
+  }
   // parity in f64: the three gradients agree to 1e-12 (relative to the largest component)
   const relative = (a: Float64Array, b: Float64Array) => {
     let diff = 0;
@@ -69,10 +93,46 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
   };
   const fusedParity = relative(fusedGrad, ourGrad);
   const handParity = relative(handGrad, ourGrad);
+  if (relative(scopedGrad, ourGrad) !== 0)
+    throw new Error(
+      "bench parity failed: the general path's gradient in a scope differs from the one outside",
+    );
   if (!(fusedParity <= 1e-12 && handParity <= 1e-12))
     throw new Error(
       `bench parity failed: fused ${fusedParity}, hand-written ${handParity} relative to the general path`,
     );
+
+  const ms = (x: number) => `${(x * 1e3).toFixed(1)} ms`;
+  const spread = (times: number[]) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return [sorted[0], median(sorted), sorted[sorted.length - 1]]
+      .map((x) => (x * 1e3).toFixed(1))
+      .join(" / ");
+  };
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  printTable(
+    `The general path (THB primitive + sub/square/mean, f64), one gradient at ${points / 1000}k points: host arrays allocated fresh per gradient, and the spread of its time over the same 21 interleaved rounds`,
+    [
+      "general path gradient",
+      "fresh host arrays",
+      "wall ms: min / median / max",
+      "CPU ms: min / median / max",
+    ],
+    [
+      [
+        "plain valueAndGrad (a fresh array per op)",
+        mib(generalFresh),
+        spread(rounds.wall.generalBoth),
+        spread(rounds.cpu.generalBoth),
+      ],
+      [
+        "in a scope (host pool, as minimize runs it)",
+        mib(scopedFresh),
+        spread(rounds.wall.generalScoped),
+        spread(rounds.cpu.generalScoped),
+      ],
+    ],
+  );
 
   // TF.js: dense per-direction basis matrices (constants, f32 as TF.js computes), then
   // S_c = Σ_j (B_u C_c)[k, j] B_v[k, j] with one matMul. (The gather formulation is unusable: TF.js's gather
@@ -122,41 +182,45 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
   }
   if (maxDiff > 1e-4 * scale)
     throw new Error(`bench parity failed: gradients differ by ${maxDiff} (scale ${scale})`);
-  const ms = (x: number) => `${(x * 1e3).toFixed(1)} ms`;
   const backwardRatio = (forward: number, both: number) => ((both - forward) / forward).toFixed(2);
   printTable(
-    `One gradient of mean ‖S(u,v;C) − p‖², bicubic 64×64 control points, ${points / 1000}k points (one core; medians of 21 interleaved rounds; max |Δgrad| vs TF.js ${(maxDiff / scale).toExponential(1)}, fused and hand-written vs general ${Math.max(fusedParity, handParity).toExponential(1)} relative)`,
-    ["implementation", "forward", "forward + backward", "backward ÷ forward"],
+    `One gradient of mean ‖S(u,v;C) − p‖², bicubic 64×64 control points, ${points / 1000}k points (one core; medians of 21 interleaved rounds, wall time and the process's CPU time; max |Δgrad| vs TF.js ${(maxDiff / scale).toExponential(1)}, fused and hand-written vs general ${Math.max(fusedParity, handParity).toExponential(1)} relative)`,
+    ["implementation", "forward", "forward + backward", "backward ÷ forward", "on CPU time"],
     [
       [
         "thbspline point set + fused loss (f64)",
         ms(t.fusedForward),
         ms(t.fusedBoth),
         `${backwardRatio(t.fusedForward, t.fusedBoth)} (target ≤ 1)`,
+        backwardRatio(cpu.fusedForward, cpu.fusedBoth),
       ],
       [
         "thbspline general path (THB primitive + sub/square/mean, f64)",
         ms(t.generalForward),
         ms(t.generalBoth),
         backwardRatio(t.generalForward, t.generalBoth),
+        backwardRatio(cpu.generalForward, cpu.generalBoth),
       ],
       [
         "hand-written adjoint (typed arrays, basis precomputed, f64)",
         ms(t.handForward),
         ms(t.handBoth),
         backwardRatio(t.handForward, t.handBoth),
+        backwardRatio(cpu.handForward, cpu.handBoth),
       ],
       [
         "point set + fused ÷ hand-written",
         `${(t.fusedForward / t.handForward).toFixed(2)}×`,
         `${(t.fusedBoth / t.handBoth).toFixed(2)}×`,
         "target ≤ 1.5× (gradient)",
+        `${(cpu.fusedBoth / cpu.handBoth).toFixed(2)}× (gradient)`,
       ],
       [
         "general path ÷ hand-written",
         `${(t.generalForward / t.handForward).toFixed(2)}×`,
         `${(t.generalBoth / t.handBoth).toFixed(2)}×`,
         "",
+        `${(cpu.generalBoth / cpu.handBoth).toFixed(2)}× (gradient)`,
       ],
       ...tfRows.flatMap(({ backend, forward, both }) => [
         [
@@ -164,12 +228,14 @@ export async function benchAutodiff(points = 100_000): Promise<void> {
           ms(forward),
           ms(both),
           backwardRatio(forward, both),
+          "",
         ],
         [
           `TF.js ${backend} ÷ ours (point set + fused)`,
           `${(forward / t.fusedForward).toFixed(1)}×`,
           `${(both / t.fusedBoth).toFixed(1)}×`,
           "target ≥ 20× (gradient)",
+          "",
         ],
       ]),
     ],

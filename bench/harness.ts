@@ -61,20 +61,38 @@ export function interleavedMedianSeconds<K extends string>(
   runs: Record<K, () => void>,
   repeats = 15,
 ): Record<K, number> {
+  const times = interleavedSeconds(runs, repeats).wall;
+  const out = {} as Record<K, number>;
+  for (const name of Object.keys(runs) as K[]) out[name] = median(times[name]);
+  return out;
+}
+
+/**
+ * As interleavedMedianSeconds, returning every round's seconds (for spreads) on two clocks: wall time, and
+ * the process's CPU time (user + system, all its threads: garbage collection included), which other
+ * processes on a shared machine disturb far less.
+ */
+export function interleavedSeconds<K extends string>(
+  runs: Record<K, () => void>,
+  repeats = 15,
+): { wall: Record<K, number[]>; cpu: Record<K, number[]> } {
   const names = Object.keys(runs) as K[];
-  const times = {} as Record<K, number[]>;
+  const wall = {} as Record<K, number[]>;
+  const cpu = {} as Record<K, number[]>;
   for (const name of names) {
     runs[name]();
-    times[name] = [];
+    wall[name] = [];
+    cpu[name] = [];
   }
   for (let r = 0; r < repeats; r++) {
     for (const name of names) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       runs[name]();
-      times[name].push((performance.now() - t0) / 1000);
+      wall[name].push((performance.now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      cpu[name].push((c.user + c.system) / 1e6);
     }
   }
-  const out = {} as Record<K, number>;
-  for (const name of names) out[name] = median(times[name]);
-  return out;
+  return { wall, cpu };
 }

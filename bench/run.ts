@@ -4,8 +4,11 @@ import { benchFitting } from "./fittingBench.js";
 import { benchHierarchy } from "./hierarchyBench.js";
 import { benchSplines } from "./splinesBench.js";
 
+// THB_BENCH_ONLY=autodiff (or a comma-separated list of splines, hierarchy, autodiff, fitting) runs only those
+const only = process.env.THB_BENCH_ONLY?.split(",").map((name) => name.trim());
+const runs = (name: string) => !only || only.includes(name);
 console.log(`thbspline benchmarks — node ${process.version}, ${process.arch}; medians of repeated runs`);
-await benchSplines();
-benchHierarchy();
-await benchAutodiff();
-await benchFitting();
+if (runs("splines")) await benchSplines();
+if (runs("hierarchy")) benchHierarchy();
+if (runs("autodiff")) await benchAutodiff();
+if (runs("fitting")) await benchFitting();

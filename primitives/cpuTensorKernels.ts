@@ -1,18 +1,21 @@
 /** The cpu side of the primitives' seam (primitives/tensorKernels.ts): the f64 kernels on host tensors. */
-import { Tensor } from "../autodiff/tensor.js";
+import { allocateForOverwrite, Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { type GridBasis, gridBasis, gridElementGradients, gridForward } from "../kernels/cpu/gridBasis.js";
 import { jointHistogramOfValues, jointHistogramVjpCpu, sampleImageCpu } from "../kernels/cpu/imageKernels.js";
 import { evaluateLocalField, localControl } from "../kernels/cpu/planEvaluate.js";
 import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
 import {
+  elementGradientsCpu,
   elementGradientsOfDerivativesCpu,
   gatherFunctionGradientsCpu,
-  thbBackwardControlCpu,
   thbBackwardParamsCpu,
   thbBackwardParamsWithDerivativesCpu,
 } from "../kernels/cpu/thbKernels.js";
 import type { ImageTensorKernels, TensorKernels, ThbTensorKernels } from "./tensorKernels.js";
+
+/** An f64 array of n values from the host pool, for a kernel that writes (or zeroes) all of them. */
+const pooled = (n: number) => allocateForOverwrite("f64", n) as Float64Array<ArrayBuffer>;
 
 const thbKernels = new WeakMap<EvaluationPlan, ThbTensorKernels>();
 
@@ -22,16 +25,18 @@ function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
   // coefficient VJP at those points (the transpose of a grid evaluation passes the grid's points back)
   const grids = new WeakMap<object, GridBasis>();
   return {
+    // outputs and temporaries from the host pool (autodiff/tensor.ts): in a scope, a loop's steps reuse them
     localControl: (control) => {
       const dim = control.shape[1];
-      return new Tensor(localControl(plan, control.values, dim), [plan.elementCount * plan.localSize * dim]);
+      const size = plan.elementCount * plan.localSize * dim;
+      return new Tensor(localControl(plan, control.values, dim, pooled(size)), [size]);
     },
     forward: (local, params, dim, order) => {
       const count = params.shape[0];
       // the surface kernel for values of surfaces, as thbForwardCpu chooses
       const values =
         d === 2 && order === 0
-          ? evaluateSurfaceField(plan, local.values as Float64Array, dim, params.values)
+          ? evaluateSurfaceField(plan, local.values as Float64Array, dim, params.values, pooled(count * dim))
           : evaluateLocalField(plan, local.values as Float64Array, dim, params.values, order);
       return new Tensor(values, order === 0 ? [count, dim] : [count, 1 + d, dim]);
     },
@@ -66,7 +71,18 @@ function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
               gridElementGradients(plan, grids.get(params.values)!, g.values as Float64Array, dim),
               dim,
             )
-          : thbBackwardControlCpu(plan, params.values, g.values, dim);
+          : gatherFunctionGradientsCpu(
+              plan,
+              elementGradientsCpu(
+                plan,
+                params.values,
+                g.values,
+                dim,
+                pooled(plan.elementCount * plan.localSize * dim),
+              ),
+              dim,
+              pooled(plan.functionCount * dim),
+            );
       return new Tensor(out, [plan.functionCount, dim]);
     },
     grid: (control, points, _origin, _spacing, counts) => {

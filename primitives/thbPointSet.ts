@@ -7,10 +7,14 @@
  *   residualLoss(control, set, targets #points×dim) → Σ_k ρ(‖S(x_k) − t_k‖) / #points (or the sum): the loss
  *     fused into the evaluation, one pass over the points for value and gradient, no residual, square or
  *     mean tensors. First derivatives only; the general path (evaluate + sub/square/mean) for more.
- * Host tensors (f64) only: a device objective keeps the general path over `toDeviceByElement`'s points.
+ * evaluatePoints takes host tensors (f64). residualLoss runs on either: with control on a WebGPU device the
+ * set's cached layout (slot order, f32) is uploaded once and stays there (set.onDevice; releaseDevice()
+ * returns it), targets (host tensors) are uploaded in slot order once per tensor, and loss and gradient
+ * stay on the device (kernels/webgpu/pointSetWgsl.ts).
  */
+import { mul } from "../autodiff/api.js";
 import { defineOp } from "../autodiff/customOp.js";
-import { Tensor } from "../autodiff/tensor.js";
+import { allocateForOverwrite, Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { localControl } from "../kernels/cpu/planEvaluate.js";
 import {
@@ -24,6 +28,11 @@ import {
   toSlotOrder,
 } from "../kernels/cpu/pointSet.js";
 import { gatherFunctionGradientsCpu } from "../kernels/cpu/thbKernels.js";
+import { upload } from "../kernels/webgpu/gpuBuffers.js";
+import { deviceOf, type GpuStorage, type WebGpuTensors } from "./webgpuTensors.js";
+
+/** An f64 array of n values from the host pool (autodiff/tensor.ts), for a kernel that writes all of them. */
+const pooled = (n: number) => allocateForOverwrite("f64", n) as Float64Array<ArrayBuffer>;
 
 /** A point set was misused, or would not fit its memory limit. */
 export class PointSetError extends Error {
@@ -66,6 +75,55 @@ export class ThbPointSet {
     }
     return sorted;
   }
+
+  /** The cached layout per device it was uploaded to. */
+  readonly #devices = new Map<WebGpuTensors, DevicePointSet>();
+
+  /**
+   * The cached layout on a device (f32), uploaded on first use and kept there, so a loop over the set
+   * uploads nothing but its control points; releaseDevice() returns the buffers.
+   */
+  onDevice(gpu: WebGpuTensors): DevicePointSet {
+    let resident = this.#devices.get(gpu);
+    if (!resident) {
+      const { device, pool } = gpu.context;
+      const { pointStart, basis } = this.basis;
+      const slotElement = new Int32Array(this.count);
+      for (let e = 0; e + 1 < pointStart.length; e++) slotElement.fill(e, pointStart[e], pointStart[e + 1]);
+      resident = {
+        count: this.count,
+        pointStart: upload(device, pool, pointStart),
+        slotElement: upload(device, pool, slotElement),
+        basis: upload(device, pool, Float32Array.from(basis)),
+        targets: new WeakMap(),
+        uploadedTargets: [],
+      };
+      this.#devices.set(gpu, resident);
+    }
+    return resident;
+  }
+
+  /** Returns the layout's device buffers (and the targets uploaded with it) to their pools. */
+  releaseDevice(): void {
+    for (const [gpu, resident] of this.#devices) {
+      const { pool } = gpu.context;
+      for (const buffer of [resident.pointStart, resident.slotElement, resident.basis]) pool.release(buffer);
+      for (const buffer of resident.uploadedTargets) pool.release(buffer);
+    }
+    this.#devices.clear();
+  }
+}
+
+/** A point set's cached layout on one device (slot order, f32; kernels/webgpu/pointSetWgsl.ts). */
+export interface DevicePointSet {
+  readonly count: number;
+  readonly pointStart: GPUBuffer;
+  readonly slotElement: GPUBuffer;
+  readonly basis: GPUBuffer;
+  /** Targets in slot order, per host targets tensor. */
+  readonly targets: WeakMap<Tensor, GPUBuffer>;
+  /** Every targets buffer uploaded, for releaseDevice. */
+  readonly uploadedTargets: GPUBuffer[];
 }
 
 /** True when a point set of `count` points fits `maxBytes` (default POINT_SET_MAX_BYTES). */
@@ -128,9 +186,9 @@ type Op = (inputs: readonly Tensor[]) => Tensor[];
 function checkSet(plan: EvaluationPlan, set: ThbPointSet, control: Tensor, what: string): number {
   if (!(set instanceof ThbPointSet) || set.plan !== plan)
     throw new PointSetError(`${what}: the point set was made for another plan (make it with this plan)`);
-  if (control.onDevice)
+  if (control.onDevice && what !== "residualLoss")
     throw new PointSetError(
-      `${what}: control lives on the GPU; point sets run on the host (use thbOps.evaluate for device tensors)`,
+      `${what}: control lives on the GPU; ${what} runs on the host (residualLoss runs on either; use thbOps.evaluate for device tensors)`,
     );
   if (control.rank !== 2 || control.shape[0] !== plan.functionCount)
     throw new PointSetError(
@@ -153,8 +211,20 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
         cpu: {
           forward: ([g]) => {
             const dim = g.shape[1];
-            const elementGradients = pointSetElementGradients(plan, set.basis, g.values, dim);
-            const out = gatherFunctionGradientsCpu(plan, elementGradients, dim);
+            // pooled arrays (autodiff/tensor.ts): in a scope, a loop's steps reuse them
+            const elementGradients = pointSetElementGradients(
+              plan,
+              set.basis,
+              g.values,
+              dim,
+              pooled(plan.elementCount * plan.localSize * dim),
+            );
+            const out = gatherFunctionGradientsCpu(
+              plan,
+              elementGradients,
+              dim,
+              pooled(plan.functionCount * dim),
+            );
             return { outputs: [new Tensor(out, [plan.functionCount, dim])], residuals: undefined };
           },
           vjp: (_, [h]) => [h ? evaluate([h])[0] : undefined],
@@ -167,8 +237,13 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
         cpu: {
           forward: ([control]) => {
             const dim = control.shape[1];
-            const local = localControl(plan, control.values, dim);
-            const values = pointSetValues(plan, set.basis, local, dim);
+            const local = localControl(
+              plan,
+              control.values,
+              dim,
+              pooled(plan.elementCount * plan.localSize * dim),
+            );
+            const values = pointSetValues(plan, set.basis, local, dim, pooled(set.count * dim));
             return { outputs: [new Tensor(values, [set.count, dim])], residuals: undefined };
           },
           vjp: (_, [g]) => [g ? transpose([g])[0] : undefined],
@@ -180,18 +255,59 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
     return ops;
   };
   const residualLossOp = (set: ThbPointSet, options: Required<ResidualLossOptions>): Op =>
-    defineOp<Float64Array | undefined>({
+    defineOp<Float64Array | Tensor | undefined>({
       name: "thbResidualLoss",
       implementations: {
+        webgpu: {
+          // the cached layout on the device (uploaded once), one pass per slot for the terms and, when
+          // traced, one reduction per (element, local function), then the transposed extraction
+          forward: ([control, targets]) => {
+            const gpu = deviceOf([control]);
+            const dim = control.shape[1];
+            const resident = set.onDevice(gpu);
+            const { device, pool } = gpu.context;
+            let targetBuffer = resident.targets.get(targets);
+            if (!targetBuffer) {
+              targetBuffer = upload(device, pool, Float32Array.from(set.sortedTargets(targets)));
+              resident.targets.set(targets, targetBuffer);
+              resident.uploadedTargets.push(targetBuffer);
+            }
+            const scale = options.reduction === "mean" ? 1 / set.count : 1;
+            const constants = upload(device, pool, Float32Array.of(scale, options.delta));
+            const gpuPlan = gpu.plan(plan);
+            const controlBuffer = (control.storage as GpuStorage).buffer;
+            const local = gpuPlan.localControl(controlBuffer, dim);
+            const terms = gpuPlan.pointSetTerms(
+              resident,
+              local,
+              targetBuffer,
+              constants,
+              dim,
+              options.penalty,
+            );
+            const loss = gpu.wrap(gpu.arrays.sumAll(terms, set.count), []);
+            let gradient: Tensor | undefined;
+            if (control.traced) {
+              const elementGradients = gpuPlan.pointSetElementGradients(resident, terms, dim);
+              gradient = gpu.wrap(gpuPlan.gatherFunctions(elementGradients, dim), [plan.functionCount, dim]);
+              pool.release(elementGradients);
+            }
+            for (const buffer of [constants, local, terms]) pool.release(buffer);
+            return { outputs: [loss], residuals: gradient };
+          },
+          vjp: (gradient, [g], [control]) => {
+            if (!g || !(gradient instanceof Tensor)) return [undefined, undefined];
+            return [firstOrderOnly(control, mul(gradient, g)), undefined];
+          },
+        },
         cpu: {
           forward: ([control, targets]) => {
             const dim = control.shape[1];
             const size = plan.elementCount * plan.localSize * dim;
             const local = localControl(plan, control.values, dim, set.localScratch(size));
             const scale = options.reduction === "mean" ? 1 / set.count : 1;
-            const elementGradients = control.traced
-              ? new Float64Array(plan.elementCount * plan.localSize * dim)
-              : undefined;
+            // traced: the same pass forms the whole gradient (kept as the residual, scaled by the VJP)
+            const functionGradients = control.traced ? new Float64Array(plan.functionCount * dim) : undefined;
             const loss = pointSetLoss(
               plan,
               set.basis,
@@ -201,18 +317,18 @@ export function thbPointSetOps(plan: EvaluationPlan): ThbPointSetOps {
               options.penalty,
               options.delta,
               scale,
-              elementGradients,
+              functionGradients,
             );
             const out = new Float64Array(1);
             out[0] = loss;
-            return { outputs: [new Tensor(out, [])], residuals: elementGradients };
+            return { outputs: [new Tensor(out, [])], residuals: functionGradients };
           },
-          vjp: (elementGradients, [g], [control]) => {
-            if (!g || !elementGradients) return [undefined, undefined];
+          vjp: (functionGradients, [g], [control]) => {
+            if (!g || !(functionGradients instanceof Float64Array)) return [undefined, undefined];
             const dim = control.shape[1];
-            const out = gatherFunctionGradientsCpu(plan, elementGradients, dim);
             const factor = g.values[0];
-            if (factor !== 1) for (let i = 0; i < out.length; i++) out[i] *= factor;
+            const out = new Float64Array(functionGradients.length);
+            for (let i = 0; i < out.length; i++) out[i] = functionGradients[i] * factor;
             return [firstOrderOnly(control, new Tensor(out, [plan.functionCount, dim])), undefined];
           },
         },

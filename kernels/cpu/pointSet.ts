@@ -13,6 +13,7 @@
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { elementOrder } from "./elementOrder.js";
 import { LocalBasisScratch, localTensorBasis } from "./planEvaluate.js";
+import { type SparseExtraction, sparseExtraction } from "./sparseExtraction.js";
 import { SurfaceBasisScratch, surfaceBasisAt, surfacePlanCache } from "./surfaceLocation.js";
 
 /** A point set's cached element order and basis values. */
@@ -134,8 +135,11 @@ export const NORM_SMOOTHING = 1e-24;
 /**
  * The fused loss Σ_k ρ(‖S(x_k) − t_k‖) · scale in one pass over the points (`targetsSorted  #points by dim`
  * in slot order): squared ρ = r², huber ρ = r²/(2δ) for r ≤ δ else r − δ/2, l1 ρ = r (norms smoothed by
- * NORM_SMOOTHING). With `elementGradients` (`#elements by B by dim`, overwritten) the same pass forms the
- * per-element reduction of ∂loss/∂S, so a gradient reads each point's basis once. Returns the loss.
+ * NORM_SMOOTHING). With `functionGradients` (`#functions by dim`, overwritten) the same pass forms ∂loss/∂C:
+ * each element's reduction G_e of ∂loss/∂S over its points (while they are in L1), at once scattered through
+ * the element's non-zero extraction entries — the sums of pointSetElementGradients followed by
+ * gatherFunctionGradientsCpu, in the same order (bit-identical), without the #elements × B × dim array
+ * between them. Returns the loss.
  */
 export function pointSetLoss(
   plan: EvaluationPlan,
@@ -146,15 +150,15 @@ export function pointSetLoss(
   penalty: ResidualPenalty,
   delta: number,
   scale: number,
-  elementGradients: Float64Array | undefined,
+  functionGradients: Float64Array | undefined,
 ): number {
-  if (elementGradients) elementGradients.fill(0);
+  if (functionGradients) functionGradients.fill(0, 0, plan.functionCount * dim);
   const loss =
     dim === 3
-      ? lossOfTriples(plan, set, local, targetsSorted, penalty, delta, scale, elementGradients)
+      ? lossOfTriples(plan, set, local, targetsSorted, penalty, delta, scale, functionGradients)
       : dim === 1
-        ? lossOfScalars(plan, set, local, targetsSorted, penalty, delta, scale, elementGradients)
-        : lossOfRows(plan, set, local, dim, targetsSorted, penalty, delta, scale, elementGradients);
+        ? lossOfScalars(plan, set, local, targetsSorted, penalty, delta, scale, functionGradients)
+        : lossOfRows(plan, set, local, dim, targetsSorted, penalty, delta, scale, functionGradients);
   return loss * scale;
 }
 
@@ -188,6 +192,45 @@ function adjointScratch(n: number): Float64Array {
   return adjointRows;
 }
 
+let elementRows = new Float64Array(0);
+/** Module scratch for one element's reduction G_e (`B by dim`), grown on demand. */
+function elementScratch(n: number): Float64Array {
+  if (elementRows.length < n) elementRows = new Float64Array(n);
+  return elementRows;
+}
+
+/**
+ * out[a] += E_e[a, j] · G_e[j] over element e's non-zero extraction entries (`Ge  B by dim`), in the order
+ * of gatherFunctionGradientsCpu.
+ */
+function scatterElement(
+  sparse: SparseExtraction,
+  e: number,
+  Ge: Float64Array,
+  dim: number,
+  out: Float64Array,
+): void {
+  const { entryStart, entryFunction, entryLocal, entryCoefficient } = sparse;
+  const last = entryStart[e + 1];
+  if (dim === 3) {
+    for (let n = entryStart[e]; n < last; n++) {
+      const coefficient = entryCoefficient[n];
+      const a = entryFunction[n] * 3;
+      const row = entryLocal[n] * 3;
+      out[a] += coefficient * Ge[row];
+      out[a + 1] += coefficient * Ge[row + 1];
+      out[a + 2] += coefficient * Ge[row + 2];
+    }
+    return;
+  }
+  for (let n = entryStart[e]; n < last; n++) {
+    const coefficient = entryCoefficient[n];
+    const a = entryFunction[n] * dim;
+    const row = entryLocal[n] * dim;
+    for (let c = 0; c < dim; c++) out[a + c] += coefficient * Ge[row + c];
+  }
+}
+
 /** pointSetLoss for any dim (`residual` a scratch row). */
 function lossOfRows(
   plan: EvaluationPlan,
@@ -198,14 +241,17 @@ function lossOfRows(
   penalty: ResidualPenalty,
   delta: number,
   scale: number,
-  G: Float64Array | undefined,
+  out: Float64Array | undefined,
 ): number {
   const B = plan.localSize;
   const { pointStart, basis } = set;
+  const sparse = sparseExtraction(plan);
   const residual = new Float64Array(dim);
+  const G = elementScratch(B * dim);
   let loss = 0;
   for (let e = 0; e < plan.elementCount; e++) {
     const base = e * B * dim;
+    if (out) G.fill(0, 0, B * dim);
     for (let s = pointStart[e]; s < pointStart[e + 1]; s++) {
       const w = s * B;
       let squared = 0;
@@ -217,14 +263,15 @@ function lossOfRows(
         squared += r * r;
       }
       loss += penaltyOf(squared, penalty, delta, scale);
-      if (!G) continue;
+      if (!out) continue;
       for (let c = 0; c < dim; c++) residual[c] *= penaltyFactor;
       for (let j = 0; j < B; j++) {
         const b = basis[w + j];
-        const row = base + j * dim;
+        const row = j * dim;
         for (let c = 0; c < dim; c++) G[row + c] += b * residual[c];
       }
     }
+    if (out) scatterElement(sparse, e, G, dim, out);
   }
   return loss;
 }
@@ -238,30 +285,50 @@ function lossOfTriples(
   penalty: ResidualPenalty,
   delta: number,
   scale: number,
-  G: Float64Array | undefined,
+  out: Float64Array | undefined,
 ): number {
   const B = plan.localSize;
   const { pointStart, basis } = set;
+  const sparse = sparseExtraction(plan);
   const adjoint = adjointScratch(set.count * 3);
+  const G = elementScratch(B * 3);
   const squared = penalty === "squared";
   const twiceScale = 2 * scale;
   let loss = 0;
   for (let e = 0; e < plan.elementCount; e++) {
     const base = e * B * 3;
-    for (let s = pointStart[e]; s < pointStart[e + 1]; s++) {
+    const first = pointStart[e];
+    const last = pointStart[e + 1];
+    for (let s = first; s < last; s++) {
       const w = s * B;
+      // six independent sums (even and odd locals): three chains of B dependent adds are latency-bound
       let x0 = 0;
       let x1 = 0;
       let x2 = 0;
-      for (let j = 0, row = base; j < B; j++, row += 3) {
+      let y0 = 0;
+      let y1 = 0;
+      let y2 = 0;
+      let j = 0;
+      for (let row = base; j + 1 < B; j += 2, row += 6) {
         const b = basis[w + j];
+        const c = basis[w + j + 1];
+        x0 += b * local[row];
+        x1 += b * local[row + 1];
+        x2 += b * local[row + 2];
+        y0 += c * local[row + 3];
+        y1 += c * local[row + 4];
+        y2 += c * local[row + 5];
+      }
+      if (j < B) {
+        const b = basis[w + j];
+        const row = base + 3 * j;
         x0 += b * local[row];
         x1 += b * local[row + 1];
         x2 += b * local[row + 2];
       }
-      const r0 = x0 - targets[3 * s];
-      const r1 = x1 - targets[3 * s + 1];
-      const r2 = x2 - targets[3 * s + 2];
+      const r0 = x0 + y0 - targets[3 * s];
+      const r1 = x1 + y1 - targets[3 * s + 1];
+      const r2 = x2 + y2 - targets[3 * s + 2];
       const norm2 = r0 * r0 + r1 * r1 + r2 * r2;
       // the squared penalty inline (the fitting default); the others through penaltyOf
       let factor = twiceScale;
@@ -270,15 +337,65 @@ function lossOfTriples(
         loss += penaltyOf(norm2, penalty, delta, scale);
         factor = penaltyFactor;
       }
+      if (!out) continue;
       adjoint[3 * s] = r0 * factor;
       adjoint[3 * s + 1] = r1 * factor;
       adjoint[3 * s + 2] = r2 * factor;
     }
-    if (!G) continue;
-    // the element's reduction, local by local: three sums in registers over its points (in L1 by now)
-    const first = pointStart[e];
-    const last = pointStart[e + 1];
-    for (let j = 0, row = base; j < B; j++, row += 3) {
+    if (!out) continue;
+    // the element's reduction, four locals at a time: twelve sums in registers over its points (in L1
+    // by now), each point's adjoint read once per four locals
+    let j = 0;
+    for (; j + 3 < B; j += 4) {
+      let y0 = 0;
+      let y1 = 0;
+      let y2 = 0;
+      let z0 = 0;
+      let z1 = 0;
+      let z2 = 0;
+      let u0 = 0;
+      let u1 = 0;
+      let u2 = 0;
+      let v0 = 0;
+      let v1 = 0;
+      let v2 = 0;
+      for (let s = first; s < last; s++) {
+        const a0 = adjoint[3 * s];
+        const a1 = adjoint[3 * s + 1];
+        const a2 = adjoint[3 * s + 2];
+        const w = s * B + j;
+        const b = basis[w];
+        y0 += b * a0;
+        y1 += b * a1;
+        y2 += b * a2;
+        const c = basis[w + 1];
+        z0 += c * a0;
+        z1 += c * a1;
+        z2 += c * a2;
+        const d = basis[w + 2];
+        u0 += d * a0;
+        u1 += d * a1;
+        u2 += d * a2;
+        const f = basis[w + 3];
+        v0 += f * a0;
+        v1 += f * a1;
+        v2 += f * a2;
+      }
+      const r = 3 * j;
+      G[r] = y0;
+      G[r + 1] = y1;
+      G[r + 2] = y2;
+      G[r + 3] = z0;
+      G[r + 4] = z1;
+      G[r + 5] = z2;
+      G[r + 6] = u0;
+      G[r + 7] = u1;
+      G[r + 8] = u2;
+      G[r + 9] = v0;
+      G[r + 10] = v1;
+      G[r + 11] = v2;
+    }
+    for (; j < B; j++) {
       let y0 = 0;
       let y1 = 0;
       let y2 = 0;
@@ -288,10 +405,11 @@ function lossOfTriples(
         y1 += b * adjoint[3 * s + 1];
         y2 += b * adjoint[3 * s + 2];
       }
-      G[row] = y0;
-      G[row + 1] = y1;
-      G[row + 2] = y2;
+      G[3 * j] = y0;
+      G[3 * j + 1] = y1;
+      G[3 * j + 2] = y2;
     }
+    scatterElement(sparse, e, G, 3, out);
   }
   return loss;
 }
@@ -305,17 +423,21 @@ function lossOfScalars(
   penalty: ResidualPenalty,
   delta: number,
   scale: number,
-  G: Float64Array | undefined,
+  out: Float64Array | undefined,
 ): number {
   const B = plan.localSize;
   const { pointStart, basis } = set;
+  const sparse = sparseExtraction(plan);
   const adjoint = adjointScratch(set.count);
+  const G = elementScratch(B);
   const squared = penalty === "squared";
   const twiceScale = 2 * scale;
   let loss = 0;
   for (let e = 0; e < plan.elementCount; e++) {
     const base = e * B;
-    for (let s = pointStart[e]; s < pointStart[e + 1]; s++) {
+    const first = pointStart[e];
+    const last = pointStart[e + 1];
+    for (let s = first; s < last; s++) {
       const w = s * B;
       // four independent sums (a single chain of B dependent adds is latency-bound)
       let x0 = 0;
@@ -334,15 +456,13 @@ function lossOfScalars(
       // the squared penalty inline (the fitting default); the others through penaltyOf
       if (squared) {
         loss += r * r;
-        adjoint[s] = r * twiceScale;
+        if (out) adjoint[s] = r * twiceScale;
       } else {
         loss += penaltyOf(r * r, penalty, delta, scale);
-        adjoint[s] = r * penaltyFactor;
+        if (out) adjoint[s] = r * penaltyFactor;
       }
     }
-    if (!G) continue;
-    const first = pointStart[e];
-    const last = pointStart[e + 1];
+    if (!out) continue;
     // four locals at a time: four independent sums over the element's points
     let j = 0;
     for (; j + 3 < B; j += 4) {
@@ -358,16 +478,17 @@ function lossOfScalars(
         y2 += basis[w + 2] * a;
         y3 += basis[w + 3] * a;
       }
-      G[base + j] = y0;
-      G[base + j + 1] = y1;
-      G[base + j + 2] = y2;
-      G[base + j + 3] = y3;
+      G[j] = y0;
+      G[j + 1] = y1;
+      G[j + 2] = y2;
+      G[j + 3] = y3;
     }
     for (; j < B; j++) {
       let y = 0;
       for (let s = first; s < last; s++) y += basis[s * B + j] * adjoint[s];
-      G[base + j] = y;
+      G[j] = y;
     }
+    scatterElement(sparse, e, G, 1, out);
   }
   return loss;
 }

@@ -8,8 +8,10 @@
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import { derivativeCount } from "../../splines/tensorBasis.js";
 import { elementOrder } from "../cpu/elementOrder.js";
+import type { ResidualPenalty } from "../cpu/pointSet.js";
 import { BufferPool, readFloat32, STORAGE, upload } from "./gpuBuffers.js";
 import type { PassTimer } from "./passTimer.js";
+import { pointSetLossShader, pointSetReduceShader } from "./pointSetWgsl.js";
 import {
   backwardParamsShader,
   elementReduceShader,
@@ -423,6 +425,53 @@ export class GpuPlan {
     const inputs = [b.functionRowStart, b.functionRows, b.rowElement, b.coefficients, elementGradients, out];
     const groups = Math.ceil(plan.functionCount / (64 / GATHER_LANES));
     this.launch("gather", 0, dim, gatherFunctionsShader, inputs, groups, false);
+    return out;
+  }
+
+  /**
+   * The fused residual loss at a point set on the device (pointSetWgsl.ts): per slot its penalty term
+   * ρ · scale and adjoint, `#points + #points by dim` (`constants` holds scale and δ).
+   */
+  pointSetTerms(
+    set: { slotElement: GPUBuffer; basis: GPUBuffer; count: number },
+    local: GPUBuffer,
+    targets: GPUBuffer,
+    constants: GPUBuffer,
+    dim: number,
+    penalty: ResidualPenalty,
+  ): GPUBuffer {
+    const out = this.output(set.count * (1 + dim) * 4);
+    this.launch(
+      `pointSetTerms:${penalty}`,
+      0,
+      dim,
+      (v) => pointSetLossShader(v, penalty),
+      [set.slotElement, set.basis, local, targets, constants, out],
+      set.count,
+      true,
+      set.count,
+    );
+    return out;
+  }
+
+  /** The per-element reduction of pointSetTerms' adjoints against the cached basis: `#elements by B by dim`. */
+  pointSetElementGradients(
+    set: { pointStart: GPUBuffer; basis: GPUBuffer; count: number },
+    terms: GPUBuffer,
+    dim: number,
+  ): GPUBuffer {
+    const { plan } = this;
+    const out = this.output(plan.elementCount * plan.localSize * dim * 4);
+    this.launch(
+      "pointSetReduce",
+      0,
+      dim,
+      pointSetReduceShader,
+      [set.pointStart, set.basis, terms, out],
+      plan.elementCount * plan.localSize,
+      true,
+      set.count,
+    );
     return out;
   }
 

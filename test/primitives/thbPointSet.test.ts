@@ -79,6 +79,9 @@ const cases: [2 | 3, number, number, number][] = [
   [2, 1, 4, 3],
   [3, 2, 5, 1],
   [3, 1, 6, 3],
+  // odd local sizes (B = 9, 27) in dim 3: the remainders of the paired and blocked loops
+  [2, 2, 7, 3],
+  [3, 2, 8, 3],
 ];
 
 describe("THB primitives at a fixed point set (cached basis, fused loss)", () => {

@@ -187,9 +187,59 @@ describe.skipIf(!gpu)("device tensors on WebGPU vs host tensors", () => {
     expect(relativeError(await onDevice.value.read(), onHost.value.values)).toBeLessThan(1e-5);
     expect(relativeError(await onDevice.grad.read(), onHost.grad.values)).toBeLessThan(1e-5);
     const deviceControl = dev(control);
-    expect(() => ops.residualLoss(deviceControl, set, F)).toThrow(/control lives on the GPU/);
+    expect(() => ops.evaluatePoints(deviceControl, set)).toThrow(/control lives on the GPU/);
     expect(() => ops.residualLoss(control, set, stored.companions[0])).toThrow(/host tensor of shape/);
     dispose(stored.params, ...stored.companions, deviceControl);
+  });
+
+  it("the fused residual loss on the device (cached layout resident there) matches the f64 host path within f32 tolerance: each penalty, mean and sum, dim 1 and 3, 2D and 3D", async () => {
+    for (const [dimension, degree, dim, seed] of [
+      [2, 3, 3, 21],
+      [2, 2, 1, 22],
+      [3, 2, 3, 23],
+    ] as const) {
+      const space = buildHierarchy({
+        dimension,
+        degree,
+        truncated: true,
+        m: 2,
+        seed,
+        steps: 3,
+        nonUniform: true,
+      });
+      const plan = compile(space);
+      const r = seededRandom(seed);
+      const count = 3000;
+      const control = ad.tensor(randomArray(r, plan.functionCount * dim), [plan.functionCount, dim]);
+      const params = randomParams(r, count, new Array(dimension).fill(0), new Array(dimension).fill(1));
+      const F = ad.tensor(randomArray(r, count * dim), [count, dim]);
+      const ops = thbOps(plan);
+      const set = ops.pointSet(params);
+      const deviceControl = dev(control);
+      for (const penalty of ["squared", "huber", "l1"] as const) {
+        for (const reduction of ["mean", "sum"] as const) {
+          const options = { penalty, delta: 0.6 * Math.sqrt(dim), reduction };
+          const onHost = ad.valueAndGrad((c: Tensor) => ops.residualLoss(c, set, F, options), control);
+          const onDevice = scope(() =>
+            ad.valueAndGrad((c: Tensor) => ad.mul(ops.residualLoss(c, set, F, options), 2), deviceControl),
+          );
+          expect(onDevice.value.onDevice && onDevice.grad.onDevice).toBe(true);
+          const what = `${dimension}D degree ${degree} dim ${dim} ${penalty} ${reduction}`;
+          const value = (await onDevice.value.read())[0];
+          expect(Math.abs(value / 2 - onHost.value.item()), what).toBeLessThan(
+            1e-5 * Math.abs(onHost.value.item()),
+          );
+          const doubled = Float64Array.from(onHost.grad.values, (x) => 2 * x);
+          expect(relativeError(await onDevice.grad.read(), doubled), what).toBeLessThan(1e-5);
+          // the forward alone (untraced) gives the same value
+          const plain = scope(() => ops.residualLoss(deviceControl, set, F, options));
+          expect((await plain.read())[0], what).toBe(value / 2);
+          dispose(onDevice.value, onDevice.grad, plain);
+        }
+      }
+      set.releaseDevice();
+      dispose(deviceControl);
+    }
   });
 
   it("THB values and first derivatives on the GPU: gradients to coefficients and parameters match the CPU", async () => {
