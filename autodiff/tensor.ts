@@ -202,8 +202,20 @@ export function hostAllocationStatistics(): { freshBytes: number; reusedBytes: n
   return { ...poolStatistics };
 }
 
+/** How many times each host array went back to the pool: caches keyed by an array compare it. */
+const recycled = new WeakMap<object, number>();
+
+/**
+ * The number of times a host array was recycled through the pool: a cache keyed by an array (e.g. a grid's
+ * tabulated basis by its points) stores it and treats a changed count as a different array.
+ */
+export function recycleCount(values: object): number {
+  return recycled.get(values) ?? 0;
+}
+
 function returnToPool(values: Values): void {
   const bytes = values.byteLength;
+  recycled.set(values, (recycled.get(values) ?? 0) + 1);
   if (pooledBytes + bytes > MAX_POOLED_BYTES) return;
   const pool = values instanceof Float32Array ? freeF32 : freeF64;
   let list = pool.get(values.length);

@@ -1,5 +1,5 @@
 /** The cpu side of the primitives' seam (primitives/tensorKernels.ts): the f64 kernels on host tensors. */
-import { allocateForOverwrite, Tensor } from "../autodiff/tensor.js";
+import { allocateForOverwrite, recycleCount, Tensor } from "../autodiff/tensor.js";
 import type { EvaluationPlan } from "../hierarchy/plan.js";
 import { type GridBasis, gridBasis, gridElementGradients, gridForward } from "../kernels/cpu/gridBasis.js";
 import { jointHistogramOfValues, jointHistogramVjpCpu, sampleImageCpu } from "../kernels/cpu/imageKernels.js";
@@ -23,7 +23,12 @@ function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
   const d = plan.dimension;
   // grids evaluated on this plan, by their points: the tabulated basis serves the forward and the
   // coefficient VJP at those points (the transpose of a grid evaluation passes the grid's points back)
-  const grids = new WeakMap<object, GridBasis>();
+  // (with the points' recycle count: an op's array recycled by a scope may come back holding other points)
+  const grids = new WeakMap<object, { basis: GridBasis; recycled: number }>();
+  const gridOf = (points: object): GridBasis | undefined => {
+    const entry = grids.get(points);
+    return entry && entry.recycled === recycleCount(points) ? entry.basis : undefined;
+  };
   return {
     // outputs and temporaries from the host pool (autodiff/tensor.ts): in a scope, a loop's steps reuse them
     localControl: (control) => {
@@ -65,10 +70,10 @@ function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
             elementGradientsOfDerivativesCpu(plan, params.values, g.values, dim),
             dim,
           )
-        : grids.has(params.values)
+        : gridOf(params.values)
           ? gatherFunctionGradientsCpu(
               plan,
-              gridElementGradients(plan, grids.get(params.values)!, g.values as Float64Array, dim),
+              gridElementGradients(plan, gridOf(params.values)!, g.values as Float64Array, dim),
               dim,
             )
           : gatherFunctionGradientsCpu(
@@ -87,10 +92,10 @@ function cpuThb(plan: EvaluationPlan): ThbTensorKernels {
     },
     grid: (control, points, _origin, _spacing, counts) => {
       const dim = control.shape[1];
-      let basis = grids.get(points.values);
+      let basis = gridOf(points.values);
       if (!basis) {
         basis = gridBasis(plan, points.values, counts);
-        grids.set(points.values, basis);
+        grids.set(points.values, { basis, recycled: recycleCount(points.values) });
       }
       const local = localControl(plan, control.values, dim);
       return new Tensor(gridForward(plan, basis, local, dim), [points.shape[0], dim]);

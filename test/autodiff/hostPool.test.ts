@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as ad from "../../autodiff/index.js";
 import { type Tensor, tensor } from "../../autodiff/index.js";
 import { compile } from "../../hierarchy/plan.js";
+import { gridPoints } from "../../kernels/cpu/gridPoints.js";
 import { thbOps } from "../../primitives/thbPrimitive.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
@@ -138,5 +139,51 @@ describe("host pool: scopes reuse the arrays ops allocate", () => {
     );
     for (let i = 0; i < 4; i++) expect(mixed.values[i]).toBeCloseTo(2 * x.values[i], 14);
     expect(ad.grad((y: Tensor) => ad.sum(ad.mul(y, y)), x).traced).toBe(false);
+  });
+});
+
+describe("host pool and caches keyed by arrays", () => {
+  it("a grid whose points an op computed in a scope is tabulated afresh when the pool hands that array out again", () => {
+    const plan = compile(
+      buildHierarchy({
+        dimension: 2,
+        degree: 2,
+        truncated: true,
+        m: 2,
+        seed: 3,
+        steps: 3,
+        nonUniform: false,
+      }),
+    );
+    const lo = [0, 1].map((k) => plan.rootBreaks[plan.rootBreakStart[k]]);
+    const hi = [0, 1].map((k) => plan.rootBreaks[plan.rootBreakStart[k + 1] - 1]);
+    // three components: the outputs (#points × 3) do not share the points' (#points × 2) pool list
+    const control = tensor(randomArray(seededRandom(5), plan.functionCount * 3), [plan.functionCount, 3]);
+    const counts = [6, 5];
+    // the same counts at two origins: points of equal length, different values
+    const gridAt = (shift: number) => {
+      const origin = lo.map((l, k) => l + shift * (hi[k] - l));
+      const spacing = lo.map((l, k) => ((hi[k] - l) * (1 - shift)) / (counts[k] - 1));
+      return { origin, spacing, points: gridPoints(origin, spacing, counts) };
+    };
+    const ops = thbOps(plan);
+    const arrays: object[] = []; // not returned from the scope, which would keep them out of the pool
+    const through = (shift: number) =>
+      ad.scope(() => {
+        const { origin, spacing, points } = gridAt(shift);
+        // an op's output array: from the pool inside a scope
+        const computed = ad.mul(tensor(points, [points.length / 2, 2]), 1);
+        const grid = { origin, spacing, counts, points: computed };
+        arrays.push(computed.values);
+        return {
+          grid: Float64Array.from(ops.evaluateGrid(control, grid).values),
+          general: Float64Array.from(ops.evaluate(control, computed).values),
+        };
+      });
+    const first = through(0);
+    const second = through(0.3);
+    expect(arrays[1]).toBe(arrays[0]); // the pool did hand the same array out again
+    expect(Array.from(second.grid)).not.toEqual(Array.from(first.grid));
+    for (let i = 0; i < second.grid.length; i++) expect(second.grid[i]).toBeCloseTo(second.general[i], 12);
   });
 });
