@@ -35,7 +35,8 @@ function flag(name: string, fallback: string): string {
 const runs = Number(flag("runs", "3"));
 const timeout = Number(flag("timeout", "900"));
 const only = new Set(flag("only", "itk,3d,multimodal,local").split(","));
-const oursArgs = flag("ours", "").split(" ").filter(Boolean);
+// elastix's parameter map here is a B-spline transform alone (no affine stage): ours likewise by default
+const oursArgs = flag("ours", "--initial none").split(" ").filter(Boolean);
 if (!Number.isInteger(runs) || runs < 1)
   throw new Error(`--runs ${flag("runs", "")}: expected a positive integer`);
 
