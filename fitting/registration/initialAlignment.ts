@@ -27,6 +27,7 @@ import {
   mutualInformation,
   normalizedCrossCorrelation,
 } from "../../primitives/imagePrimitives.js";
+import { rangeOf } from "./fusedLevelLoss.js";
 import type { Metric } from "./levelLoss.js";
 
 /** Initial alignment stages: none, centring + rigid, or centring + rigid + affine. */
@@ -185,16 +186,6 @@ function parametrisationOp(parametrisation: Parametrisation): (p: Tensor) => Ten
     },
   });
   return (p) => op([p])[0];
-}
-
-function rangeOf(values: ArrayLike<number>): [number, number] {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) {
-    lo = Math.min(lo, values[i]);
-    hi = Math.max(hi, values[i]);
-  }
-  return hi > lo ? [lo, hi] : [lo, lo + 1];
 }
 
 /** Centre of mass of `values − min` in physical space; the grid's centre when the image is constant. */

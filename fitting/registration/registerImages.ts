@@ -477,19 +477,36 @@ export async function registerImages(
 function strided(geometry: ImageGeometry, values: Float64Array, stride: number): PyramidLevel {
   if (stride === 1) return { geometry, values, factor: 1 };
   const size = geometry.size.map((n) => Math.floor((n - 1) / stride) + 1);
-  const [nx, ny] = geometry.size;
-  const [mx, my] = size;
-  const mz = size[2] ?? 1;
-  const out = new Float64Array(mx * my * mz);
-  let o = 0;
-  for (let k = 0; k < mz; k++)
-    for (let j = 0; j < my; j++)
-      for (let i = 0; i < mx; i++) out[o++] = values[i * stride + nx * (j * stride + ny * k * stride)];
+  const out = everyNth(
+    values,
+    geometry.size,
+    size,
+    stride,
+    new Float64Array(size.reduce((a, n) => a * n, 1)),
+  );
   return {
     geometry: { ...geometry, size, spacing: geometry.spacing.map((s) => s * stride) },
     values: out,
     factor: stride,
   };
+}
+
+/** The pixels at every `stride`-th index along each axis (from 0) of an image of `size`, into out. */
+function everyNth<T extends Float64Array | Uint8Array>(
+  values: ArrayLike<number>,
+  size: readonly number[],
+  levelSize: readonly number[],
+  stride: number,
+  out: T,
+): T {
+  const [nx, ny] = size;
+  const [mx, my] = levelSize;
+  const mz = levelSize[2] ?? 1;
+  let o = 0;
+  for (let k = 0; k < mz; k++)
+    for (let j = 0; j < my; j++)
+      for (let i = 0; i < mx; i++) out[o++] = values[i * stride + nx * (j * stride + ny * k * stride)];
+  return out;
 }
 
 /** The fixed mask as 0/1 per pixel, checked against the fixed image. */
@@ -512,14 +529,7 @@ function maskLevel(
   factor: number,
 ): Uint8Array {
   if (factor === 1) return mask;
-  const [nx, ny] = size;
-  const [mx, my] = levelSize;
-  const mz = levelSize[2] ?? 1;
-  const out = new Uint8Array(mx * my * mz);
-  let o = 0;
-  for (let k = 0; k < mz; k++)
-    for (let j = 0; j < my; j++)
-      for (let i = 0; i < mx; i++) out[o++] = mask[i * factor + nx * (j * factor + ny * k * factor)];
+  const out = everyNth(mask, size, levelSize, factor, new Uint8Array(levelSize.reduce((a, n) => a * n, 1)));
   // a level whose sampled pixels all fall outside a thin mask still needs something to compare
   return out.includes(1) ? out : new Uint8Array(out.length).fill(1);
 }
