@@ -199,24 +199,31 @@ export class THBSpace {
     }
   }
 
-  /** True when the support of level-l function `flat` lies inside Ω^l. */
+  /**
+   * True when the support of level-l function `flat` lies inside Ω^l: every level-(l−1) parent of its
+   * support cells is refined (Ω^l is the union of the children of refined level-(l−1) cells).
+   */
   supportInDomain(l: number, flat: number): boolean {
     if (l === 0) return true;
     const d = this.dimension;
-    const index = [0, 0, 0];
-    this.tensorIndex(l, flat, index);
     const lo = [0, 0, 0];
-    const hi = [1, 1, 1];
+    const hi = [0, 0, 0];
+    let rest = flat;
     for (let k = 0; k < d; k++) {
       const lv = this.level(l, k);
-      lo[k] = lv.supportStart[index[k]];
-      hi[k] = lv.supportEnd[index[k]];
+      const i = rest % lv.functions;
+      rest = (rest - i) / lv.functions;
+      lo[k] = lv.supportStart[i] >> 1;
+      hi[k] = (lv.supportEnd[i] - 1) >> 1;
     }
-    const cell = [0, 0, 0];
-    for (cell[2] = lo[2]; cell[2] < hi[2]; cell[2]++) {
-      for (cell[1] = lo[1]; cell[1] < hi[1]; cell[1]++) {
-        for (cell[0] = lo[0]; cell[0] < hi[0]; cell[0]++) {
-          if (!this.tree.inDomain(l, this.tree.key(l, cell))) return false;
+    const tree = this.tree;
+    const refined = tree.refined[l - 1];
+    const n0 = tree.cellsAt(l - 1, 0);
+    const n1 = d > 1 ? tree.cellsAt(l - 1, 1) : 1;
+    for (let c2 = lo[2]; c2 <= hi[2]; c2++) {
+      for (let c1 = lo[1]; c1 <= hi[1]; c1++) {
+        for (let c0 = lo[0]; c0 <= hi[0]; c0++) {
+          if (!refined.has(c0 + n0 * (c1 + n1 * c2))) return false;
         }
       }
     }
