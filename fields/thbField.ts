@@ -117,13 +117,22 @@ export class THBField {
       }
     }
     const plan = this.plan;
-    const { start, elements } = functionElements(plan);
-    const touched = new Set<number>();
-    for (let i = 0; i < ids.length; i++) {
-      for (let j = start[ids[i]]; j < start[ids[i] + 1]; j++) touched.add(elements[j]);
-    }
+    const touched = this.elementsOfFunctions(ids);
     const local = updateLocalControl(plan, control, dim, touched, Float64Array.from(this.localControl));
     return new THBField(this.space, control, dim, plan, local);
+  }
+
+  /** The plan's elements (ids, ascending) on which any of the functions `ids` acts: where they move the field. */
+  elementsOfFunctions(ids: ArrayLike<number>): number[] {
+    const { start, elements } = functionElements(this.plan);
+    const touched = new Set<number>();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.space.size)
+        throw new ArgumentError(`ids[${i}] = ${id} is not a function id (0 … ${this.space.size - 1})`);
+      for (let j = start[id]; j < start[id + 1]; j++) touched.add(elements[j]);
+    }
+    return [...touched].sort((a, b) => a - b);
   }
 
   /** Values and derivatives up to `order` at `params  #points by d`; `#points by blocks by dim`. */
