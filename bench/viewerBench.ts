@@ -128,7 +128,7 @@ export async function benchViewer(): Promise<void> {
           await page.waitForSelector("body[data-state=ready]", { timeout: 120_000 });
           const tessellation = await readout(page, "tessellation");
           const renderer = await readout(page, "backend");
-          const m = await measure(page, 15, 20);
+          const m = await measure(page, 10, 10);
           rows.push([
             (await readout(page, "dofs")).replace(/\B(?=(\d{3})+$)/g, ","),
             `${renderer} / ${tessellation}`,

@@ -199,13 +199,11 @@ async function onClick(click: SurfaceClick): Promise<void> {
     }
     setReadout("last-action", JSON.stringify({ action: click.shift ? "coarsen" : "refine", ...element }));
     showMessage("");
-    const drawn = await stage.rendered();
-    actionTimes.push({
-      action: click.shift ? "coarsen" : "refine",
-      ms: drawn - click.time,
-      dofs: history.current?.space.size ?? 0,
+    const dofs = history.current?.space.size ?? 0;
+    void stage.rendered().then((drawn) => {
+      actionTimes.push({ action: click.shift ? "coarsen" : "refine", ms: drawn - click.time, dofs });
+      if (actionTimes.length > 1000) actionTimes.shift();
     });
-    if (actionTimes.length > 1000) actionTimes.shift();
   } catch (error) {
     showMessage(`cannot ${click.shift ? "coarsen" : "refine"} ${where}: ${(error as Error).message}`);
   }
