@@ -161,10 +161,19 @@ function parsePort(text: string | undefined): number {
   return port;
 }
 
+/**
+ * Opens `url` in a browser: the command in BROWSER when set (as the convention has it: words split on
+ * spaces, "%s" replaced by the URL, else the URL appended), otherwise the platform's opener.
+ */
 function openBrowser(url: string): void {
-  const command =
-    process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
-  const child = spawn(command, [url], { detached: true, stdio: "ignore" });
+  const fromEnv = process.env.BROWSER?.trim().split(/\s+/).filter(Boolean);
+  const [command, ...given] = fromEnv?.length
+    ? fromEnv
+    : [process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open"];
+  const args = given.some((a) => a.includes("%s"))
+    ? given.map((a) => a.replaceAll("%s", url))
+    : [...given, url];
+  const child = spawn(command, args, { detached: true, stdio: "ignore" });
   child.on("error", () =>
     process.stderr.write(`thb view: could not start ${command}; open ${url} yourself\n`),
   );

@@ -10,7 +10,7 @@
  */
 
 import { localRefinementBlocks, refineLocal } from "../hierarchy/extraction.js";
-import { compile, type EvaluationPlan } from "../hierarchy/plan.js";
+import { compile, compileReusing, type EvaluationPlan } from "../hierarchy/plan.js";
 import {
   type Box,
   type CoarsenResult,
@@ -25,9 +25,11 @@ import type { THBSpace } from "../hierarchy/thbSpace.js";
 import { elementGaussPoint, elementRuleSize } from "../kernels/cpu/elementQuadrature.js";
 import {
   evaluateLocalField,
+  functionElements,
   LocalBasisScratch,
   localControl,
   localTensorBasis,
+  updateLocalControl,
 } from "../kernels/cpu/planEvaluate.js";
 import { evaluateSurfaceField } from "../kernels/cpu/surfaceEvaluate.js";
 import { conjugateGradient } from "../linalg/conjugateGradient.js";
@@ -44,8 +46,17 @@ export class THBField {
   private planCache?: EvaluationPlan;
   private localCache?: Float64Array;
 
-  /** `plan`, when given, must be compile(space): callers that already compiled the space pass it on. */
-  constructor(space: THBSpace, control: ArrayLike<number>, dim: number, plan?: EvaluationPlan) {
+  /**
+   * `plan`, when given, must be compile(space), and `local` localControl(plan, control, dim): callers that
+   * already have them pass them on.
+   */
+  constructor(
+    space: THBSpace,
+    control: ArrayLike<number>,
+    dim: number,
+    plan?: EvaluationPlan,
+    local?: Float64Array,
+  ) {
     if (!Number.isInteger(dim) || dim < 1)
       throw new ArgumentError(`dim must be a positive integer, got ${dim}`);
     if (control == null || control.length !== space.size * dim) {
@@ -61,6 +72,7 @@ export class THBField {
     this.dim = dim;
     this.control = Float64Array.from(control);
     this.planCache = plan;
+    this.localCache = plan ? local : undefined;
   }
 
   /** The zero field. */
@@ -78,6 +90,49 @@ export class THBField {
   get localControl(): Float64Array {
     if (!this.localCache) this.localCache = localControl(this.plan, this.control, this.dim);
     return this.localCache;
+  }
+
+  /**
+   * The same field with the control points of some functions replaced (`ids`, and `rows  #ids by dim`):
+   * no recompilation, and only the local control points of the elements those functions act on are
+   * recomputed (bit-identical to recomputing all of them). What a control-point drag needs.
+   */
+  withControlRows(ids: ArrayLike<number>, rows: ArrayLike<number>): THBField {
+    const dim = this.dim;
+    const n = this.space.size;
+    if (rows == null || rows.length !== ids.length * dim) {
+      throw new ArgumentError(
+        `rows must hold ${ids.length} functions × ${dim} numbers, got length ${rows?.length}`,
+      );
+    }
+    const control = Float64Array.from(this.control);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= n)
+        throw new ArgumentError(`ids[${i}] = ${id} is not a function id (0 … ${n - 1})`);
+      for (let k = 0; k < dim; k++) {
+        const v = rows[i * dim + k];
+        if (!Number.isFinite(v)) throw new ArgumentError(`rows[${i * dim + k}] must be finite, got ${v}`);
+        control[id * dim + k] = v;
+      }
+    }
+    const plan = this.plan;
+    const touched = this.elementsOfFunctions(ids);
+    const local = updateLocalControl(plan, control, dim, touched, Float64Array.from(this.localControl));
+    return new THBField(this.space, control, dim, plan, local);
+  }
+
+  /** The plan's elements (ids, ascending) on which any of the functions `ids` acts: where they move the field. */
+  elementsOfFunctions(ids: ArrayLike<number>): number[] {
+    const { start, elements } = functionElements(this.plan);
+    const touched = new Set<number>();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.space.size)
+        throw new ArgumentError(`ids[${i}] = ${id} is not a function id (0 … ${this.space.size - 1})`);
+      for (let j = start[id]; j < start[id + 1]; j++) touched.add(elements[j]);
+    }
+    return [...touched].sort((a, b) => a - b);
   }
 
   /** Values and derivatives up to `order` at `params  #points by d`; `#points by blocks by dim`. */
@@ -125,7 +180,6 @@ export class THBField {
    */
   carryOverTo(target: THBSpace): THBField {
     const source = this.space;
-    const d = source.dimension;
     const dim = this.dim;
     const B = source.localSize;
     for (let l = 0; l < source.maxLevels; l++) {
@@ -137,72 +191,136 @@ export class THBField {
     }
     const oldPlan = this.plan;
     const oldLocal = this.localControl;
-    const oldElementId = elementIds(oldPlan, source);
-    const newPlan = compile(target, { space: source, plan: oldPlan });
-    const newElementId = elementIds(newPlan, target);
+    const { plan: newPlan, reuse } = compileReusing(target, { space: source, plan: oldPlan });
     const control = new Float64Array(target.size * dim);
-    const cell = [0, 0, 0];
-    const index = [0, 0, 0];
-    const span = [0, 0, 0];
-    const previousSpan = [0, 0, 0];
-    const blocks: Float64Array[] = [];
-    const q = target.degrees.map((p) => p + 1);
-    const column = new Float64Array(B);
-    const tmpA = new Float64Array(B);
-    const tmpB = new Float64Array(B);
-    const local = new Float64Array(B * dim);
     const offsets = target.levelOffsets;
-    for (let l = 0; l < target.levelCount; l++) {
-      const active = target.activeFunctions(l);
-      for (let i = 0; i < active.length; i++) {
-        const id = offsets[l] + i;
-        const flat = active[i];
-        const elementKey = activeElementInSupport(target, l, flat, cell, index);
-        // the old element containing it, and the old field's local coefficients there
-        const old = source.tree.activeElementContaining(l, elementKey);
-        const oldId = oldElementId.get(`${old.level}:${old.key}`)!;
-        local.set(oldLocal.subarray(oldId * B * dim, (oldId + 1) * B * dim));
-        for (let k = old.level + 1; k <= l; k++) {
-          for (let dir = 0; dir < d; dir++) {
-            previousSpan[dir] = target.level(k - 1, dir).spanOfCell[cell[dir] >> (l - k + 1)];
-            span[dir] = target.level(k, dir).spanOfCell[cell[dir] >> (l - k)];
-          }
-          localRefinementBlocks(target, k, span, previousSpan, blocks);
-          for (let c = 0; c < dim; c++) {
-            for (let j = 0; j < B; j++) column[j] = local[j * dim + c];
-            const refined = refineLocal(column, blocks, q, d, tmpA, tmpB);
-            for (let j = 0; j < B; j++) local[j * dim + c] = refined[j];
-          }
-        }
-        // τ's position among the element's local B-splines
-        let localIndex = 0;
-        for (let dir = d - 1; dir >= 0; dir--) {
-          const first = target.level(l, dir).spanOfCell[cell[dir]] - target.degrees[dir];
-          localIndex = localIndex * q[dir] + (index[dir] - first);
-        }
-        const e = newElementId.get(`${l}:${elementKey}`)!;
-        for (let c = 0; c < dim; c++) control[id * dim + c] = local[localIndex * dim + c];
-        // subtract coarser functions' contributions (zero for THB, non-zero for HB)
-        for (let r = newPlan.extractionStart[e]; r < newPlan.extractionStart[e + 1]; r++) {
-          const a = newPlan.extractionFunctions[r];
-          if (a >= offsets[l]) break; // ascending ids: the rest are of level ≥ l
-          const coefficient = newPlan.extractionCoefficients[r * B + localIndex];
-          if (coefficient === 0) continue;
-          for (let c = 0; c < dim; c++) control[id * dim + c] -= coefficient * control[a * dim + c];
+    const carried = new CarryOver(this, target, newPlan);
+    if (target.truncated && reuse) {
+      // THB preserves coefficients: an active function of both spaces keeps its control point (on a level-l
+      // element e of both, P_e[τ] = c_τ exactly, coarser functions being truncated to 0 there), so only the
+      // functions new to the target are computed
+      const known = new Uint8Array(target.size);
+      for (let f = 0; f < oldPlan.functionCount; f++) {
+        const id = reuse.renumber[f];
+        if (id < 0) continue;
+        known[id] = 1;
+        for (let c = 0; c < dim; c++) control[id * dim + c] = this.control[f * dim + c];
+      }
+      for (let l = 0; l < target.levelCount; l++) {
+        const active = target.activeFunctions(l);
+        for (let i = 0; i < active.length; i++) {
+          const id = offsets[l] + i;
+          if (!known[id]) carried.coefficient(l, active[i], id, control);
         }
       }
+      // the elements that kept their rows, whose functions all kept their control points, keep their local
+      // control points; the others are recomputed
+      const local = new Float64Array(newPlan.elementCount * B * dim);
+      const recompute: number[] = [];
+      for (let e = 0; e < newPlan.elementCount; e++) {
+        const o = reuse.oldElement[e];
+        if (o < 0) recompute.push(e);
+        else local.set(oldLocal.subarray(o * B * dim, (o + 1) * B * dim), e * B * dim);
+      }
+      updateLocalControl(newPlan, control, dim, recompute, local);
+      return new THBField(target, control, dim, newPlan, local);
+    }
+    for (let l = 0; l < target.levelCount; l++) {
+      const active = target.activeFunctions(l);
+      for (let i = 0; i < active.length; i++) carried.coefficient(l, active[i], offsets[l] + i, control);
     }
     return new THBField(target, control, dim, newPlan);
   }
 }
 
-/** Map "level:key" → element id of a compiled plan. */
-function elementIds(plan: EvaluationPlan, space: THBSpace): Map<string, number> {
-  const ids = new Map<string, number>();
-  space.elements.forEach((e, i) => {
-    ids.set(`${e.level}:${e.key}`, i);
-  });
-  if (ids.size !== plan.elementCount) throw new Error("plan and space disagree on the element count");
+/**
+ * The exact carry-over of one function's coefficient: the old field's local coefficients on the old element
+ * containing a level-l element e in the function's support, refined down to level l, read at the function's
+ * local index, minus the coarser functions' contributions (zero for THB).
+ */
+class CarryOver {
+  private readonly source: THBSpace;
+  private readonly target: THBSpace;
+  private readonly plan: EvaluationPlan;
+  private readonly oldLocal: Float64Array;
+  private readonly dim: number;
+  private readonly oldElementId: Map<number, number>[];
+  private readonly newElementId: Map<number, number>[];
+  private readonly cell = [0, 0, 0];
+  private readonly index = [0, 0, 0];
+  private readonly span = [0, 0, 0];
+  private readonly previousSpan = [0, 0, 0];
+  private readonly blocks: Float64Array[] = [];
+  private readonly q: number[];
+  private readonly column: Float64Array;
+  private readonly tmpA: Float64Array;
+  private readonly tmpB: Float64Array;
+  private readonly local: Float64Array;
+
+  constructor(field: THBField, target: THBSpace, plan: EvaluationPlan) {
+    this.source = field.space;
+    this.target = target;
+    this.plan = plan;
+    this.oldLocal = field.localControl;
+    this.dim = field.dim;
+    this.oldElementId = elementIds(field.plan, field.space);
+    this.newElementId = elementIds(plan, target);
+    const B = target.localSize;
+    this.q = target.degrees.map((p) => p + 1);
+    this.column = new Float64Array(B);
+    this.tmpA = new Float64Array(B);
+    this.tmpB = new Float64Array(B);
+    this.local = new Float64Array(B * field.dim);
+  }
+
+  /** Writes the coefficient of level-l function `flat` (global id `id`) into control. */
+  coefficient(l: number, flat: number, id: number, control: Float64Array): void {
+    const { source, target, plan, dim, cell, index, span, previousSpan, blocks, q, column, local } = this;
+    const d = target.dimension;
+    const B = target.localSize;
+    const offsets = plan.levelOffsets;
+    const elementKey = activeElementInSupport(target, l, flat, cell, index);
+    // the old element containing it, and the old field's local coefficients there
+    const old = source.tree.activeElementContaining(l, elementKey);
+    const oldId = this.oldElementId[old.level].get(old.key)!;
+    local.set(this.oldLocal.subarray(oldId * B * dim, (oldId + 1) * B * dim));
+    for (let k = old.level + 1; k <= l; k++) {
+      for (let dir = 0; dir < d; dir++) {
+        previousSpan[dir] = target.level(k - 1, dir).spanOfCell[cell[dir] >> (l - k + 1)];
+        span[dir] = target.level(k, dir).spanOfCell[cell[dir] >> (l - k)];
+      }
+      localRefinementBlocks(target, k, span, previousSpan, blocks);
+      for (let c = 0; c < dim; c++) {
+        for (let j = 0; j < B; j++) column[j] = local[j * dim + c];
+        const refined = refineLocal(column, blocks, q, d, this.tmpA, this.tmpB);
+        for (let j = 0; j < B; j++) local[j * dim + c] = refined[j];
+      }
+    }
+    // τ's position among the element's local B-splines
+    let localIndex = 0;
+    for (let dir = d - 1; dir >= 0; dir--) {
+      const first = target.level(l, dir).spanOfCell[cell[dir]] - target.degrees[dir];
+      localIndex = localIndex * q[dir] + (index[dir] - first);
+    }
+    const e = this.newElementId[l].get(elementKey)!;
+    for (let c = 0; c < dim; c++) control[id * dim + c] = local[localIndex * dim + c];
+    // subtract coarser functions' contributions (zero for THB, non-zero for HB)
+    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
+      const a = plan.extractionFunctions[r];
+      if (a >= offsets[l]) break; // ascending ids: the rest are of level ≥ l
+      const coefficient = plan.extractionCoefficients[r * B + localIndex];
+      if (coefficient === 0) continue;
+      for (let c = 0; c < dim; c++) control[id * dim + c] -= coefficient * control[a * dim + c];
+    }
+  }
+}
+
+/** Per level, cell key → element id of a compiled plan. */
+function elementIds(plan: EvaluationPlan, space: THBSpace): Map<number, number>[] {
+  const ids: Map<number, number>[] = Array.from({ length: space.maxLevels }, () => new Map());
+  const elements = space.elements;
+  if (elements.length !== plan.elementCount) throw new Error("plan and space disagree on the element count");
+  for (let i = 0; i < elements.length; i++) ids[elements[i].level].set(elements[i].key, i);
   return ids;
 }
 

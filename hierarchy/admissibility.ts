@@ -226,12 +226,12 @@ export function refineGraded(
 ): THBSpace {
   const working = space.withTree(space.tree.clone());
   apply(working, (e) => refineAdmissibly(working, e, m));
-  const result = space.withTree(working.tree);
+  const result = space.withChangedTree(working.tree);
   if (m === NO_ADMISSIBILITY) return result;
   if (admissibleOn(result, elementsUnderNewFunctions(space, result), m)) return result;
   const rescue = space.withTree(space.tree.clone());
   apply(rescue, (e) => refineCoveringCoarser(rescue, e, m));
-  return space.withTree(rescue.tree);
+  return space.withChangedTree(rescue.tree);
 }
 
 /**

@@ -86,6 +86,25 @@ export class CellTree {
     return this.inDomain(level, key) && !this.refined[level].has(key);
   }
 
+  /**
+   * The cells whose refined status differs between this tree and `other` (same base cells), per level:
+   * changed[l] lists level-l keys refined in one tree and not in the other.
+   */
+  changedCells(other: CellTree): number[][] {
+    const changed: number[][] = [];
+    for (let l = 0; l < this.maxLevels; l++) {
+      const mine = this.refined[l];
+      const theirs = other.refined[l] ?? new Set<number>();
+      const keys: number[] = [];
+      if (mine !== theirs) {
+        for (const key of mine) if (!theirs.has(key)) keys.push(key);
+        for (const key of theirs) if (!mine.has(key)) keys.push(key);
+      }
+      changed.push(keys);
+    }
+    return changed;
+  }
+
   /** Deepest level with refined cells + 1: the number of levels in use. */
   get levelCount(): number {
     for (let l = this.maxLevels - 1; l >= 0; l--) if (this.refined[l].size > 0) return l + 2;

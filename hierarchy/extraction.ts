@@ -16,8 +16,29 @@ export class ExtractionWorkspace {
   /** Memo of supportInDomain per level: flat index → boolean. */
   private readonly inside: Map<number, boolean>[] = [];
 
+  /** Row buffers (rows of B coefficients), swapped level by level; grown on demand. */
+  current = new Float64Array(0);
+  next = new Float64Array(0);
+  readonly tmpA: Float64Array;
+  readonly tmpB: Float64Array;
+
   constructor(space: THBSpace) {
     this.space = space;
+    this.tmpA = new Float64Array(space.localSize);
+    this.tmpB = new Float64Array(space.localSize);
+  }
+
+  /** Makes both row buffers hold at least `rows` rows. */
+  reserve(rows: number): void {
+    const size = rows * this.space.localSize;
+    if (this.current.length >= size) return;
+    const grow = (old: Float64Array) => {
+      const buffer = new Float64Array(Math.max(size, 2 * old.length));
+      buffer.set(old);
+      return buffer;
+    };
+    this.current = grow(this.current);
+    this.next = grow(this.next);
   }
 
   /** supportInDomain with a memo (each element's ancestors share most functions). */
@@ -49,64 +70,77 @@ export function extractElement(element: ElementRef, work: ExtractionWorkspace): 
   for (let k = 0; k < d; k++) q[k] = degrees[k] + 1;
 
   let ids: number[] = [];
-  let rows: Float64Array[] = [];
-  const scratch = [0, 0, 0];
+  let count = 0; // rows in work.current, row r at r·B
   const ancestor = [0, 0, 0];
-  const previousSpan = [0, 0, 0];
-  const span = [0, 0, 0];
+  const first = [0, 0, 0];
+  const stride = [0, 0, 0];
   const blocks: Float64Array[] = [];
-  const tmpA = new Float64Array(B);
-  const tmpB = new Float64Array(B);
+  // the flat indices (on the ancestor's level) of the local B-splines, first direction fastest
+  const flats = new Float64Array(B);
+  const dropped = new Uint8Array(B);
 
   for (let k = 0; k <= le; k++) {
+    let s = 1;
     for (let dir = 0; dir < d; dir++) {
+      const lv = space.level(k, dir);
       ancestor[dir] = cell[dir] >> (le - k);
-      span[dir] = space.level(k, dir).spanOfCell[ancestor[dir]];
+      first[dir] = lv.spanOfCell[ancestor[dir]] - degrees[dir];
+      stride[dir] = s;
+      s *= lv.functions;
     }
-    if (k > 0) {
-      localRefinementBlocks(space, k, span, previousSpan, blocks);
-      const kept: number[] = [];
-      const keptRows: Float64Array[] = [];
-      // truncation mask of this level's local functions
-      const dropped = new Uint8Array(B);
-      if (space.truncated) {
-        space.forEachLocalFunction(k, ancestor, scratch, (flat, local) => {
-          if (work.supportInside(k, flat)) dropped[local] = 1;
-        });
+    let local = 0;
+    for (let j2 = 0; j2 < (d > 2 ? q[2] : 1); j2++) {
+      for (let j1 = 0; j1 < q[1]; j1++) {
+        for (let j0 = 0; j0 < q[0]; j0++) {
+          let flat = (first[0] + j0) * stride[0] + (first[1] + j1) * stride[1];
+          if (d > 2) flat += (first[2] + j2) * stride[2];
+          flats[local++] = flat;
+        }
       }
-      for (let r = 0; r < rows.length; r++) {
-        const row = refineLocal(rows[r], blocks, q, d, tmpA, tmpB);
+    }
+    work.reserve(count + B);
+    if (k > 0) {
+      for (let dir = 0; dir < d; dir++) blocks[dir] = space.directions[dir].refinementBlock(k, ancestor[dir]);
+      const kept: number[] = [];
+      // truncation mask of this level's local functions
+      for (let j = 0; j < B; j++) dropped[j] = space.truncated && work.supportInside(k, flats[j]) ? 1 : 0;
+      const next = work.next;
+      for (let r = 0; r < count; r++) {
+        const row = refineLocalInto(work.current, r * B, blocks, q, d, work.tmpA, work.tmpB);
+        const at = kept.length * B;
         let any = false;
         for (let j = 0; j < B; j++) {
-          if (dropped[j]) row[j] = 0;
-          else if (row[j] !== 0) any = true;
+          const v = dropped[j] ? 0 : row[j];
+          if (v !== 0) any = true;
+          next[at + j] = v;
         }
-        if (any) {
-          kept.push(ids[r]);
-          keptRows.push(row);
-        }
+        if (any) kept.push(ids[r]);
       }
       ids = kept;
-      rows = keptRows;
+      count = kept.length;
+      work.next = work.current;
+      work.current = next;
     }
     // this level's active functions on the ancestor join as unit rows
-    space.forEachLocalFunction(k, ancestor, scratch, (flat, local) => {
-      const id = space.functionId(k, flat);
-      if (id === undefined) return;
-      const row = new Float64Array(B);
-      row[local] = 1;
+    const rows = work.current;
+    for (let j = 0; j < B; j++) {
+      const id = space.functionId(k, flats[j]);
+      if (id === undefined) continue;
+      rows.fill(0, count * B, (count + 1) * B);
+      rows[count * B + j] = 1;
       ids.push(id);
-      rows.push(row);
-    });
-    for (let dir = 0; dir < d; dir++) previousSpan[dir] = span[dir];
+      count++;
+    }
   }
 
   const order = ids.map((_, i) => i).sort((a, b) => ids[a] - ids[b]);
   const functions = Int32Array.from(order.map((i) => ids[i]));
   const coefficients = new Float64Array(functions.length * B);
-  order.forEach((i, r) => {
-    coefficients.set(rows[i], r * B);
-  });
+  const rows = work.current;
+  for (let r = 0; r < order.length; r++) {
+    const from = order[r] * B;
+    for (let j = 0; j < B; j++) coefficients[r * B + j] = rows[from + j];
+  }
   return { functions, coefficients };
 }
 
@@ -142,8 +176,25 @@ export function refineLocal(
   tmpA: Float64Array,
   tmpB: Float64Array,
 ): Float64Array {
-  const B = coarse.length;
+  return Float64Array.from(refineLocalInto(coarse, 0, blocks, q, d, tmpA, tmpB));
+}
+
+/**
+ * refineLocal for the tensor at coarse[offset …]: the result is left in tmpA or tmpB (the one returned),
+ * nothing allocated.
+ */
+export function refineLocalInto(
+  coarse: Float64Array,
+  offset: number,
+  blocks: Float64Array[],
+  q: number[],
+  d: number,
+  tmpA: Float64Array,
+  tmpB: Float64Array,
+): Float64Array {
+  const B = tmpA.length;
   let src = coarse;
+  let base = offset;
   let dst = tmpA;
   for (let dir = 0; dir < d; dir++) {
     const block = blocks[dir];
@@ -157,14 +208,15 @@ export function refineLocal(
         for (let i = 0; i < n; i++) {
           const a = block[j * n + i];
           if (a === 0) continue;
-          const s = (o * n + i) * inner;
+          const s = base + (o * n + i) * inner;
           const t = (o * n + j) * inner;
           for (let x = 0; x < inner; x++) dst[t + x] += a * src[s + x];
         }
       }
     }
     src = dst;
+    base = 0;
     dst = dst === tmpA ? tmpB : tmpA;
   }
-  return Float64Array.from(src);
+  return src;
 }

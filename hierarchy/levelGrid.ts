@@ -49,6 +49,35 @@ export class DirectionLevels {
     return this.levels[l];
   }
 
+  /** blocks[l][c]: the local refinement block of level-l cell c (see refinementBlock), built on first use. */
+  private readonly blocks: Float64Array[][] = [];
+
+  /**
+   * The local block of the two-scale relation on level-l cell c (l ≥ 1): block[j·q + i] = T_l[s − p + j,
+   * s' − p + i], s the span of c and s' the span of its parent on level l−1, q = p+1 — rows the level-l
+   * B-splines on c, columns the level-(l−1) ones on the parent. Cached: every element under c shares it.
+   */
+  refinementBlock(l: number, c: number): Float64Array {
+    let level = this.blocks[l];
+    if (!level) {
+      level = [];
+      this.blocks[l] = level;
+    }
+    let block = level[c];
+    if (!block) {
+      const T = this.refinement(l);
+      const p = this.degree;
+      const q = p + 1;
+      const s = this.level(l).spanOfCell[c];
+      const parent = this.level(l - 1).spanOfCell[c >> 1];
+      block = new Float64Array(q * q);
+      for (let j = 0; j <= p; j++)
+        for (let i = 0; i <= p; i++) block[j * q + i] = T.get(s - p + j, parent - p + i);
+      level[c] = block;
+    }
+    return block;
+  }
+
   /** The refinement matrix from level l-1 to level l (#functions_l × #functions_{l-1}). */
   refinement(l: number): SparseMatrix {
     if (!this.refinements[l]) {

@@ -31,8 +31,8 @@
  * 0.5·(lo+hi) — exactly how dyadic refinement makes the next level's knots — at most L steps.
  */
 import { ExtractionWorkspace, extractElement } from "./extraction.js";
-import { type CompiledSpace, reusableExtractions } from "./planReuse.js";
-import type { THBSpace } from "./thbSpace.js";
+import { type CompiledSpace, type PlanReuse, planReuse } from "./planReuse.js";
+import type { ElementExtraction, THBSpace } from "./thbSpace.js";
 
 /** The compiled, flat form of a THB space. */
 export interface EvaluationPlan {
@@ -67,6 +67,18 @@ export interface EvaluationPlan {
  * bit for bit, for the work of the elements near the change.
  */
 export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPlan {
+  return compileReusing(space, previous).plan;
+}
+
+/**
+ * compile(), also saying which rows came from the previous plan (`reuse.oldElement[e] ≥ 0`: element e has
+ * the rows of that old element, its function ids renumbered) — what carrying a field over needs to copy the
+ * local control points of those elements instead of recomputing them.
+ */
+export function compileReusing(
+  space: THBSpace,
+  previous?: CompiledSpace,
+): { plan: EvaluationPlan; reuse?: PlanReuse } {
   const d = space.dimension;
   const B = space.localSize;
   const L = space.levelCount;
@@ -94,11 +106,15 @@ export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPl
   const elementCell = new Int32Array(nE * d);
   const elementSpan = new Int32Array(nE * d);
   const elementBox = new Float64Array(nE * 2 * d);
-  // element id by level, then cell key
-  const elementId = Array.from({ length: L }, () => new Map<number, number>());
+  // elements are sorted by level, then key: levelFirst[l] … levelFirst[l+1] are level l's, keys ascending
+  const elementKey = new Float64Array(nE);
+  const levelFirst = new Int32Array(L + 1);
   const cell = [0, 0, 0];
-  elements.forEach((e, id) => {
+  for (let id = 0; id < nE; id++) {
+    const e = elements[id];
     elementLevel[id] = e.level;
+    elementKey[id] = e.key;
+    levelFirst[e.level + 1] = id + 1;
     space.tree.decode(e.level, e.key, cell);
     for (let k = 0; k < d; k++) {
       const lv = space.level(e.level, k);
@@ -107,8 +123,18 @@ export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPl
       elementBox[id * 2 * d + k] = lv.breaks[cell[k]];
       elementBox[id * 2 * d + d + k] = lv.breaks[cell[k] + 1];
     }
-    elementId[e.level].set(e.key, id);
-  });
+  }
+  for (let l = 1; l <= L; l++) levelFirst[l] = Math.max(levelFirst[l], levelFirst[l - 1]);
+  const elementIdOf = (level: number, key: number): number => {
+    let lo = levelFirst[level];
+    let hi = levelFirst[level + 1] - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (elementKey[mid] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
 
   // point-location tree, breadth-first: roots, then child blocks as refined cells are met
   const rootCells = Int32Array.from(space.tree.baseCells);
@@ -116,46 +142,72 @@ export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPl
   for (let k = 0; k < d; k++) rootBreakStart[k + 1] = rootBreakStart[k] + rootCells[k] + 1;
   const rootBreaks = new Float64Array(rootBreakStart[d]);
   for (let k = 0; k < d; k++) rootBreaks.set(space.level(0, k).breaks, rootBreakStart[k]);
-  const nodes: number[] = [];
-  const queue: { level: number; key: number; node: number }[] = [];
   const roots = rootCells.reduce((a, b) => a * b, 1);
-  for (let key = 0; key < roots; key++) {
-    nodes.push(0);
-    queue.push({ level: 0, key, node: key });
-  }
+  let refinedTotal = 0;
+  for (const set of space.tree.refined) refinedTotal += set.size;
+  const nodeCount = roots + (refinedTotal << d);
+  const treeNodes = new Int32Array(nodeCount);
+  // queue entry i is node i (nodes are appended in the order they are queued)
+  const queueLevel = new Int32Array(nodeCount);
+  const queueKey = new Float64Array(nodeCount);
+  for (let key = 0; key < roots; key++) queueKey[key] = key;
+  let nodes = roots;
   const children: number[] = [];
-  for (let head = 0; head < queue.length; head++) {
-    const { level, key, node } = queue[head];
+  for (let head = 0; head < nodes; head++) {
+    const level = queueLevel[head];
+    const key = queueKey[head];
     if (space.tree.refined[level].has(key)) {
-      const start = nodes.length;
-      nodes[node] = -start;
+      treeNodes[head] = -nodes;
       space.tree.childKeys(level, key, children);
       for (let bits = 0; bits < 1 << d; bits++) {
-        nodes.push(0);
-        queue.push({ level: level + 1, key: children[bits], node: start + bits });
+        queueLevel[nodes] = level + 1;
+        queueKey[nodes] = children[bits];
+        nodes++;
       }
     } else {
-      nodes[node] = elementId[level].get(key)!;
+      treeNodes[head] = elementIdOf(level, key);
     }
   }
 
+  // extraction: rows kept from the previous plan where the change cannot reach, the rest extracted
+  const reuse = previous ? planReuse(space, previous) : undefined;
+  const old = previous?.plan;
   const work = new ExtractionWorkspace(space);
   const extractionStart = new Int32Array(nE + 1);
-  const functionParts: Int32Array[] = [];
-  const coefficientParts: Float64Array[] = [];
-  const reuse = previous ? reusableExtractions(space, previous) : undefined;
+  const fresh: (ElementExtraction | undefined)[] = new Array(nE);
   for (let e = 0; e < nE; e++) {
-    const { functions, coefficients } = reuse?.(elements[e]) ?? extractElement(elements[e], work);
-    functionParts.push(functions);
-    coefficientParts.push(coefficients);
-    extractionStart[e + 1] = extractionStart[e] + functions.length;
+    const o = reuse ? reuse.oldElement[e] : -1;
+    let count: number;
+    if (old && o >= 0) count = old.extractionStart[o + 1] - old.extractionStart[o];
+    else {
+      const extraction = extractElement(elements[e], work);
+      fresh[e] = extraction;
+      count = extraction.functions.length;
+    }
+    extractionStart[e + 1] = extractionStart[e] + count;
   }
   const nnz = extractionStart[nE];
   const extractionFunctions = new Int32Array(nnz);
   const extractionCoefficients = new Float64Array(nnz * B);
-  for (let e = 0; e < nE; e++) {
-    extractionFunctions.set(functionParts[e], extractionStart[e]);
-    extractionCoefficients.set(coefficientParts[e], extractionStart[e] * B);
+  for (let e = 0; e < nE; ) {
+    const extraction = fresh[e];
+    if (extraction || !old || !reuse) {
+      extractionFunctions.set(extraction!.functions, extractionStart[e]);
+      extractionCoefficients.set(extraction!.coefficients, extractionStart[e] * B);
+      e++;
+      continue;
+    }
+    // a run of elements whose rows are consecutive in the old plan: one copy
+    const first = reuse.oldElement[e];
+    let end = e + 1;
+    while (end < nE && !fresh[end] && reuse.oldElement[end] === first + (end - e)) end++;
+    const from = old.extractionStart[first];
+    const to = old.extractionStart[first + (end - e)];
+    const at = extractionStart[e];
+    for (let r = from; r < to; r++)
+      extractionFunctions[at + r - from] = reuse.renumber[old.extractionFunctions[r]];
+    extractionCoefficients.set(old.extractionCoefficients.subarray(from * B, to * B), at * B);
+    e = end;
   }
 
   const nF = space.size;
@@ -173,7 +225,7 @@ export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPl
     }
   }
 
-  return {
+  const plan: EvaluationPlan = {
     dimension: d,
     degrees: Int32Array.from(space.degrees),
     localSize: B,
@@ -190,7 +242,7 @@ export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPl
     rootCells,
     rootBreaks,
     rootBreakStart,
-    treeNodes: Int32Array.from(nodes),
+    treeNodes: nodes < nodeCount ? treeNodes.slice(0, nodes) : treeNodes,
     extractionStart,
     extractionFunctions,
     extractionCoefficients,
@@ -198,4 +250,5 @@ export function compile(space: THBSpace, previous?: CompiledSpace): EvaluationPl
     functionIndex,
     levelOffsets,
   };
+  return { plan, reuse };
 }

@@ -10,7 +10,7 @@
  * count the active functions level by level), and they are renumbered through (level, tensor index).
  */
 import type { EvaluationPlan } from "./plan.js";
-import type { ElementExtraction, ElementRef, THBSpace } from "./thbSpace.js";
+import type { THBSpace } from "./thbSpace.js";
 
 /** A compiled plan with the space it was compiled from. */
 export interface CompiledSpace {
@@ -19,13 +19,22 @@ export interface CompiledSpace {
 }
 
 /**
- * Returns a lookup of the extraction an element of `space` had in `previous`, or undefined where it may have
- * changed (or is new); undefined altogether when the two spaces do not share their knot vectors and kind.
+ * How the elements and functions of `space` relate to a previous plan's: which new elements keep the rows
+ * of which old element, and the new id of every old function.
  */
-export function reusableExtractions(
-  space: THBSpace,
-  previous: CompiledSpace,
-): ((element: ElementRef) => ElementExtraction | undefined) | undefined {
+export interface PlanReuse {
+  /** oldElement[e]: the previous plan's element whose rows new element e keeps, or −1 (extract afresh). */
+  oldElement: Int32Array;
+  /** renumber[f]: the new global id of the previous plan's function f, or −1 (no longer active). */
+  renumber: Int32Array;
+}
+
+/**
+ * The rows of `previous` that `space` may keep, or undefined when the two spaces do not share their knot
+ * vectors and kind. Linear passes over both element and function lists (they are sorted the same way), plus
+ * a look at the ancestors of every element; no extraction.
+ */
+export function planReuse(space: THBSpace, previous: CompiledSpace): PlanReuse | undefined {
   const old = previous.space;
   const plan = previous.plan;
   if (
@@ -43,52 +52,62 @@ export function reusableExtractions(
   const near: Set<number>[] = Array.from({ length: levels }, () => new Set<number>());
   const cell = [0, 0, 0];
   const children: number[] = [];
+  const changed = tree.changedCells(old.tree);
   for (let l = 0; l < levels; l++) {
-    const before = old.tree.refined[l];
-    const after = tree.refined[l];
-    const mark = (key: number) => {
+    for (const key of changed[l]) {
       markAround(space, l, key, near[l], cell);
       if (l + 1 < levels) {
         tree.childKeys(l, key, children);
         for (let c = 0; c < 1 << d; c++) markAround(space, l + 1, children[c], near[l + 1], cell);
       }
-    };
-    for (const key of after) if (!before.has(key)) mark(key);
-    for (const key of before) if (!after.has(key)) mark(key);
+    }
   }
-  // the previous plan's elements by (level, key)
-  const oldElement: Map<number, number>[] = Array.from({ length: levels }, () => new Map<number, number>());
-  for (let e = 0; e < plan.elementCount; e++) {
-    const level = plan.elementLevel[e];
-    oldElement[level].set(tree.key(level, plan.elementCell.subarray(e * d, (e + 1) * d)), e);
+  // old global id → new global id, level by level (both lists ascending)
+  const renumber = new Int32Array(plan.functionCount).fill(-1);
+  const oldOffsets = plan.levelOffsets;
+  const newOffsets = space.levelOffsets;
+  for (let l = 0; l < Math.min(old.levelCount, space.levelCount); l++) {
+    const a = old.activeFunctions(l);
+    const b = space.activeFunctions(l);
+    for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+      if (a[i] === b[j]) renumber[oldOffsets[l] + i++] = newOffsets[l] + j++;
+      else if (a[i] < b[j]) i++;
+      else j++;
+    }
   }
-  // old global id → new global id (−1: no longer active)
-  const renumber = new Int32Array(plan.functionCount);
-  for (let f = 0; f < plan.functionCount; f++)
-    renumber[f] = space.functionId(plan.functionLevel[f], old.flatIndexOf(f)) ?? -1;
-  const B = plan.localSize;
+  // new element → old element with the same (level, key), where no ancestor is near a change
+  const elements = space.elements;
+  const oldElements = old.elements;
+  const oldElement = new Int32Array(elements.length).fill(-1);
   const ancestor = [0, 0, 0];
-  return (element) => {
-    const level = element.level;
-    tree.decode(level, element.key, cell);
-    for (let k = 0; k <= level; k++) {
+  let o = 0;
+  for (let e = 0; e < elements.length; e++) {
+    const { level, key } = elements[e];
+    while (
+      o < oldElements.length &&
+      (oldElements[o].level < level || (oldElements[o].level === level && oldElements[o].key < key))
+    )
+      o++;
+    if (o >= oldElements.length || oldElements[o].level !== level || oldElements[o].key !== key) continue;
+    tree.decode(level, key, cell);
+    let touched = false;
+    for (let k = 0; k <= level && !touched; k++) {
       if (near[k].size === 0) continue;
       for (let dir = 0; dir < d; dir++) ancestor[dir] = cell[dir] >> (level - k);
-      if (near[k].has(tree.key(k, ancestor))) return undefined;
+      touched = near[k].has(tree.key(k, ancestor));
     }
-    const e = oldElement[level].get(element.key);
-    if (e === undefined) return undefined;
-    const start = plan.extractionStart[e];
-    const count = plan.extractionStart[e + 1] - start;
-    const functions = new Int32Array(count);
-    for (let r = 0; r < count; r++) {
-      const id = renumber[plan.extractionFunctions[start + r]];
-      // the reasoning above says it stays active; if not, extract the element afresh rather than trust it
-      if (id < 0 || (r > 0 && id <= functions[r - 1])) return undefined;
-      functions[r] = id;
+    if (touched) continue;
+    // the reasoning above says its functions stay active; if not, extract it afresh rather than trust it
+    let valid = true;
+    let last = -1;
+    for (let r = plan.extractionStart[o]; r < plan.extractionStart[o + 1] && valid; r++) {
+      const id = renumber[plan.extractionFunctions[r]];
+      valid = id > last;
+      last = id;
     }
-    return { functions, coefficients: plan.extractionCoefficients.slice(start * B, (start + count) * B) };
-  };
+    if (valid) oldElement[e] = o;
+  }
+  return { oldElement, renumber };
 }
 
 /** Adds the level-l cells within p cells (per direction) of the level-l cell `key` to `set`. */

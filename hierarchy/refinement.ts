@@ -81,7 +81,7 @@ export function refineBoxes(space: THBSpace, boxes: readonly Box[]): THBSpace {
       }
     }
   }
-  return space.withTree(tree);
+  return space.withChangedTree(tree);
 }
 
 /**
@@ -232,7 +232,7 @@ export function coarsenElements(
     }
     const trial = tree.clone();
     trial.refined[parent.level].delete(parent.key);
-    const trialSpace = space.withTree(trial);
+    const trialSpace = space.withChangedTree(trial);
     if (m !== NO_ADMISSIBILITY && !locallyAdmissible(trialSpace, parent, m)) {
       skipped++;
       continue;
@@ -240,7 +240,7 @@ export function coarsenElements(
     tree = trial;
     coarsened++;
   }
-  return { space: space.withTree(tree), coarsened, skipped };
+  return { space: space.withChangedTree(tree), coarsened, skipped };
 }
 
 /** Admissibility of the elements near a changed cell: those under the level-0 cells around its ancestor. */

@@ -41,7 +41,16 @@ export interface ElementRef {
 interface LevelFunctions {
   indices: Float64Array;
   offset: number;
-  idOf: Map<number, number>;
+}
+
+/**
+ * What a space made from another by changing its tree may reuse: the other's tree and whichever of its
+ * tables it had built. Dropped once this space has built its own.
+ */
+interface Predecessor {
+  tree: CellTree;
+  functions?: LevelFunctions[];
+  elements?: readonly ElementRef[];
 }
 
 /** Per-element extraction: active function ids and coefficients `#functions by (p+1)^d` in level-l B-splines. */
@@ -60,7 +69,8 @@ export class THBSpace {
   /** (p+1)^d: local B-splines per element. */
   readonly localSize: number;
   private functionsCache?: LevelFunctions[];
-  private elementsCache?: ElementRef[];
+  private elementsCache?: readonly ElementRef[];
+  private predecessor?: Predecessor;
 
   /** A fresh single-level space; refine it with the functions of refinement.ts. */
   static create(options: THBSpaceOptions): THBSpace {
@@ -108,6 +118,19 @@ export class THBSpace {
   /** The same level data and variant with another tree (used by refinement). */
   withTree(tree: CellTree): THBSpace {
     return new THBSpace(this.degrees, this.truncated, this.directions, tree);
+  }
+
+  /**
+   * withTree for a tree that differs from this space's in a few cells (a refinement or a coarsening): the
+   * new space builds its active elements and functions by updating this space's near the changed cells
+   * (the same tables as from scratch, in time proportional to the change plus one pass over the lists).
+   */
+  withChangedTree(tree: CellTree): THBSpace {
+    const next = this.withTree(tree);
+    if (this.functionsCache || this.elementsCache) {
+      next.predecessor = { tree: this.tree, functions: this.functionsCache, elements: this.elementsCache };
+    }
+    return next;
   }
 
   /** Level data of direction k at level l. */
@@ -176,24 +199,31 @@ export class THBSpace {
     }
   }
 
-  /** True when the support of level-l function `flat` lies inside Ω^l. */
+  /**
+   * True when the support of level-l function `flat` lies inside Ω^l: every level-(l−1) parent of its
+   * support cells is refined (Ω^l is the union of the children of refined level-(l−1) cells).
+   */
   supportInDomain(l: number, flat: number): boolean {
     if (l === 0) return true;
     const d = this.dimension;
-    const index = [0, 0, 0];
-    this.tensorIndex(l, flat, index);
     const lo = [0, 0, 0];
-    const hi = [1, 1, 1];
+    const hi = [0, 0, 0];
+    let rest = flat;
     for (let k = 0; k < d; k++) {
       const lv = this.level(l, k);
-      lo[k] = lv.supportStart[index[k]];
-      hi[k] = lv.supportEnd[index[k]];
+      const i = rest % lv.functions;
+      rest = (rest - i) / lv.functions;
+      lo[k] = lv.supportStart[i] >> 1;
+      hi[k] = (lv.supportEnd[i] - 1) >> 1;
     }
-    const cell = [0, 0, 0];
-    for (cell[2] = lo[2]; cell[2] < hi[2]; cell[2]++) {
-      for (cell[1] = lo[1]; cell[1] < hi[1]; cell[1]++) {
-        for (cell[0] = lo[0]; cell[0] < hi[0]; cell[0]++) {
-          if (!this.tree.inDomain(l, this.tree.key(l, cell))) return false;
+    const tree = this.tree;
+    const refined = tree.refined[l - 1];
+    const n0 = tree.cellsAt(l - 1, 0);
+    const n1 = d > 1 ? tree.cellsAt(l - 1, 1) : 1;
+    for (let c2 = lo[2]; c2 <= hi[2]; c2++) {
+      for (let c1 = lo[1]; c1 <= hi[1]; c1++) {
+        for (let c0 = lo[0]; c0 <= hi[0]; c0++) {
+          if (!refined.has(c0 + n0 * (c1 + n1 * c2))) return false;
         }
       }
     }
@@ -202,12 +232,24 @@ export class THBSpace {
 
   /** Active elements ordered by level, then by cell key. */
   get elements(): readonly ElementRef[] {
-    if (!this.elementsCache) this.elementsCache = listActiveElements(this.tree);
+    if (!this.elementsCache) {
+      const before = this.predecessor;
+      this.elementsCache = before?.elements
+        ? updateActiveElements(before.elements, this.tree.changedCells(before.tree), this.tree)
+        : listActiveElements(this.tree);
+      if (this.functionsCache) this.predecessor = undefined;
+    }
     return this.elementsCache;
   }
 
   private get functionTable(): LevelFunctions[] {
-    if (!this.functionsCache) this.functionsCache = this.computeActiveFunctions();
+    if (!this.functionsCache) {
+      const before = this.predecessor;
+      this.functionsCache = before?.functions
+        ? this.updateActiveFunctions(before.functions, this.tree.changedCells(before.tree))
+        : this.computeActiveFunctions();
+      if (this.elementsCache) this.predecessor = undefined;
+    }
     return this.functionsCache;
   }
 
@@ -236,7 +278,19 @@ export class THBSpace {
 
   /** Global id of the level-l function `flat`, or undefined when it is not active. */
   functionId(l: number, flat: number): number | undefined {
-    return this.functionTable[l]?.idOf.get(flat);
+    const level = this.functionTable[l];
+    if (!level) return undefined;
+    const indices = level.indices;
+    let lo = 0;
+    let hi = indices.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = indices[mid];
+      if (v === flat) return level.offset + mid;
+      if (v < flat) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   /** Level of a global function id (binary search over level offsets). */
@@ -275,14 +329,84 @@ export class THBSpace {
       const active: number[] = [];
       for (const flat of candidates) if (this.supportInDomain(l, flat)) active.push(flat);
       active.sort((a, b) => a - b);
-      const idOf = new Map<number, number>();
-      active.forEach((flat, i) => {
-        idOf.set(flat, offset + i);
-      });
-      table.push({ indices: Float64Array.from(active), offset, idOf });
+      table.push({ indices: Float64Array.from(active), offset });
       offset += active.length;
     }
     return table;
+  }
+
+  /**
+   * The active functions from a predecessor's, given the cells whose refined status changed. Flipping a
+   * level-l cell c changes Ω^{l+1} on c's children, so it can change only whether the level-l functions
+   * non-zero on c (their "not inside Ω^{l+1}") and the level-(l+1) functions non-zero on c's children
+   * (their "inside Ω^{l+1}") are active; every other function keeps its status.
+   */
+  private updateActiveFunctions(before: LevelFunctions[], changed: number[][]): LevelFunctions[] {
+    const levels = this.levelCount;
+    const dirty: Set<number>[] = Array.from({ length: levels }, () => new Set<number>());
+    const cell = [0, 0, 0];
+    const child = [0, 0, 0];
+    const scratch = [0, 0, 0];
+    const children: number[] = [];
+    const d = this.dimension;
+    for (let l = 0; l < Math.min(levels, changed.length); l++) {
+      for (const key of changed[l]) {
+        this.tree.decode(l, key, cell);
+        this.forEachLocalFunction(l, cell, scratch, (flat) => dirty[l].add(flat));
+        if (l + 1 >= levels) continue;
+        this.tree.childKeys(l, key, children);
+        for (let c = 0; c < 1 << d; c++) {
+          this.tree.decode(l + 1, children[c], child);
+          this.forEachLocalFunction(l + 1, child, scratch, (flat) => dirty[l + 1].add(flat));
+        }
+      }
+    }
+    const table: LevelFunctions[] = [];
+    let offset = 0;
+    for (let l = 0; l < levels; l++) {
+      const old = before[l]?.indices ?? new Float64Array(0);
+      const added: number[] = [];
+      for (const flat of dirty[l]) if (this.isActiveFunction(l, flat)) added.push(flat);
+      added.sort((a, b) => a - b);
+      // merge the untouched old functions with the re-examined ones (both ascending)
+      const indices = new Float64Array(old.length + added.length);
+      let n = 0;
+      let j = 0;
+      for (let i = 0; i < old.length; i++) {
+        const flat = old[i];
+        if (dirty[l].has(flat)) continue;
+        while (j < added.length && added[j] < flat) indices[n++] = added[j++];
+        indices[n++] = flat;
+      }
+      while (j < added.length) indices[n++] = added[j++];
+      table.push({ indices: indices.slice(0, n), offset });
+      offset += n;
+    }
+    return table;
+  }
+
+  /** Whether level-l function `flat` is active: its support inside Ω^l, and not all of it refined. */
+  private isActiveFunction(l: number, flat: number): boolean {
+    if (!this.supportInDomain(l, flat)) return false;
+    const d = this.dimension;
+    const index = [0, 0, 0];
+    this.tensorIndex(l, flat, index);
+    const lo = [0, 0, 0];
+    const hi = [1, 1, 1];
+    for (let k = 0; k < d; k++) {
+      lo[k] = this.level(l, k).supportStart[index[k]];
+      hi[k] = this.level(l, k).supportEnd[index[k]];
+    }
+    const refined = this.tree.refined[l];
+    const cell = [0, 0, 0];
+    for (cell[2] = lo[2]; cell[2] < hi[2]; cell[2]++) {
+      for (cell[1] = lo[1]; cell[1] < hi[1]; cell[1]++) {
+        for (cell[0] = lo[0]; cell[0] < hi[0]; cell[0]++) {
+          if (!refined.has(this.tree.key(l, cell))) return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Calls f with the flat index of each of the (p+1)^d level-l B-splines non-zero on a cell. */
@@ -312,6 +436,48 @@ export class THBSpace {
       }
     }
   }
+}
+
+/**
+ * The active elements after the cells `changed` flipped, from the list before (both by level, then key):
+ * flipping level-l cell c changes only whether c (level l) and its children (level l+1) are active.
+ */
+function updateActiveElements(
+  before: readonly ElementRef[],
+  changed: number[][],
+  tree: CellTree,
+): ElementRef[] {
+  const levels = tree.maxLevels;
+  const touched: Set<number>[] = Array.from({ length: levels }, () => new Set<number>());
+  const children: number[] = [];
+  for (let l = 0; l < changed.length; l++) {
+    for (const key of changed[l]) {
+      touched[l].add(key);
+      if (l + 1 >= levels) continue;
+      tree.childKeys(l, key, children);
+      for (let c = 0; c < 1 << tree.dimension; c++) touched[l + 1].add(children[c]);
+    }
+  }
+  const added: ElementRef[][] = touched.map((keys, level) =>
+    [...keys]
+      .filter((key) => tree.isActive(level, key))
+      .sort((a, b) => a - b)
+      .map((key) => ({ level, key })),
+  );
+  const out: ElementRef[] = [];
+  let i = 0;
+  for (let level = 0; level < levels; level++) {
+    const fresh = added[level];
+    let j = 0;
+    for (; i < before.length && before[i].level === level; i++) {
+      const e = before[i];
+      if (touched[level].has(e.key)) continue;
+      while (j < fresh.length && fresh[j].key < e.key) out.push(fresh[j++]);
+      out.push(e);
+    }
+    while (j < fresh.length) out.push(fresh[j++]);
+  }
+  return out;
 }
 
 /** Active elements of a tree, by level then key. */

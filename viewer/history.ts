@@ -13,6 +13,11 @@ export class History<T> {
     return this.states[this.index];
   }
 
+  /** The current state's place in the list: how many undos are available. */
+  get position(): number {
+    return Math.max(this.index, 0);
+  }
+
   /** Makes `state` current and drops the states that redo would have reached. */
   push(state: T): void {
     this.states.length = this.index + 1;

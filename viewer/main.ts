@@ -3,7 +3,8 @@
  * shows the surface with its hierarchy, and refines (click), coarsens (shift-click), undoes and redoes.
  */
 import { type InstancedMesh, type Material, Vector3 } from "three/webgpu";
-import { fieldFromJson, type PointCloud, THBField } from "../index.js";
+import { type Backend, fieldFromJson, type PointCloud, type THBField } from "../index.js";
+import { requestWebGPU, webgpuBackend } from "../webgpu.js";
 import { listenForDrags } from "./dragging.js";
 import { download, exportGlb, exportJson, exportObj, exportPng } from "./exports.js";
 import type { FitMessage, FitRequest } from "./fitWorker.js";
@@ -13,13 +14,52 @@ import { type Loaded, loadFile } from "./loaders.js";
 import { setReadout, showField, showMessage } from "./panel.js";
 import { listenForClicks, type SurfaceClick } from "./picking.js";
 import { createStage } from "./scene.js";
-import { elementAtParameter } from "./surfaceGeometry.js";
-import { createSurfaceView, pointErrors, pointSpheres, type SurfaceView } from "./surfaceView.js";
+import { elementAtParameter, gridLayout } from "./surfaceGeometry.js";
+import {
+  cpuTessellator,
+  createSurfaceView,
+  type FieldChange,
+  type GridTessellator,
+  noteRefinement,
+  pointErrors,
+  pointSpheres,
+  type SurfaceView,
+} from "./surfaceView.js";
 
 const container = document.getElementById("view") as HTMLElement;
 const query = new URLSearchParams(location.search);
 const stage = await createStage(container, query.get("renderer") === "webgl");
 setReadout("backend", stage.backend);
+
+/**
+ * The grid kernel that tessellates: the library's WebGPU backend where the browser has a WebGPU adapter
+ * (`?tessellation=cpu` asks for the CPU one), else the CPU grid kernel.
+ */
+async function chooseTessellator(): Promise<{ name: string; tessellator: GridTessellator }> {
+  if (query.get("tessellation") === "cpu" || !("gpu" in navigator))
+    return { name: "cpu", tessellator: cpuTessellator };
+  let backend: Backend | undefined;
+  try {
+    const context = await requestWebGPU();
+    backend = context ? webgpuBackend(context) : undefined;
+  } catch {
+    backend = undefined;
+  }
+  if (!backend) return { name: "cpu", tessellator: cpuTessellator };
+  const gpu = backend;
+  let uploaded: THBField["plan"] | undefined;
+  return {
+    name: "webgpu",
+    tessellator: (field, segments) => {
+      // one plan on the device at a time: the one of the surface shown
+      if (uploaded && uploaded !== field.plan) gpu.tensors?.forgetPlan(uploaded);
+      uploaded = field.plan;
+      const grid = gridLayout(field, segments);
+      return gpu.evaluateGrid(field.plan, field.control, field.dim, grid.lower, grid.spacing, grid.counts);
+    },
+  };
+}
+const tessellation = await chooseTessellator();
 
 /** Undo depth: `?history=N` (default 64). */
 const historyLimit = Number(query.get("history") ?? 64);
@@ -69,26 +109,48 @@ function showCloud(): number | undefined {
   return max;
 }
 
-/** Shows `field` (the current state); frames the camera when asked; returns the cloud's largest error. */
-function show(field: THBField, frame: boolean): number | undefined {
-  if (view) {
-    stage.scene.remove(view.group);
-    view.dispose();
-  }
-  view = createSurfaceView(field, field.dim >= 2 ? diagonal(field.control) : 1);
-  view.controlPoints.visible = showControl;
-  stage.scene.add(view.group);
-  showField(field);
-  const maxError = showCloud();
+/** Whether two fields are drawn on the same parameter grid (same domain). */
+function sameDomain(a: THBField, b: THBField): boolean {
+  const la = a.space.lower;
+  const ua = a.space.upper;
+  const lb = b.space.lower;
+  const ub = b.space.upper;
+  return la.length === lb.length && la.every((x, k) => x === lb[k] && ua[k] === ub[k]) && a.dim === b.dim;
+}
+
+/**
+ * Shows `field` (the current state), redoing only what `change` can have changed; frames the camera when
+ * asked; returns the cloud's largest error. Updates are applied in call order.
+ */
+async function show(field: THBField, change: FieldChange, frame = false): Promise<number | undefined> {
+  showField(field); // the readouts at once; the picture follows
+  if (!view || !sameDomain(view.field, field) || (frame && change.kind === "new")) {
+    if (view) {
+      stage.scene.remove(view.group);
+      view.dispose();
+    }
+    const created = await createSurfaceView(
+      field,
+      field.dim >= 2 ? diagonal(field.control) : 1,
+      tessellation.tessellator,
+      tessellation.name,
+    );
+    view = created;
+    view.controlPoints.visible = showControl;
+    stage.scene.add(view.group);
+  } else await view.show(field, change);
+  setReadout("tessellation", view.tessellatedBy);
+  // a refinement carries the surface over exactly: the cloud's distances did not change
+  const maxError = change.kind === "refined" && cloudMesh ? undefined : showCloud();
   if (frame) stage.frame(view.group);
   stage.requestRender();
   return maxError;
 }
 
-function apply(loaded: Loaded): void {
+async function apply(loaded: Loaded): Promise<void> {
   if (loaded.kind === "surface") {
     history.push(loaded.field);
-    show(loaded.field, true);
+    await show(loaded.field, { kind: "new" }, true);
   } else {
     cloud = loaded.cloud;
     showCloud();
@@ -102,7 +164,7 @@ async function open(files: { name: string; bytes: () => Promise<Uint8Array> }[])
   const errors: string[] = [];
   for (const file of files) {
     try {
-      apply(loadFile(file.name, await file.bytes()));
+      await apply(loadFile(file.name, await file.bytes()));
       setReadout("source", file.name);
     } catch (error) {
       errors.push((error as Error).message);
@@ -111,7 +173,10 @@ async function open(files: { name: string; bytes: () => Promise<Uint8Array> }[])
   showMessage(errors.join("\n"));
 }
 
-function onClick(click: SurfaceClick): void {
+/** What the last click or drag step cost, from the input event to the frame that shows it (ms). */
+const actionTimes: { action: string; ms: number; dofs: number }[] = [];
+
+async function onClick(click: SurfaceClick): Promise<void> {
   const field = history.current;
   if (!field) return;
   const element = elementAtParameter(field, click.u, click.v);
@@ -125,46 +190,63 @@ function onClick(click: SurfaceClick): void {
         return;
       }
       history.push(result.field);
-      show(result.field, false);
+      await show(result.field, { kind: "new" });
     } else {
       const refined = field.refineElements([element], { admissibility: 2 });
+      noteRefinement(field, refined);
       history.push(refined);
-      show(refined, false);
+      await show(refined, { kind: "refined" });
     }
     setReadout("last-action", JSON.stringify({ action: click.shift ? "coarsen" : "refine", ...element }));
     showMessage("");
+    const dofs = history.current?.space.size ?? 0;
+    void stage.rendered().then((drawn) => {
+      actionTimes.push({ action: click.shift ? "coarsen" : "refine", ms: drawn - click.time, dofs });
+      if (actionTimes.length > 1000) actionTimes.shift();
+    });
   } catch (error) {
     showMessage(`cannot ${click.shift ? "coarsen" : "refine"} ${where}: ${(error as Error).message}`);
   }
 }
 
-function step(direction: "undo" | "redo"): void {
+async function step(direction: "undo" | "redo"): Promise<void> {
   const field = direction === "undo" ? history.undo() : history.redo();
   if (field) {
-    show(field, false);
     setReadout("last-action", direction);
+    await show(field, { kind: "new" });
   }
 }
 
 /** A control point being dragged: the field it shows (not yet in the history). */
 let dragged: THBField | undefined;
-listenForDrags(stage.renderer.domElement, stage.camera, stage.controls, () => view?.controlPoints, {
-  move(id, position) {
+const drag = {
+  move(id: number, position: Vector3) {
     const field = dragged ?? history.current;
     if (field?.dim !== 3) return;
-    const control = Float64Array.from(field.control);
-    control.set([position.x, position.y, position.z], 3 * id);
-    dragged = new THBField(field.space, control, 3, field.plan);
-    show(dragged, false);
+    const time = performance.now();
+    // coefficients only: the plan stays, the local control points of the elements it acts on are redone
+    dragged = field.withControlRows([id], [position.x, position.y, position.z]);
+    void show(dragged, { kind: "control", ids: [id] })
+      .then(() => stage.rendered())
+      .then((drawn) => {
+        actionTimes.push({ action: "drag", ms: drawn - time, dofs: field.space.size });
+        if (actionTimes.length > 1000) actionTimes.shift();
+      });
   },
-  end(id) {
+  end(id: number) {
     if (!dragged) return;
     history.push(dragged);
     dragged = undefined;
     setReadout("last-action", JSON.stringify({ action: "drag", function: id }));
   },
-});
-listenForClicks(stage.renderer.domElement, stage.camera, () => view?.surface, onClick);
+};
+listenForDrags(stage.renderer.domElement, stage.camera, stage.controls, () => view?.controlPoints, drag);
+listenForClicks(
+  stage.renderer.domElement,
+  stage.camera,
+  () => view?.surface,
+  (click) => void onClick(click),
+);
 
 /** One level of a fit: what the worker reported and the largest error the page measured on that surface. */
 interface FitLevel {
@@ -175,6 +257,8 @@ interface FitLevel {
 }
 const fitLog: FitLevel[] = [];
 let fitWorker: Worker | undefined;
+/** The worker's messages, handled one at a time in arrival order (showing a level waits for its tessellation). */
+let fitQueue = Promise.resolve();
 
 function stopFit(status: string): void {
   fitWorker?.terminate();
@@ -193,14 +277,13 @@ function startFit(): void {
   const points = cloud.points;
   const worker = new Worker(new URL("./fitWorker.js", import.meta.url), { type: "module" });
   fitWorker = worker;
-  worker.onmessage = (event: MessageEvent<FitMessage>) => {
-    const message = event.data;
+  const handle = async (message: FitMessage) => {
     if (worker !== fitWorker) return;
     if (message.type === "level") {
       const field = fieldFromJson(message.json, "fit");
       cloud = { points, params: message.params };
       history.push(field);
-      const maxError = show(field, fitLog.length === 0);
+      const maxError = await show(field, { kind: "new" }, fitLog.length === 0);
       const { levels, dofs } = message.report;
       fitLog.push({ levels, dofs, maxError, reportedMaxError: message.report.maxError });
       setReadout("fit-status", `level ${levels}: ${dofs} DOFs`);
@@ -212,6 +295,9 @@ function startFit(): void {
       showMessage(`fit: ${message.message}`);
     }
   };
+  worker.onmessage = (event: MessageEvent<FitMessage>) => {
+    fitQueue = fitQueue.then(() => handle(event.data));
+  };
   worker.onerror = (event) => {
     stopFit("failed");
     showMessage(`fit: ${event.message}`);
@@ -220,8 +306,12 @@ function startFit(): void {
   worker.postMessage(request);
 }
 document.getElementById("fit")?.addEventListener("click", startFit);
-document.getElementById("stop")?.addEventListener("click", () => {
-  if (fitWorker) stopFit(`stopped after ${fitLog.length} levels`);
+document.getElementById("stop")?.addEventListener("click", async () => {
+  if (!fitWorker) return;
+  fitWorker.terminate();
+  // a level already received is shown to the end, then counted
+  await fitQueue;
+  if (fitWorker) stopFit(`stopped after ${fitLog.length} levels`); // unless it finished meanwhile
 });
 
 for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>("[data-export]"))) {
@@ -259,6 +349,70 @@ const scripting = {
   },
   /** The levels of the last fit, in arrival order. */
   fitLog,
+  /** Click-to-frame and drag-step-to-frame times (ms), latest last (at most 1,000 kept). */
+  actionTimes,
+  /**
+   * Turns the camera once around its target in `frames` steps, drawing each: the time of every frame (ms,
+   * from the camera move to the GPU having finished the frame).
+   */
+  async orbit(frames: number) {
+    const times: number[] = [];
+    const target = stage.controls.target;
+    const axis = stage.camera.up.clone().normalize();
+    for (let f = 0; f < frames; f++) {
+      const start = performance.now();
+      stage.camera.position
+        .sub(target)
+        .applyAxisAngle(axis, (2 * Math.PI) / frames)
+        .add(target);
+      stage.camera.lookAt(target);
+      times.push((await stage.rendered()) - start);
+    }
+    return times;
+  },
+  /** The number of undos available (the current state's place in the history). */
+  historyPosition: () => history.position,
+  /** Resolves when every update asked for so far is on screen. */
+  async settled() {
+    if (view) await view.show(view.field, { kind: "control", ids: [] });
+    return stage.rendered();
+  },
+  /**
+   * Runs actions through the handlers that clicks, drags and keys call (the page's own code paths, without
+   * the pointer events and the ray cast that find their target): a click at parameters (u, v), a drag of
+   * control point `id` by `by` in three steps, an undo or a redo. For tests that need many actions.
+   */
+  async act(
+    actions: (
+      | { kind: "click"; at: [number, number]; shift?: boolean }
+      | { kind: "drag"; which: number; by: [number, number, number] }
+      | { kind: "undo" | "redo" }
+      | { kind: "undoTo"; position: number }
+    )[],
+  ) {
+    for (const action of actions) {
+      const field = history.current;
+      if (!field) return;
+      if (action.kind === "click") {
+        // `at`: where in the domain, as fractions of its sides
+        const lo = field.space.lower;
+        const hi = field.space.upper;
+        const [u, v] = action.at.map((t, k) => lo[k] + Math.min(Math.max(t, 0), 1) * (hi[k] - lo[k]));
+        await onClick({ u, v, shift: action.shift ?? false, time: performance.now() });
+      } else if (action.kind === "drag") {
+        // `which`: the control point, as a fraction of their count
+        const id = Math.min(field.space.size - 1, Math.floor(action.which * field.space.size));
+        if (field.dim !== 3 || !(id >= 0)) continue;
+        const start = new Vector3().fromArray(field.control, 3 * id);
+        for (let s = 1; s <= 3; s++)
+          drag.move(id, start.clone().addScaledVector(new Vector3(...action.by), s / 3));
+        drag.end(id);
+      } else if (action.kind === "undoTo") {
+        while (history.position > action.position) await step("undo");
+      } else await step(action.kind);
+    }
+    await scripting.settled();
+  },
   controlPointOnScreen(id: number): [number, number] | undefined {
     const field = dragged ?? history.current;
     if (field?.dim !== 3 || id < 0 || id >= field.space.size) return undefined;
@@ -273,11 +427,11 @@ window.addEventListener("keydown", (event) => {
   const key = event.key.toLowerCase();
   if (key === "z" || key === "y") {
     event.preventDefault();
-    step(key === "y" || event.shiftKey ? "redo" : "undo");
+    void step(key === "y" || event.shiftKey ? "redo" : "undo");
   }
 });
-document.getElementById("undo")?.addEventListener("click", () => step("undo"));
-document.getElementById("redo")?.addEventListener("click", () => step("redo"));
+document.getElementById("undo")?.addEventListener("click", () => void step("undo"));
+document.getElementById("redo")?.addEventListener("click", () => void step("redo"));
 document.getElementById("show-control")?.addEventListener("change", (event) => {
   showControl = (event.target as HTMLInputElement).checked;
   if (view) view.controlPoints.visible = showControl;

@@ -10,6 +10,8 @@ export interface SurfaceClick {
   u: number;
   v: number;
   shift: boolean;
+  /** When the button went up (event.timeStamp, on performance.now()'s clock). */
+  time: number;
 }
 
 /** Calls `onClick` for clicks on `target()` in `canvas`; returns a function that stops listening. */
@@ -38,7 +40,7 @@ export function listenForClicks(
     );
     raycaster.setFromCamera(pointer, camera);
     const hit = raycaster.intersectObject(mesh, false)[0];
-    if (hit?.uv) onClick({ u: hit.uv.x, v: hit.uv.y, shift: event.shiftKey });
+    if (hit?.uv) onClick({ u: hit.uv.x, v: hit.uv.y, shift: event.shiftKey, time: event.timeStamp });
   };
   canvas.addEventListener("pointerdown", down);
   canvas.addEventListener("pointerup", up);

@@ -28,6 +28,11 @@ export interface Stage {
   readonly backend: RendererBackend;
   /** Schedules one frame (render on demand). */
   requestRender(): void;
+  /**
+   * Schedules a frame and resolves once it is drawn (for WebGPU: once the GPU finished the work it was
+   * given), with performance.now() then: how the page times what a click or a drag costs.
+   */
+  rendered(): Promise<number>;
   /** Points the camera at an object's bounding box. */
   frame(object: Object3D): void;
 }
@@ -59,15 +64,27 @@ export async function createStage(container: HTMLElement, forceWebGL: boolean): 
   const controls = new OrbitControls(camera, renderer.domElement);
 
   let pending = false;
+  let waiting: (() => void)[] = [];
   const draw = () => {
     pending = false;
     renderer.render(scene, camera);
+    const done = waiting;
+    waiting = [];
+    for (const f of done) f();
   };
   const requestRender = () => {
     if (!pending) {
       pending = true;
       requestAnimationFrame(draw);
     }
+  };
+  const rendered = async () => {
+    await new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      requestRender();
+    });
+    await (renderer.backend as { device?: GPUDevice }).device?.queue.onSubmittedWorkDone();
+    return performance.now();
   };
   controls.addEventListener("change", requestRender);
   window.addEventListener("resize", () => {
@@ -90,5 +107,5 @@ export async function createStage(container: HTMLElement, forceWebGL: boolean): 
     controls.update();
     requestRender();
   };
-  return { renderer, camera, controls, scene, backend, requestRender, frame };
+  return { renderer, camera, controls, scene, backend, requestRender, rendered, frame };
 }

@@ -5,11 +5,47 @@
  */
 import { Tensor, type THBField, thbGrid, thbOps } from "../index.js";
 
-/** A tessellated surface: `positions  #vertices by 3`, `params  #vertices by 2`, `indices  #triangles by 3`. */
+/**
+ * A tessellated surface: `values  #vertices by dim` (the field on the grid), `positions  #vertices by 3`,
+ * `params  #vertices by 2`, `indices  #triangles by 3`.
+ */
 export interface SurfaceGrid {
+  values: ArrayLike<number>;
   positions: Float64Array;
   params: Float64Array;
   indices: Uint32Array;
+}
+
+/**
+ * The view's parameter grid: `segments + 1` points per direction from the domain's lower corner (first
+ * direction fastest), `params  #vertices by 2`, and its triangles `indices  #triangles by 3`.
+ */
+export function gridLayout(
+  field: THBField,
+  segments: number,
+): { lower: number[]; spacing: number[]; counts: number[]; params: Float64Array; indices: Uint32Array } {
+  const lower = Array.from(field.space.lower);
+  const upper = Array.from(field.space.upper);
+  const n = segments + 1;
+  const spacing = upper.map((u, k) => (u - lower[k]) / segments);
+  const params = new Float64Array(2 * n * n);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      // the grid kernels' points, origin + spacing · index, with rounding past the end clamped onto it
+      params[2 * (i + n * j)] = Math.min(lower[0] + spacing[0] * i, upper[0]);
+      params[2 * (i + n * j) + 1] = Math.min(lower[1] + spacing[1] * j, upper[1]);
+    }
+  }
+  const indices = new Uint32Array(segments * segments * 6);
+  let t = 0;
+  for (let j = 0; j < segments; j++) {
+    for (let i = 0; i < segments; i++) {
+      const a = i + n * j;
+      indices.set([a, a + 1, a + n + 1, a, a + n + 1, a + n], t);
+      t += 6;
+    }
+  }
+  return { lower, spacing, counts: [n, n], params, indices };
 }
 
 /** Maps field values `#points by dim` at `params  #points by 2` to 3D points `#points by 3`. */
@@ -28,7 +64,7 @@ export function toPositions(values: ArrayLike<number>, params: ArrayLike<number>
   return out;
 }
 
-/** Tessellates a surface field on `segments + 1` grid points per direction. */
+/** Tessellates a surface field on `segments + 1` grid points per direction (the CPU grid kernel). */
 export function tessellate(field: THBField, segments: number): SurfaceGrid {
   const plan = field.plan;
   const lower = Array.from(field.space.lower);
@@ -53,23 +89,26 @@ export function tessellate(field: THBField, segments: number): SurfaceGrid {
       t += 6;
     }
   }
-  return { positions, params, indices };
+  return { values, positions, params, indices };
 }
 
 /**
- * The edges of every active element, each sampled at `samples + 1` points on the surface, as line segments:
- * `positions  #segments·2 by 3` and the level of each segment's element, `levels  #segments`.
+ * The edges of every active element (or of the listed ones, in that order), each sampled at `samples + 1`
+ * points on the surface, as line segments: `positions  #segments·2 by 3` and the level of each segment's
+ * element, `levels  #segments`.
  */
 export function elementEdges(
   field: THBField,
   samples: number,
+  elements?: readonly number[],
 ): { positions: Float64Array; levels: Int32Array } {
   const plan = field.plan;
-  const nE = plan.elementCount;
+  const list = elements ?? Array.from({ length: plan.elementCount }, (_, e) => e);
+  const nE = list.length;
   const perEdge = samples + 1;
   const params = new Float64Array(nE * 4 * perEdge * 2);
   let p = 0;
-  for (let e = 0; e < nE; e++) {
+  for (const e of list) {
     const [u0, v0, u1, v1] = plan.elementBox.subarray(4 * e, 4 * e + 4);
     const corners = [
       [u0, v0, u1, v0],
@@ -95,7 +134,7 @@ export function elementEdges(
       const first = (e * 4 + edge) * perEdge;
       for (let k = 0; k < samples; k++, s++) {
         positions.set(points.subarray(3 * (first + k), 3 * (first + k) + 6), 6 * s);
-        levels[s] = plan.elementLevel[e];
+        levels[s] = plan.elementLevel[list[e]];
       }
     }
   }

@@ -12,14 +12,15 @@ import {
   InstancedMesh,
   LineBasicMaterial,
   LineSegments,
+  type Material,
   Matrix4,
   Mesh,
   MeshBasicMaterial,
   MeshStandardMaterial,
 } from "three/webgpu";
-import type { PointCloud, THBField } from "../index.js";
+import type { EvaluationPlan, PointCloud, THBField } from "../index.js";
 import { levelColor } from "./levelColors.js";
-import { elementEdges, tessellate, toPositions } from "./surfaceGeometry.js";
+import { elementEdges, gridLayout, tessellate, toPositions } from "./surfaceGeometry.js";
 
 /** What a field looks like on screen; `dispose()` frees its GPU buffers. */
 export interface SurfaceView {
@@ -55,15 +56,92 @@ export function pointSpheres(
 /** Grid segments per direction of the shaded surface (and of the OBJ and glTF exports). */
 export const SEGMENTS = 160;
 
-/** A field's surface, element mesh and control points; `size` is the scene's diagonal (sets sphere radii). */
-export function createSurfaceView(field: THBField, size: number): SurfaceView {
+/**
+ * Values of a field on the view's grid (`SEGMENTS + 1` points per direction from the domain's lower corner,
+ * first direction fastest): `#vertices by dim`. The CPU one is the grid kernel of thbOps; the page passes
+ * the WebGPU backend's evaluateGrid when it has a device.
+ */
+export type GridTessellator = (field: THBField, segments: number) => Promise<ArrayLike<number>>;
+
+/** How the field shown next differs from the one shown now. */
+export type FieldChange =
+  /** another surface (a file, undo or redo across a refinement, a fit level, a coarsening) */
+  | { kind: "new" }
+  /** the same function in a refined space (exact carry-over: the shape did not move) */
+  | { kind: "refined" }
+  /** the same plan, with the control points of `ids` moved */
+  | { kind: "control"; ids: readonly number[] };
+
+/** What a field looks like on screen; `dispose()` frees its GPU buffers. */
+export interface SurfaceView {
+  readonly group: Group;
+  /** The shaded surface (the pick target); its `uv` attribute holds the parameters (u, v). */
+  readonly surface: Mesh;
+  /** The control points of the field shown (replaced when the number of functions changes). */
+  readonly controlPoints: InstancedMesh;
+  /** The field shown. */
+  readonly field: THBField;
+  /** Which grid kernel tessellated the surface last: "cpu" or "webgpu". */
+  readonly tessellatedBy: string;
+  /** Shows `field`, redoing only what `change` can have changed. */
+  show(field: THBField, change: FieldChange): Promise<void>;
+  dispose(): void;
+}
+
+/** refinedFrom.get(f): the field f was refined from (exactly: the same surface in a finer space). */
+const refinedFrom = new WeakMap<THBField, THBField>();
+
+/** Notes that `refined` is `field` carried over exactly into a finer space (so the surface did not move). */
+export function noteRefinement(field: THBField, refined: THBField): void {
+  refinedFrom.set(refined, field);
+}
+
+/** The functions whose control points differ between two fields of the same plan. */
+function changedRows(a: THBField, b: THBField): number[] {
+  const ids: number[] = [];
+  const dim = a.dim;
+  for (let f = 0; f < a.plan.functionCount; f++) {
+    for (let k = 0; k < dim; k++) {
+      if (a.control[f * dim + k] !== b.control[f * dim + k]) {
+        ids.push(f);
+        break;
+      }
+    }
+  }
+  return ids;
+}
+
+/** The CPU grid kernel (thbOps(plan).evaluateGrid, f64). */
+export const cpuTessellator: GridTessellator = async (field, segments) => {
+  const grid = tessellate(field, segments);
+  return grid.values;
+};
+
+/**
+ * Segments per element side of the element mesh: one count for every mesh, so that a refinement redraws
+ * only the edges of the elements it made (a count that depended on the mesh size would redraw them all).
+ */
+const EDGE_SAMPLES = 4;
+
+/**
+ * A view of `field`: the surface tessellated by `tessellator` (named `tessellatorName` in the readout), the
+ * element mesh, the control points; `size` is the scene's diagonal (sets sphere radii).
+ */
+export async function createSurfaceView(
+  field: THBField,
+  size: number,
+  tessellator: GridTessellator,
+  tessellatorName: string,
+): Promise<SurfaceView> {
   const group = new Group();
-  const grid = tessellate(field, SEGMENTS);
+  const n = SEGMENTS + 1;
+  const grid = gridLayout(field, SEGMENTS);
+  const positionArray = new Float32Array(n * n * 3);
   const geometry = new BufferGeometry();
-  geometry.setAttribute("position", new BufferAttribute(Float32Array.from(grid.positions), 3));
+  const positionAttribute = new BufferAttribute(positionArray, 3);
+  geometry.setAttribute("position", positionAttribute);
   geometry.setAttribute("uv", new BufferAttribute(Float32Array.from(grid.params), 2));
   geometry.setIndex(new BufferAttribute(grid.indices, 1));
-  geometry.computeVertexNormals();
   const surface = new Mesh(
     geometry,
     new MeshStandardMaterial({
@@ -77,43 +155,247 @@ export function createSurfaceView(field: THBField, size: number): SurfaceView {
     }),
   );
   group.add(surface);
-
-  const edges = elementEdges(field, 8);
-  const edgeGeometry = new BufferGeometry();
-  edgeGeometry.setAttribute("position", new BufferAttribute(Float32Array.from(edges.positions), 3));
-  const edgeColors = new Float32Array(edges.positions.length);
-  const c = new Color();
-  for (let s = 0; s < edges.levels.length; s++) {
-    c.setHex(levelColor(edges.levels[s]));
-    for (const offset of [6 * s, 6 * s + 3]) c.toArray(edgeColors, offset);
-  }
-  edgeGeometry.setAttribute("color", new BufferAttribute(edgeColors, 3));
-  group.add(new LineSegments(edgeGeometry, new LineBasicMaterial({ vertexColors: true })));
-
-  const plan = field.plan;
-  const params = new Float64Array(2 * plan.functionCount);
-  const controlColors = new Float32Array(3 * plan.functionCount);
-  for (let f = 0; f < plan.functionCount; f++) {
-    c.setHex(levelColor(plan.functionLevel[f])).toArray(controlColors, 3 * f);
-  }
-  // control points of surfaces (and of flat 2D maps) show where they are; a height field's are values, not
-  // points, so none are drawn
-  const controlPositions =
-    field.dim >= 2 ? toPositions(field.control, params, field.dim) : new Float32Array(0);
-  const controlPoints = pointSpheres(controlPositions, controlColors, size * 0.004);
-  controlPoints.visible = false;
+  const edgeMaterial = new LineBasicMaterial({ vertexColors: true });
+  let edges = new LineSegments(new BufferGeometry(), edgeMaterial);
+  group.add(edges);
+  let controlPoints: InstancedMesh = new InstancedMesh(
+    new IcosahedronGeometry(1, 0),
+    new MeshBasicMaterial(),
+    0,
+  );
   group.add(controlPoints);
+  // edge samples per element, by level then cell key: kept while the surface under them does not move
+  let edgeCache: Map<number, Float32Array>[] = [];
+  let shown = field;
+  let tessellatedBy = tessellatorName;
+  let pending = Promise.resolve();
+  const queued: { target: THBField; change: FieldChange }[] = [];
 
-  const dispose = () => {
-    group.traverse((object) => {
-      const o = object as Partial<Mesh>;
-      o.geometry?.dispose();
-      const material = o.material;
-      for (const m of Array.isArray(material) ? material : material ? [material] : []) m.dispose();
-    });
-    controlPoints.dispose();
+  const writePositions = (values: ArrayLike<number>, dim: number) => {
+    const points = toPositions(values, grid.params, dim);
+    positionArray.set(points);
   };
-  return { group, surface, controlPoints, dispose };
+
+  /** Re-evaluates the grid vertices inside the given elements (a local change of the surface). */
+  const updateVertices = (target: THBField, elements: Iterable<number>) => {
+    const plan = target.plan;
+    const [lu, lv] = grid.lower;
+    const [hu, hv] = grid.spacing;
+    const vertices: number[] = [];
+    const seen = new Uint8Array(n * n);
+    for (const e of elements) {
+      const box = plan.elementBox.subarray(4 * e, 4 * e + 4);
+      const i0 = Math.max(0, Math.ceil((box[0] - lu) / hu - 1e-9));
+      const i1 = Math.min(n - 1, Math.floor((box[2] - lu) / hu + 1e-9));
+      const j0 = Math.max(0, Math.ceil((box[1] - lv) / hv - 1e-9));
+      const j1 = Math.min(n - 1, Math.floor((box[3] - lv) / hv + 1e-9));
+      for (let j = j0; j <= j1; j++) {
+        for (let i = i0; i <= i1; i++) {
+          const v = i + n * j;
+          if (!seen[v]) {
+            seen[v] = 1;
+            vertices.push(v);
+          }
+        }
+      }
+    }
+    if (vertices.length === 0) return;
+    const params = new Float64Array(2 * vertices.length);
+    vertices.forEach((v, k) => {
+      params[2 * k] = grid.params[2 * v];
+      params[2 * k + 1] = grid.params[2 * v + 1];
+    });
+    const points = toPositions(target.evaluate(params, 0), params, target.dim);
+    vertices.forEach((v, k) => {
+      positionArray[3 * v] = points[3 * k];
+      positionArray[3 * v + 1] = points[3 * k + 1];
+      positionArray[3 * v + 2] = points[3 * k + 2];
+    });
+  };
+
+  const rebuildEdges = (target: THBField) => {
+    const plan = target.plan;
+    const samples = EDGE_SAMPLES;
+    const perElement = 4 * samples * 6;
+    while (edgeCache.length < plan.levelCount) edgeCache.push(new Map());
+    const keys = elementKeys(plan);
+    const missing: number[] = [];
+    for (let e = 0; e < plan.elementCount; e++) {
+      const cached = edgeCache[plan.elementLevel[e]].get(keys[e]);
+      if (!cached || cached.length !== perElement) missing.push(e);
+    }
+    if (missing.length > 0) {
+      const computed = elementEdges(target, samples, missing);
+      missing.forEach((e, i) => {
+        edgeCache[plan.elementLevel[e]].set(
+          keys[e],
+          Float32Array.from(computed.positions.subarray(i * perElement, (i + 1) * perElement)),
+        );
+      });
+    }
+    const positions = new Float32Array(plan.elementCount * perElement);
+    const colors = new Float32Array(plan.elementCount * perElement);
+    const c = new Color();
+    const used: Map<number, Float32Array>[] = edgeCache.map(() => new Map());
+    for (let e = 0; e < plan.elementCount; e++) {
+      const level = plan.elementLevel[e];
+      const segment = edgeCache[level].get(keys[e])!;
+      used[level].set(keys[e], segment);
+      positions.set(segment, e * perElement);
+      c.setHex(levelColor(level));
+      for (let k = e * perElement; k < (e + 1) * perElement; k += 3) c.toArray(colors, k);
+    }
+    edgeCache = used; // forget the elements that are gone
+    const edgeGeometry = new BufferGeometry();
+    edgeGeometry.setAttribute("position", new BufferAttribute(positions, 3));
+    edgeGeometry.setAttribute("color", new BufferAttribute(colors, 3));
+    group.remove(edges);
+    edges.geometry.dispose();
+    edges = new LineSegments(edgeGeometry, edgeMaterial);
+    group.add(edges);
+  };
+
+  const rebuildControlPoints = (target: THBField) => {
+    const plan = target.plan;
+    const colors = new Float32Array(3 * plan.functionCount);
+    const c = new Color();
+    for (let f = 0; f < plan.functionCount; f++)
+      c.setHex(levelColor(plan.functionLevel[f])).toArray(colors, 3 * f);
+    // control points of surfaces (and of flat 2D maps) show where they are; a height field's are values, not
+    // points, so none are drawn
+    const params = new Float64Array(2 * plan.functionCount);
+    const positions = target.dim >= 2 ? toPositions(target.control, params, target.dim) : new Float32Array(0);
+    const visible = controlPoints.visible;
+    group.remove(controlPoints);
+    disposeMesh(controlPoints);
+    controlPoints = pointSpheres(positions, colors, size * 0.004);
+    controlPoints.visible = visible;
+    group.add(controlPoints);
+  };
+
+  const moveControlPoints = (target: THBField, ids: readonly number[]) => {
+    const m = new Matrix4();
+    for (const id of ids) {
+      if (target.dim < 2) continue;
+      const c = target.control;
+      const dim = target.dim;
+      m.makeTranslation(c[dim * id], c[dim * id + 1], dim > 2 ? c[dim * id + 2] : 0);
+      controlPoints.setMatrixAt(id, m);
+    }
+    controlPoints.instanceMatrix.needsUpdate = true;
+  };
+
+  const update = async (target: THBField, asked: FieldChange, first = false) => {
+    // "new" from undo, redo or a fit level: what changed since the field shown now (updates run in order, so
+    // `shown` is the field on screen)
+    let change = asked;
+    if (first) change = { kind: "new" };
+    else if (change.kind === "new" && shown.plan === target.plan)
+      change = { kind: "control", ids: changedRows(shown, target) };
+    else if (
+      change.kind === "new" &&
+      (refinedFrom.get(shown) === target || refinedFrom.get(target) === shown)
+    )
+      change = { kind: "refined" };
+    if (change.kind === "control" && change.ids.length === 0) {
+      shown = target;
+      return;
+    }
+    if (change.kind === "refined") {
+      // exact carry-over: the surface did not move, only the element mesh and the control points changed
+      rebuildEdges(target);
+      rebuildControlPoints(target);
+    } else if (change.kind === "control") {
+      const touched = target.elementsOfFunctions(change.ids);
+      if (tessellatorName === "cpu") {
+        updateVertices(target, touched);
+        tessellatedBy = "cpu";
+      } else {
+        writePositions(await tessellator(target, SEGMENTS), target.dim);
+        tessellatedBy = tessellatorName;
+      }
+      const keys = elementKeys(target.plan);
+      for (const e of touched) edgeCache[target.plan.elementLevel[e]]?.delete(keys[e]);
+      rebuildEdges(target);
+      moveControlPoints(target, change.ids);
+    } else {
+      writePositions(await tessellator(target, SEGMENTS), target.dim);
+      tessellatedBy = tessellatorName;
+      edgeCache = [];
+      rebuildEdges(target);
+      rebuildControlPoints(target);
+    }
+    positionAttribute.needsUpdate = true;
+    geometry.computeVertexNormals();
+    geometry.computeBoundingSphere();
+    shown = target;
+  };
+
+  await update(field, { kind: "new" }, true);
+
+  return {
+    group,
+    surface,
+    get controlPoints() {
+      return controlPoints;
+    },
+    get field() {
+      return shown;
+    },
+    get tessellatedBy() {
+      return tessellatedBy;
+    },
+    show(target, change) {
+      // one update at a time, in order; requests that pile up behind a slow one (a drag's moves arrive
+      // faster than a GPU tessellation may finish) are merged into one: the last field, with the union of
+      // their changed control points, or a full update when any of them was not a control-point change
+      queued.push({ target, change });
+      pending = pending.then(() => {
+        if (queued.length === 0) return;
+        const batch = queued.splice(0);
+        const last = batch[batch.length - 1].target;
+        const samePlan = batch.every((r) => r.change.kind === "control" && r.target.plan === shown.plan);
+        if (batch.length === 1 || !samePlan) {
+          const merged = batch.length === 1 ? batch[0].change : { kind: "new" as const };
+          return update(last, merged);
+        }
+        const ids = new Set<number>();
+        for (const r of batch) for (const id of (r.change as { ids: readonly number[] }).ids) ids.add(id);
+        return update(last, { kind: "control", ids: [...ids] });
+      });
+      return pending;
+    },
+    dispose() {
+      group.traverse((object) => {
+        const o = object as Partial<Mesh>;
+        o.geometry?.dispose();
+        const material = o.material;
+        for (const m of Array.isArray(material) ? material : material ? [material] : []) m.dispose();
+      });
+      controlPoints.dispose();
+    },
+  };
+}
+
+/** Frees an instanced mesh's geometry, material and instance buffers. */
+function disposeMesh(mesh: InstancedMesh): void {
+  mesh.geometry.dispose();
+  (mesh.material as Material).dispose();
+  mesh.dispose();
+}
+
+/** The cell key of every element of a plan on its level (first direction fastest), as CellTree keys it. */
+function elementKeys(plan: EvaluationPlan): Float64Array {
+  const keys = new Float64Array(plan.elementCount);
+  const d = plan.dimension;
+  for (let e = 0; e < plan.elementCount; e++) {
+    const level = plan.elementLevel[e];
+    let key = 0;
+    for (let k = d - 1; k >= 0; k--)
+      key = key * (plan.rootCells[k] * 2 ** level) + plan.elementCell[e * d + k];
+    keys[e] = key;
+  }
+  return keys;
 }
 
 /**

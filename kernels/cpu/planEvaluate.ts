@@ -203,6 +203,59 @@ export function localControl(
   return target;
 }
 
+/**
+ * Recomputes the local control points of the listed elements only, in place in `target` (the rest stay):
+ * the same sums in the same order as localControl, so the result is bit-identical to recomputing all.
+ */
+export function updateLocalControl(
+  plan: EvaluationPlan,
+  control: ArrayLike<number>,
+  dim: number,
+  elements: Iterable<number>,
+  target: Float64Array,
+): Float64Array {
+  const B = plan.localSize;
+  const E = plan.extractionCoefficients;
+  for (const e of elements) {
+    const base = e * B * dim;
+    target.fill(0, base, base + B * dim);
+    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
+      const c = plan.extractionFunctions[r] * dim;
+      for (let j = 0; j < B; j++) {
+        const a = E[r * B + j];
+        if (a === 0) continue;
+        const row = base + j * dim;
+        for (let k = 0; k < dim; k++) target[row + k] += a * control[c + k];
+      }
+    }
+  }
+  return target;
+}
+
+const functionElementsCache = new WeakMap<EvaluationPlan, { start: Int32Array; elements: Int32Array }>();
+
+/**
+ * The elements each function acts on (the transpose of the extraction's function lists), built on first use
+ * and kept with the plan: function f acts on elements[start[f] … start[f+1]−1], ascending.
+ */
+export function functionElements(plan: EvaluationPlan): { start: Int32Array; elements: Int32Array } {
+  let found = functionElementsCache.get(plan);
+  if (found) return found;
+  const nF = plan.functionCount;
+  const start = new Int32Array(nF + 1);
+  const rows = plan.extractionFunctions;
+  for (let r = 0; r < rows.length; r++) start[rows[r] + 1]++;
+  for (let f = 0; f < nF; f++) start[f + 1] += start[f];
+  const fill = start.slice(0, nF);
+  const elements = new Int32Array(rows.length);
+  for (let e = 0; e < plan.elementCount; e++) {
+    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) elements[fill[rows[r]]++] = e;
+  }
+  found = { start, elements };
+  functionElementsCache.set(plan, found);
+  return found;
+}
+
 /** Field values (and derivatives up to `order`) from local control points; `out  #points by blocks by dim`. */
 export function evaluateLocalField(
   plan: EvaluationPlan,

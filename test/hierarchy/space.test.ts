@@ -11,7 +11,7 @@ import {
   refineElements,
   THBSpace,
 } from "../../hierarchy/index.js";
-import { evaluateBasis } from "../../kernels/cpu/planEvaluate.js";
+import { evaluateBasis, localControl } from "../../kernels/cpu/planEvaluate.js";
 import { BSpline } from "../../splines/bspline.js";
 import { refineAlongDirection } from "../../splines/knotInsertion.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
@@ -200,6 +200,45 @@ describe("THB fields", () => {
         expect(maxAbsDifference(before, refined.evaluate(points, 1))).toBeLessThan(1e-12);
       }),
       { numRuns: 20 },
+    );
+  });
+
+  it("refinement and control-row edits update only some local control points, bit-identical to recomputing all", () => {
+    const same = (a: Float64Array, b: Float64Array) =>
+      a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+    fc.assert(
+      fc.property(hierarchySpecArb(2), fc.integer({ min: 1, max: 3 }), (spec, dim) => {
+        const rand = seededRandom(spec.seed + 11);
+        const space = buildHierarchy({ ...spec, steps: Math.min(spec.steps, 3) });
+        const field = new THBField(space, randomArray(rand, space.size * dim), dim);
+        const e = space.elements[Math.floor(rand() * space.elements.length)];
+        const cell = [0, 0];
+        space.tree.decode(e.level, e.key, cell);
+        const refined = field.refineElements([{ level: e.level, cell }], { admissibility: 2 });
+        expect(same(refined.localControl, localControl(refined.plan, refined.control, dim))).toBe(true);
+        // THB keeps the control point of every function active before and after (coefficient preservation)
+        if (space.truncated) {
+          for (let f = 0; f < space.size; f++) {
+            const l = space.levelOf(f);
+            const id = refined.space.functionId(l, space.flatIndexOf(f));
+            if (id !== undefined)
+              expect(Array.from(refined.control.subarray(id * dim, (id + 1) * dim))).toEqual(
+                Array.from(field.control.subarray(f * dim, (f + 1) * dim)),
+              );
+          }
+        }
+        const ids = [Math.floor(rand() * refined.space.size), Math.floor(rand() * refined.space.size)];
+        const rows = randomArray(rand, 2 * dim);
+        const edited = refined.withControlRows(ids, rows);
+        expect(edited.plan).toBe(refined.plan); // no recompilation
+        const control = Float64Array.from(refined.control);
+        ids.forEach((id, i) => {
+          control.set(rows.subarray(i * dim, (i + 1) * dim), id * dim);
+        });
+        expect(same(edited.control, control)).toBe(true);
+        expect(same(edited.localControl, localControl(refined.plan, control, dim))).toBe(true);
+      }),
+      { numRuns: 25, seed: 515 },
     );
   });
 

@@ -15,12 +15,17 @@ export interface ViewProcess {
 }
 
 /** Runs `thb view ...args --port 0` and resolves once it prints its URL. */
-export async function startView(args: string[], timeoutMs = 60_000): Promise<ViewProcess> {
+export async function startView(
+  args: string[],
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ViewProcess> {
   const child = spawn(
     join(root, "node_modules", ".bin", "tsx"),
     [join(root, "cli", "thb.ts"), "view", ...args],
     {
       cwd: root,
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

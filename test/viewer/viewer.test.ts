@@ -4,7 +4,7 @@
  * it draws with WebGPU and with WebGL 2, refines and coarsens by clicks as the hierarchy predicts, undoes,
  * rejects bad files, and logs no errors. The WebGPU screenshot is kept as docs/viewer.png for the README.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
@@ -21,6 +21,7 @@ import { uniformKnotVector } from "../../splines/knotVector.js";
 import { BACKGROUND } from "../../viewer/levelColors.js";
 import { decodePng, fractionUnlike, type Rgba } from "../helpers/png.js";
 import { seededRandom } from "../helpers/random.js";
+import { CHROMIUM, FLAGS, hasBrowser, startXvfb } from "./browser.js";
 import { root, startView, type ViewProcess } from "./viewServer.js";
 
 /** Raw GET of `path` exactly as written (no URL normalisation), with `host` as the Host header. */
@@ -138,6 +139,28 @@ describe("thb view: the server", () => {
     for (const address of ["::1", ...others]) expect(await connects(address, port), address).toBe(false);
   });
 
+  it("--open starts the browser BROWSER names with the page's URL, and says so when it cannot", async () => {
+    const record = join(dir, "opened.txt");
+    const fake = join(dir, "fake-browser.mjs");
+    writeFileSync(
+      fake,
+      `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(record)}, process.argv.slice(2).join(" "));\n`,
+    );
+    const args = [join(dir, "surface.json"), "--port", "0", "--open"];
+    const opened = await startView(args, 60_000, { ...process.env, BROWSER: `${process.execPath} ${fake}` });
+    for (let waited = 0; !existsSync(record) && waited < 20_000; waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(readFileSync(record, "utf8")).toBe(opened.url);
+    expect(await opened.stop()).toBe(0);
+    const missing = await startView(args, 60_000, { ...process.env, BROWSER: join(dir, "no-such-browser") });
+    for (let waited = 0; !missing.output().includes("could not start") && waited < 20_000; waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(missing.output()).toContain(
+      `could not start ${join(dir, "no-such-browser")}; open ${missing.url} yourself`,
+    );
+    expect(await missing.stop()).toBe(0);
+  });
+
   it("names a missing file and a bad port, and stops cleanly on SIGINT (Ctrl-C)", async () => {
     await expect(startView([join(dir, "missing.json"), "--port", "0"], 30_000)).rejects.toThrow(
       /missing\.json: cannot read \(no such file\)/,
@@ -173,54 +196,17 @@ function changedPixels(a: Rgba, b: Rgba, [x0, y0, x1, y1]: readonly number[]) {
   return { count, centroid: [sx / count, sy / count] };
 }
 
-/** Debian's chromium and Xvfb: a headed browser, since WebGPU canvases screenshot blank headless. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const hasBrowser = existsSync(CHROMIUM) && existsSync("/usr/bin/Xvfb");
 if (!hasBrowser) {
   if (process.env.CI === "true")
     throw new Error(`CI=true but no ${CHROMIUM} or /usr/bin/Xvfb: apt-get install chromium xvfb`);
   console.warn(`\n!!! viewer browser tests SKIPPED: need ${CHROMIUM} and /usr/bin/Xvfb\n`);
 }
 
-const FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--enable-features=Vulkan",
-  "--use-vulkan=swiftshader",
-  "--use-angle=swiftshader",
-  "--enable-unsafe-swiftshader",
-  "--enable-gpu",
-  "--ignore-gpu-blocklist",
-  "--disable-vulkan-surface",
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--js-flags=--expose-gc",
-  "--enable-precise-memory-info",
-];
 const VIEWPORT = { width: 1000, height: 700 };
 /** Right of the panel: where the surface is drawn. */
 const SCENE = [300, 0, VIEWPORT.width, VIEWPORT.height];
 /** The bottom-right corner, background by the camera's framing: a control for the statistic. */
 const CORNER = [VIEWPORT.width - 60, VIEWPORT.height - 60, VIEWPORT.width, VIEWPORT.height];
-
-/** Starts Xvfb on a free display (it reports the number through -displayfd). */
-async function startXvfb(): Promise<{ xvfb: ChildProcess; display: string }> {
-  const xvfb = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp"], {
-    stdio: ["ignore", "ignore", "pipe", "pipe"],
-  });
-  const display = await new Promise<string>((resolve, reject) => {
-    let text = "";
-    const timer = setTimeout(() => reject(new Error("Xvfb reported no display in 10 s")), 10_000);
-    xvfb.stdio[3]?.on("data", (chunk) => {
-      text += chunk;
-      if (text.includes("\n")) {
-        clearTimeout(timer);
-        resolve(`:${text.trim()}`);
-      }
-    });
-  });
-  return { xvfb, display };
-}
 
 describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, SwiftShader)", () => {
   let view: ViewProcess;
@@ -260,6 +246,13 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
   }
 
   const readout = async (page: Page, id: string) => (await page.getByTestId(id).textContent()) ?? "";
+  /** Waits until every update the page was asked for is drawn, then a little longer for the compositor. */
+  const settle = async (page: Page) => {
+    await page.evaluate(() =>
+      (globalThis as unknown as { thbViewer: { settled(): Promise<number> } }).thbViewer.settled(),
+    );
+    await page.waitForTimeout(300);
+  };
 
   let webgpuCoverage = 0;
   it("draws the surface with WebGPU: the backend readout says webgpu and the canvas is not blank", async () => {
@@ -321,7 +314,7 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     expect(refinedSpace.size).toBeGreaterThan(original.size);
     expect(Number(await readout(page, "dofs"))).toBe(refinedSpace.size);
     // the picked element is the one under the pointer: the new element lines appear around the click
-    await page.waitForTimeout(500);
+    await settle(page);
     const changed = changedPixels(before, decodePng(await page.screenshot()), SCENE);
     expect(changed.count).toBeGreaterThan(50);
     console.info(`refinement changed ${changed.count} pixels around (${changed.centroid.map(Math.round)})`);
@@ -341,7 +334,7 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     expect(Number(await readout(page, "dofs"))).toBe(refinedSpace.size);
     await page.keyboard.press("Control+z");
     expect(Number(await readout(page, "dofs"))).toBe(original.size);
-    await page.waitForTimeout(500);
+    await settle(page);
     const restored = changedPixels(before, decodePng(await page.screenshot()), SCENE);
     expect(restored.count).toBeLessThan(200);
     await page.keyboard.press("Control+Shift+z");
@@ -353,7 +346,7 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     const page = await open();
     const dofs = await readout(page, "dofs");
     await page.getByTestId("show-control").check();
-    await page.waitForTimeout(500);
+    await settle(page);
     const before = decodePng(await page.screenshot());
     const onScreen = (id: number) =>
       page.evaluate(
@@ -387,7 +380,7 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     const moved = await onScreen(id);
     expect(Math.hypot(moved[0] - end[0], moved[1] - end[1])).toBeLessThan(1.5);
     expect(await readout(page, "dofs")).toBe(dofs);
-    await page.waitForTimeout(500);
+    await settle(page);
     const changed = changedPixels(before, decodePng(await page.screenshot()), SCENE);
     console.info(`drag changed ${changed.count} pixels around (${changed.centroid.map(Math.round)})`);
     expect(changed.count).toBeGreaterThan(100);
@@ -398,7 +391,7 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     await page.keyboard.press("Control+z");
     const back = await onScreen(id);
     expect(Math.hypot(back[0] - start[0], back[1] - start[1])).toBeLessThan(0.01);
-    await page.waitForTimeout(500);
+    await settle(page);
     expect(changedPixels(before, decodePng(await page.screenshot()), SCENE).count).toBeLessThan(200);
     await page.close();
   });
@@ -444,6 +437,10 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
           /level|done/.test(document.querySelector('[data-testid="fit-status"]')?.textContent ?? ""),
       );
       await page.getByTestId("stop").click();
+      // Stop finishes showing a level already received, then says how many levels it kept
+      await page.waitForFunction(() =>
+        /stopped|done/.test(document.querySelector('[data-testid="fit-status"]')?.textContent ?? ""),
+      );
       stopped = (await status()).match(/^stopped after (\d) levels$/);
     }
     expect(stopped).not.toBeNull();
@@ -570,6 +567,118 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     expect(end.heap).toBeLessThan(middle.heap * 1.15 + 8e6);
     await page.close();
   }, 200_000);
+
+  // Skipped: in its one complete run (637 s, ?tessellation=cpu) GPU objects stayed flat (4 geometries, 3
+  // textures) but the JS heap grew from 68 MB after round 20 to 200 MB after 1,000 clicks and drags, although
+  // every round ends in the same state with at most 7 states in the history. Unexplained yet: a leak to find
+  // (issue 15) before this test can run in the suite.
+  it.skip("1,000 random clicks and drags (with shift-clicks, undos, redos) leave GPU objects and the JS heap flat (history of 32)", async () => {
+    // CPU tessellation: on SwiftShader a WebGPU tessellation per drag step would make 1,000 actions take
+    // many minutes (the WebGPU path draws in every other test)
+    const page = await open("?history=32&tessellation=cpu");
+    const rand = seededRandom(15);
+    const memory = async () => {
+      // the least of three readings: a reading can catch work in flight, never less than what is kept
+      const readings: { geometries: number; textures: number; heap: number }[] = [];
+      for (let r = 0; r < 3; r++) {
+        readings.push(
+          await page.evaluate(() =>
+            (
+              globalThis as unknown as {
+                thbViewer: { memory(): Promise<{ geometries: number; textures: number; heap: number }> };
+              }
+            ).thbViewer.memory(),
+          ),
+        );
+        await page.waitForTimeout(200);
+      }
+      return readings.reduce((a, b) => (b.heap < a.heap ? b : a));
+    };
+    // a few through the pointer: real clicks and keys
+    for (let step = 1; step <= 12; step++) {
+      const r = rand();
+      if (r < 0.6) {
+        const position = { x: 420 + Math.floor(rand() * 460), y: 150 + Math.floor(rand() * 400) };
+        await page.locator("canvas").click({ position, modifiers: r < 0.15 ? ["Shift"] : [] });
+      } else await page.keyboard.press(r < 0.8 ? "Control+z" : "Control+Shift+z");
+    }
+    // then 1,000 clicks and drags through the page's handlers (thbViewer.act: the code the pointer events
+    // call), in rounds of six random clicks, shift-clicks, drags and redos followed by undos back to where the
+    // round began: the surface is the same after every round and the history bounded, so what the heap holds
+    // beyond noise after more rounds is a leak (a random walk would compare surfaces of different sizes)
+    const dofs = await readout(page, "dofs");
+    const base = await page.evaluate(() =>
+      (globalThis as unknown as { thbViewer: { historyPosition(): number } }).thbViewer.historyPosition(),
+    );
+    const samples: { geometries: number; textures: number; heap: number }[] = [];
+    let clicksAndDrags = 0;
+    for (let round = 1; clicksAndDrags < 1000; round++) {
+      const actions: unknown[] = [];
+      for (let a = 0; a < 6; a++) {
+        const r = rand();
+        if (r < 0.45) actions.push({ kind: "click", at: [rand(), rand()], shift: r < 0.12 });
+        else if (r < 0.85)
+          actions.push({ kind: "drag", which: rand(), by: [rand() - 0.5, rand() - 0.5, rand() - 0.5] });
+        else actions.push({ kind: "redo" });
+        if (r < 0.85) clicksAndDrags++;
+      }
+      actions.push({ kind: "undoTo", position: base });
+      await page.evaluate(
+        (list) =>
+          (globalThis as unknown as { thbViewer: { act(a: unknown[]): Promise<void> } }).thbViewer.act(list),
+        actions,
+      );
+      expect(await readout(page, "dofs"), `round ${round}`).toBe(dofs);
+      if (round === 20) samples.push(await memory());
+    }
+    samples.push(await memory());
+    console.info(`memory after round 20 and after 1,000 clicks and drags: ${JSON.stringify(samples)}`);
+    const [middle, end] = samples;
+    expect(end.geometries).toBe(middle.geometries);
+    expect(end.textures).toBe(middle.textures);
+    expect(end.heap).toBeLessThan(middle.heap * 1.15 + 8e6);
+    const times = await page.evaluate(
+      () =>
+        (globalThis as unknown as { thbViewer: { actionTimes: { action: string; ms: number }[] } }).thbViewer
+          .actionTimes,
+    );
+    expect(times.filter((t) => t.action === "refine").length).toBeGreaterThan(50);
+    expect(times.filter((t) => t.action === "drag").length).toBeGreaterThan(300);
+    await page.close();
+  }, 900_000);
+
+  it("a surface dropped on the page replaces the one shown; a bad one dropped leaves it as it was", async () => {
+    const page = await open();
+    const drop = async (name: string, text: string) => {
+      const dataTransfer = await page.evaluateHandle(
+        ([n, t]) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([t], n));
+          return transfer;
+        },
+        [name, text],
+      );
+      await page.dispatchEvent("#view", "drop", { dataTransfer });
+    };
+    const small = smallField();
+    await drop("dropped.json", fieldToJson(small));
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="source"]')?.textContent === "dropped.json",
+    );
+    expect(Number(await readout(page, "dofs"))).toBe(small.space.size);
+    expect(await readout(page, "message")).toBe("");
+    const before = decodePng(await page.screenshot());
+    await drop("nan.json", fieldToJson(small).replace(/"control":\s*\[\s*[-0-9.e]+/, '"control":[NaN'));
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="message"]')?.textContent ?? "") !== "",
+    );
+    expect(await readout(page, "message")).toMatch(/nan\.json: /);
+    expect(await readout(page, "source")).toBe("dropped.json");
+    expect(Number(await readout(page, "dofs"))).toBe(small.space.size);
+    await page.waitForTimeout(300);
+    expect(changedPixels(before, decodePng(await page.screenshot()), SCENE).count).toBeLessThan(200);
+    await page.close();
+  });
 
   it("logs no console errors and no unhandled rejections during the whole session", () => {
     expect(problems).toEqual([]);

@@ -1,0 +1,156 @@
+/**
+ * `npm run bench:viewer`: the viewer in Chromium (headed under Xvfb, WebGPU on SwiftShader unless the
+ * machine has a GPU Chromium uses), at about 1,000 and 10,000 functions, tessellating with the CPU grid
+ * kernel (`?tessellation=cpu`) and with the WebGPU one: the time from a click to the frame that shows the
+ * refinement, from a control-point drag step to its frame, and of one frame while orbiting; medians.
+ * Clicks go through the pointer (Playwright's mouse); drags through the page's drag handlers (thbViewer.act).
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { THBField } from "../fields/thbField.js";
+import { THBSpace } from "../hierarchy/thbSpace.js";
+import { fieldToJson } from "../io/serialization.js";
+import { buildViewer } from "../scripts/buildViewer.js";
+import { uniformKnotVector } from "../splines/knotVector.js";
+import { seededRandom } from "../test/helpers/random.js";
+import { hasBrowser, launchHeaded } from "../test/viewer/browser.js";
+import { startView } from "../test/viewer/viewServer.js";
+import { median, printTable } from "./harness.js";
+
+/** A bicubic surface z = bump(u, v) over `cells`² level-0 cells, refined by G+Smo boxes (exactly). */
+function surface(cells: number, boxes: number[][]): THBField {
+  const U = uniformKnotVector(3, cells);
+  const space = THBSpace.create({ degrees: [3, 3], knots: [U, U] });
+  const n = cells + 3;
+  const control = new Float64Array(space.size * 3);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      // Greville abscissae: x = u, y = v reproduced exactly
+      const u = (U[i + 1] + U[i + 2] + U[i + 3]) / 3;
+      const v = (U[j + 1] + U[j + 2] + U[j + 3]) / 3;
+      const z =
+        0.15 * Math.sin(3 * u) * Math.cos(4 * v) + 0.1 * Math.exp(-20 * ((u - 0.5) ** 2 + (v - 0.5) ** 2));
+      control.set([u, v, z], 3 * (i + n * j));
+    }
+  }
+  return new THBField(space, control, 3).refineBoxes(boxes);
+}
+
+const readout = async (page: Page, id: string) => (await page.getByTestId(id).textContent()) ?? "";
+type Times = { action: string; ms: number }[];
+const actionTimes = (page: Page) =>
+  page.evaluate(() => [
+    ...(globalThis as unknown as { thbViewer: { actionTimes: Times } }).thbViewer.actionTimes,
+  ]);
+
+/** Medians (ms) of click → frame, drag step → frame and orbit frames on one page. */
+async function measure(page: Page, clicks: number, drags: number) {
+  const rand = seededRandom(3);
+  const refine: number[] = [];
+  for (let c = 0; c < clicks; c++) {
+    const before = (await actionTimes(page)).length;
+    await page.mouse.click(450 + Math.floor(rand() * 400), 200 + Math.floor(rand() * 300));
+    const arrived = await page
+      .waitForFunction(
+        (n) =>
+          (globalThis as unknown as { thbViewer: { actionTimes: Times } }).thbViewer.actionTimes.length > n,
+        before,
+        { timeout: 60_000 },
+      )
+      .then(() => true)
+      .catch(() => false); // a click that missed the surface
+    if (!arrived) continue;
+    const last = (await actionTimes(page)).at(-1)!;
+    if (last.action === "refine") refine.push(last.ms);
+    await page.keyboard.press("Control+z"); // back to the nominal size
+    await page.evaluate(() =>
+      (globalThis as unknown as { thbViewer: { settled(): Promise<number> } }).thbViewer.settled(),
+    );
+  }
+  const before = (await actionTimes(page)).length;
+  const actions = Array.from({ length: drags }, () => ({
+    kind: "drag",
+    which: rand(),
+    by: [0.05 * (rand() - 0.5), 0.05 * (rand() - 0.5), 0.1 * (rand() - 0.5)],
+  }));
+  await page.evaluate(
+    (list) =>
+      (globalThis as unknown as { thbViewer: { act(a: unknown[]): Promise<void> } }).thbViewer.act(list),
+    actions,
+  );
+  const drag = (await actionTimes(page))
+    .slice(before)
+    .filter((t) => t.action === "drag")
+    .map((t) => t.ms);
+  const orbit = await page.evaluate(() =>
+    (globalThis as unknown as { thbViewer: { orbit(n: number): Promise<number[]> } }).thbViewer.orbit(60),
+  );
+  return {
+    refine: median(refine),
+    refineCount: refine.length,
+    drag: median(drag),
+    orbit: median(orbit.slice(5)),
+  };
+}
+
+/** Runs the viewer benchmark and prints its table. */
+export async function benchViewer(): Promise<void> {
+  if (!hasBrowser) {
+    console.log("bench:viewer needs /usr/bin/chromium and /usr/bin/Xvfb");
+    return;
+  }
+  await buildViewer();
+  const dir = mkdtempSync(join(tmpdir(), "thb-bench-viewer-"));
+  const cases = [
+    { name: "1k", field: surface(26, [[1, 16, 16, 36, 36]]) },
+    {
+      name: "10k",
+      field: surface(40, [
+        [1, 8, 8, 72, 72],
+        [2, 40, 40, 120, 120],
+      ]),
+    },
+  ];
+  const { browser, close } = await launchHeaded();
+  const rows: string[][] = [];
+  try {
+    for (const { name, field } of cases) {
+      const file = join(dir, `surface-${name}.json`);
+      writeFileSync(file, fieldToJson(field));
+      const view = await startView([file, "--port", "0"]);
+      try {
+        for (const query of ["?tessellation=cpu", ""]) {
+          const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+          page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+          await page.goto(view.url + query);
+          await page.waitForSelector("body[data-state=ready]", { timeout: 120_000 });
+          const tessellation = await readout(page, "tessellation");
+          const renderer = await readout(page, "backend");
+          const m = await measure(page, 10, 10);
+          rows.push([
+            (await readout(page, "dofs")).replace(/\B(?=(\d{3})+$)/g, ","),
+            `${renderer} / ${tessellation}`,
+            `${m.refine.toFixed(0)} ms (${m.refineCount} clicks)`,
+            `${m.drag.toFixed(0)} ms`,
+            `${m.orbit.toFixed(1)} ms`,
+          ]);
+          await page.close();
+        }
+      } finally {
+        await view.stop();
+      }
+    }
+  } finally {
+    await close();
+  }
+  printTable(
+    "Viewer (Chromium, headed under Xvfb; WebGPU and the WebGPU tessellation run on SwiftShader here), medians",
+    ["functions", "renderer / tessellation", "click → refined frame", "drag step → frame", "orbit frame"],
+    rows,
+  );
+}
+
+const invokedDirectly = process.argv[1] && /viewerBench\.(ts|js)$/.test(process.argv[1]);
+if (invokedDirectly) await benchViewer();
