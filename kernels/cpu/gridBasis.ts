@@ -92,25 +92,15 @@ export function gridForward(
   for (let t = 0; t < count; t++) {
     const e = element[t];
     const base = e * B * dim;
-    if (dim === 2 && tensor) {
-      let a0 = 0;
-      let a1 = 0;
-      const o = t * B;
-      for (let b = 0; b < B; b++) {
-        const wb = tensor[o + b];
-        a0 += wb * local[base + 2 * b];
-        a1 += wb * local[base + 2 * b + 1];
-      }
-      out[2 * t] = a0;
-      out[2 * t + 1] = a1;
-      continue;
-    }
-    tensorWeights(plan, basis, t, e, w);
+    // the point's weights: its row of the tabulated products, or multiplied out from the axis rows
+    const weights = tensor ?? w;
+    const o = tensor ? t * B : 0;
+    if (!tensor) tensorWeights(plan, basis, t, e, w);
     if (dim === 2) {
       let a0 = 0;
       let a1 = 0;
       for (let b = 0; b < B; b++) {
-        const wb = w[b];
+        const wb = weights[o + b];
         a0 += wb * local[base + 2 * b];
         a1 += wb * local[base + 2 * b + 1];
       }
@@ -120,7 +110,7 @@ export function gridForward(
     }
     acc.fill(0);
     for (let b = 0; b < B; b++) {
-      const wb = w[b];
+      const wb = weights[o + b];
       for (let c = 0; c < dim; c++) acc[c] += wb * local[base + b * dim + c];
     }
     for (let c = 0; c < dim; c++) out[t * dim + c] = acc[c];
@@ -145,30 +135,22 @@ export function gridElementGradients(
   for (let t = 0; t < count; t++) {
     const e = element[t];
     const base = e * B * dim;
-    if (dim === 2 && tensor) {
-      const g0 = cotangent[2 * t];
-      const g1 = cotangent[2 * t + 1];
-      const o = t * B;
-      for (let b = 0; b < B; b++) {
-        out[base + 2 * b] += tensor[o + b] * g0;
-        out[base + 2 * b + 1] += tensor[o + b] * g1;
-      }
-      continue;
-    }
-    tensorWeights(plan, basis, t, e, w);
+    const weights = tensor ?? w;
+    const o = tensor ? t * B : 0;
+    if (!tensor) tensorWeights(plan, basis, t, e, w);
     if (dim === 2) {
       const g0 = cotangent[2 * t];
       const g1 = cotangent[2 * t + 1];
       for (let b = 0; b < B; b++) {
-        out[base + 2 * b] += w[b] * g0;
-        out[base + 2 * b + 1] += w[b] * g1;
+        out[base + 2 * b] += weights[o + b] * g0;
+        out[base + 2 * b + 1] += weights[o + b] * g1;
       }
       continue;
     }
     for (let c = 0; c < dim; c++) {
       const g = cotangent[t * dim + c];
       if (g === 0) continue;
-      for (let b = 0; b < B; b++) out[base + b * dim + c] += w[b] * g;
+      for (let b = 0; b < B; b++) out[base + b * dim + c] += weights[o + b] * g;
     }
   }
   return out;
