@@ -105,6 +105,25 @@ export function minimizeFunction(
 }
 
 /**
+ * minimizeFunction for a hand-written objective that awaits its evaluation (a loss whose kernels run on the
+ * GPU and read back f and ∇f): the same algorithms and iterates as minimizeFunction on the same values.
+ */
+export async function minimizeFunctionAsync(
+  f: (x: Float64Array, gradient: Float64Array) => Promise<number>,
+  x0: ArrayLike<number>,
+  options: MinimizeOptions = {},
+): Promise<MinimizeResult> {
+  const steps = search(x0, options);
+  let next = steps.next();
+  while (!next.done) {
+    const gradient = new Float64Array(x0.length);
+    const value = await f(next.value, gradient);
+    next = steps.next({ value, gradient });
+  }
+  return next.value;
+}
+
+/**
  * Minimises f starting at x0, awaiting each evaluation: for objectives whose tensors live on the GPU.
  * Every evaluation runs in a scope, so its device buffers go back to the pool; the optimiser's own state
  * (a few vectors of x's size) stays on the host in f64.

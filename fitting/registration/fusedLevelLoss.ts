@@ -124,8 +124,8 @@ function scaleRows(du: Float64Array, cotangent: Float64Array, count: number, d: 
   }
 }
 
-/** E = Σ_k c_kᵀ K c_k; adds weight · 2 K c into `gradient`; returns E. */
-function addBending(
+/** E = Σ_k c_kᵀ K c_k; adds weight · 2 K c into `gradient`; returns E (shared with gpuLevelLoss.ts). */
+export function addBending(
   K: SparseMatrix,
   control: Float64Array,
   d: number,

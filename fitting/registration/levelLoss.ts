@@ -1,23 +1,22 @@
 /**
  * The registration loss on one pyramid level, written against the primitives:
  *   L(c) = D(M(A (ξ_x + u_c(ξ_x)) + b), F(x))  +  W · E(c)
- * with the dissimilarity D one of: ssd — mean (M − F)²; ncc — 1 − NCC(M, F); mi — −MI(M, F) of the
+ * with the dissimilarity D one of: ssd — mean (M − F)²; ncc — 1 − NCC(M, F) (as ½‖M̂ − F̂‖² of the centred unit vectors); mi — −MI(M, F) of the
  * Parzen-windowed joint histogram (32 bins over each image's range), u_c the THB displacement evaluated on the level's pixel grid (thbOps grid evaluation), M sampled by
  * imageSampler (with its gradient), (A, b) the affine map from the fixed frame to the moving image's index,
  * and E the exact bending energy (bendingEnergy.ts). Control `c  #functions by d` flattened row-major.
+ * With `gpu`, the level's constants (grid points, warped base coordinates, fixed values) live on that device,
+ * so the whole metric term — THB grid evaluation, sampling, metric, reverse pass to the coefficients — runs
+ * as WebGPU kernels in f32 (gpuLevelLoss.ts drives it); read it with `metricTerm` and `await t.read()`.
  */
-import { add, matmul, mean, mul, neg, reshape, square, sub } from "../../autodiff/api.js";
-import { Tensor } from "../../autodiff/tensor.js";
+import { add, div, matmul, mean, mul, neg, reshape, sqrt, square, sub, sum } from "../../autodiff/api.js";
+import { dispose, Tensor } from "../../autodiff/tensor.js";
 import { transformPoints } from "../../fields/image.js";
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
-import {
-  type HistogramSpec,
-  imageSampler,
-  mutualInformation,
-  normalizedCrossCorrelation,
-} from "../../primitives/imagePrimitives.js";
+import { type HistogramSpec, imageSampler, mutualInformation } from "../../primitives/imagePrimitives.js";
 import { type ThbGrid, thbGrid, thbOps } from "../../primitives/thbPrimitive.js";
+import type { WebGpuTensors } from "../../primitives/webgpuTensors.js";
 import { bendingEnergyOp, bendingMatrix } from "./bendingEnergy.js";
 import { pixelResidual, rangeOf } from "./fusedLevelLoss.js";
 
@@ -53,8 +52,12 @@ export interface LossParts {
 /** A level's loss over one plan, with the parts of its latest evaluations. */
 export interface LevelLoss {
   readonly grid: ThbGrid;
-  /** L as a function of the flat control tensor. */
+  /** L as a function of the flat control tensor (host tensors only: it reads the parts back). */
   readonly loss: (x: Tensor) => Tensor;
+  /** The dissimilarity D alone as a function of the flat control tensor, on the level's device (no read-back). */
+  readonly metricTerm: (x: Tensor) => Tensor;
+  /** The warped moving values at every pixel of the grid, `#pixels`, on the level's device (no gradient). */
+  readonly warpedAll: (control: Float64Array) => Tensor;
   /** The parts of the evaluation that gave `value` (the latest such one), if it is still remembered. */
   partsOf(value: number): LossParts | undefined;
   /**
@@ -62,56 +65,81 @@ export interface LevelLoss {
    * ncc the same of standardised intensities; mi (F − E[F | M])², E[F | M] from the joint histogram.
    */
   residual(control: Float64Array): Float64Array;
+  /** Releases the device constants (nothing on the host). */
+  release(): void;
 }
 
-/** Builds the loss (metric + bending) of a level for a plan. */
+/** (v − v̄) / ‖v − v̄‖ in f64. */
+function centredUnit(values: Float64Array): Float64Array {
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) mean += values[i];
+  mean /= values.length;
+  let norm = 0;
+  for (let i = 0; i < values.length; i++) norm += (values[i] - mean) ** 2;
+  const scale = 1 / Math.sqrt(norm);
+  return Float64Array.from(values, (v) => (v - mean) * scale);
+}
+
+/** (v − v̄) / ‖v − v̄‖ with ops (differentiable, on v's device). */
+function centredUnitTensor(v: Tensor): Tensor {
+  const centred = sub(v, div(sum(v), v.size));
+  return div(centred, sqrt(sum(square(centred))));
+}
+
+/** Builds the loss (metric + bending) of a level for a plan; with `gpu`, its metric term runs on that device. */
 export function levelLoss(
   plan: EvaluationPlan,
   level: LevelData,
   bending: number,
   interpolation: Interpolation,
   metric: Metric = "ssd",
+  gpu?: WebGpuTensors,
 ): LevelLoss {
   const d = plan.dimension;
   const n = plan.functionCount;
   const ops = thbOps(plan);
-  const grid = thbGrid(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
+  const constants: Tensor[] = [];
+  // constants made once per level, where the loss runs (toDevice keeps the host values: points sort by element)
+  const place = (values: Float64Array, shape: number[]) => {
+    if (!gpu) return new Tensor(values, shape);
+    const t = gpu.toDevice(values, shape);
+    constants.push(t);
+    return t;
+  };
+  const hostGrid = thbGrid(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
+  const gridPoints = hostGrid.points.values as Float64Array;
+  const grid: ThbGrid = gpu
+    ? { ...hostGrid, points: place(gridPoints, [...hostGrid.points.shape]) }
+    : hostGrid;
   const A = level.frameToMoving;
-  const gridPoints = grid.points.values as Float64Array;
   // the autodiff path restricts the metric to the masked pixels by using them as its subset
   const samples =
     level.samples ??
     (level.mask ? Int32Array.from(level.mask.keys()).filter((t) => level.mask?.[t] === 1) : undefined);
-  const subset = samples
-    ? new Tensor(
-        Float64Array.from(
-          { length: samples.length * d },
-          (_, i) => gridPoints[samples[Math.floor(i / d)] * d + (i % d)],
-        ),
-        [samples.length, d],
+  const subsetPoints = samples
+    ? Float64Array.from(
+        { length: samples.length * d },
+        (_, i) => gridPoints[samples[Math.floor(i / d)] * d + (i % d)],
       )
     : undefined;
-  const baseOf = (points: Tensor) => new Tensor(transformPoints(A, points.values), points.shape);
-  const fullBase = baseOf(grid.points);
-  const base = subset ? baseOf(subset) : fullBase;
+  const subset = subsetPoints && samples ? place(subsetPoints, [samples.length, d]) : undefined;
+  const fullBase = place(transformPoints(A, gridPoints), [gridPoints.length / d, d]);
+  const base =
+    subsetPoints && samples ? place(transformPoints(A, subsetPoints), [samples.length, d]) : fullBase;
   // coords_row = base_row + u_row · Lᵀ, with L the linear part of A: Lᵀ[k][r] = A[k (d+1) + r]
-  const linearT = new Tensor(
-    Float64Array.from({ length: d * d }, (_, i) => A[Math.floor(i / d) * (d + 1) + (i % d)]),
-    [d, d],
-  );
+  const linearHost = Float64Array.from({ length: d * d }, (_, i) => A[Math.floor(i / d) * (d + 1) + (i % d)]);
+  const linearT = place(linearHost, [d, d]);
   // the common case of aligned axes with equal scales: a scalar multiple of the identity (no matmul)
   let scale: number | undefined = A[0];
   for (let i = 0; i < d * d; i++) {
-    const v = linearT.values[i];
+    const v = linearHost[i];
     if (v !== (i % (d + 1) === 0 ? A[0] : 0)) scale = undefined;
   }
-  const fullFixed = new Tensor(level.fixedValues, [level.fixedValues.length]);
-  const fixed = samples
-    ? new Tensor(
-        Float64Array.from(samples, (t) => level.fixedValues[t]),
-        [samples.length],
-      )
-    : fullFixed;
+  const fixedHost = samples ? Float64Array.from(samples, (t) => level.fixedValues[t]) : level.fixedValues;
+  const fixed = place(fixedHost, [fixedHost.length]);
+  // ncc as ½ ‖m̂ − f̂‖² of the centred unit vectors (= 1 − NCC): no cancellation in 1 − NCC near a match,
+  // which in f32 left the line search only noise below 1e-4; f̂ made once, in f64
+  const fixedUnit = metric === "ncc" ? place(centredUnit(fixedHost), [fixedHost.length]) : undefined;
   const sample = imageSampler(level.moving, interpolation);
   const bend = bending > 0 ? bendingEnergyOp(bendingMatrix(plan)) : undefined;
   const recent: { value: number; parts: LossParts }[] = [];
@@ -128,9 +156,10 @@ export function levelLoss(
   const dissimilarity = (warped: Tensor) =>
     metric === "ssd"
       ? mean(square(sub(warped, fixed)))
-      : metric === "ncc"
-        ? sub(1, normalizedCrossCorrelation(warped, fixed))
+      : fixedUnit
+        ? mul(sum(square(sub(centredUnitTensor(warped), fixedUnit))), 0.5)
         : neg(mutualInformation(warped, fixed, spec));
+  const metricTerm = (x: Tensor) => dissimilarity(warpedValues(reshape(x, [n, d]), false));
   const loss = (x: Tensor) => {
     const control = reshape(x, [n, d]);
     const term = dissimilarity(warpedValues(control, false));
@@ -146,6 +175,9 @@ export function levelLoss(
   return {
     grid,
     loss,
+    metricTerm,
+    warpedAll: (control) => warpedValues(new Tensor(control, [n, d]), true),
+    release: () => dispose(...constants.splice(0)),
     partsOf: (value) => {
       for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i].parts;
       return undefined;

@@ -4,8 +4,11 @@
  * Gaussian pyramid, L-BFGS on SSD + bending energy at each level; between levels the displacement grid is
  * refined — where the residual is high (adaptive, Dörfler marking) or everywhere (uniform, elastix's grid
  * doubling) — and the field carried over exactly (THBField.carryOverTo), so no level starts from scratch.
+ * `backend` chooses where each level's loss runs: the fused f64 CPU loss (default), or the metric and its
+ * gradient on a WebGPU device in f32 (gpuLevelLoss.ts); the initial alignment, the optimiser's state, the
+ * regularisers and the final resampling stay on the CPU in f64.
  */
-import { minimizeFunction } from "../../autodiff/optimize.js";
+import { type MinimizeOptions, minimizeFunction, minimizeFunctionAsync } from "../../autodiff/optimize.js";
 import { DisplacementTransform, frameToMovingIndex } from "../../fields/displacementTransform.js";
 import { checkImage, type Image, type ImageGeometry } from "../../fields/image.js";
 import { THBField } from "../../fields/thbField.js";
@@ -16,8 +19,10 @@ import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { localControl } from "../../kernels/cpu/planEvaluate.js";
 import { gridJacobianDeterminant, pixelBlocks, warpForward } from "../../kernels/cpu/warpKernel.js";
 import { ArgumentError } from "../../linalg/errors.js";
+import type { Backend, BackendKind } from "../../primitives/backend.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
 import { fusedLevelLoss } from "./fusedLevelLoss.js";
+import { gpuLevelLoss } from "./gpuLevelLoss.js";
 import { type InitialAlignmentReport, type InitialKind, initialAlignment } from "./initialAlignment.js";
 import type { LevelData, Metric } from "./levelLoss.js";
 import { dorflerMarking, elementRequests, withNeighbours } from "./marking.js";
@@ -88,6 +93,12 @@ export interface RegistrationOptions {
   jacobianPenalty?: number;
   /** τ of the det J penalty (default 0.1). */
   jacobianThreshold?: number;
+  /**
+   * Where the loss runs (default: the CPU, f64): the `webgpu` backend (`webgpuBackend(await requestWebGPU())`
+   * from `thbspline/webgpu`, or `selectBackend({ prefer: "webgpu" })`) evaluates every level's metric and its
+   * gradient with the WGSL kernels in f32 (ssd, ncc and mi). The caller owns it (and disposes it).
+   */
+  backend?: Backend;
   /** Called after every L-BFGS iteration. */
   onProgress?: (progress: RegistrationProgress) => void;
   /** Stops at the next iteration; the result holds the transform reached so far. */
@@ -137,8 +148,10 @@ export interface RegistrationReport {
   minJacobian: number;
   maxJacobian: number;
   optimisationSeconds: number;
-  options: Required<Omit<RegistrationOptions, "onProgress" | "signal" | "fixedMask">> & {
+  options: Required<Omit<RegistrationOptions, "onProgress" | "signal" | "fixedMask" | "backend">> & {
     fixedMask: boolean;
+    /** The backend the loss ran on. */
+    backend: BackendKind;
   };
 }
 
@@ -215,9 +228,15 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
     onProgress: _p,
     signal: _s,
     fixedMask,
+    backend,
     ...rest
-  } = o as typeof o & Pick<RegistrationOptions, "onProgress" | "signal" | "fixedMask">;
-  return { ...rest, fixedMask: fixedMask !== undefined };
+  } = o as typeof o & Pick<RegistrationOptions, "onProgress" | "signal" | "fixedMask" | "backend">;
+  if (
+    backend !== undefined &&
+    !(backend?.name === "cpu" || (backend?.name === "webgpu" && backend.tensors !== undefined))
+  )
+    fail("backend", "a Backend (cpuBackend, or a webgpu backend with its device tensors)", backend?.name);
+  return { ...rest, fixedMask: fixedMask !== undefined, backend: backend?.name ?? "cpu" };
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
@@ -295,6 +314,7 @@ export async function registerImages(
       );
   }
   const o = checkOptions(options, d);
+  const gpu = options.backend?.name === "webgpu" ? options.backend.tensors : undefined;
   const mask = options.fixedMask ? maskOf(options.fixedMask, fixed) : undefined;
   const start = performance.now();
   const initial = initialAlignment(fixed, moving, {
@@ -354,19 +374,22 @@ export async function registerImages(
       mask: levelMask,
     };
     const plan = field.plan;
-    const objective = fusedLevelLoss(plan, data, {
+    const lossOptions = {
       metric: o.metric,
       interpolation: o.interpolation,
       bending: o.bending,
       jacobianWeight: o.jacobianPenalty,
       jacobianThreshold: o.jacobianThreshold,
-    });
+    };
+    const objective = gpu
+      ? gpuLevelLoss(gpu, plan, data, lossOptions)
+      : fusedLevelLoss(plan, data, lossOptions);
     const dofs = field.control.length;
     let evaluations = 0;
     const recent: { value: number; metric: number; regularizer: number }[] = [];
-    const counted = (x: Float64Array, gradient: Float64Array) => {
+    // after each evaluation: its parts, for the iteration log
+    const counted = (value: number) => {
       evaluations++;
-      const value = objective.evaluate(x, gradient);
       recent.push({ value, metric: objective.parts.metric, regularizer: objective.parts.regularizer });
       if (recent.length > 64) recent.shift();
       return value;
@@ -375,7 +398,7 @@ export async function registerImages(
       for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i];
       return { metric: Number.NaN, regularizer: Number.NaN };
     };
-    const result = minimizeFunction(counted, field.control, {
+    const settings: MinimizeOptions = {
       maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
       method: o.optimizer,
       learningRate: 0.002 * Math.min(...elementSize(field)),
@@ -396,11 +419,28 @@ export async function registerImages(
         report.iterations.push(progress);
         options.onProgress?.(progress);
       },
-    });
-    field = new THBField(field.space, result.x, d, plan);
-    if (level < levels - 1 && o.refine === "adaptive")
-      indicator = objective.residualPerElement(field.control);
-    else indicator = undefined;
+    };
+    let result: ReturnType<typeof minimizeFunction>;
+    try {
+      result =
+        "release" in objective
+          ? await minimizeFunctionAsync(
+              async (x, gradient) => counted(await objective.evaluate(x, gradient)),
+              field.control,
+              settings,
+            )
+          : minimizeFunction(
+              (x, gradient) => counted(objective.evaluate(x, gradient)),
+              field.control,
+              settings,
+            );
+      field = new THBField(field.space, result.x, d, plan);
+      if (level < levels - 1 && o.refine === "adaptive")
+        indicator = await objective.residualPerElement(field.control);
+      else indicator = undefined;
+    } finally {
+      if ("release" in objective) objective.release();
+    }
     if (factor === 1 && stride === 1) finest = { blocks: objective.blocks, plan };
     report.dofsPerLevel.push(dofs);
     report.levels.push({
