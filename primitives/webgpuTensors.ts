@@ -146,6 +146,14 @@ export class WebGpuTensors implements DeviceExecutor {
     return buffer;
   }
 
+  /** Returns an image's device copy to the pool (it will not be sampled again; a later use uploads it anew). */
+  forgetImage(image: ScalarImage): void {
+    const buffer = this.imageBuffers.get(image);
+    if (!buffer) return;
+    this.context.pool.release(buffer);
+    this.imageBuffers.delete(image);
+  }
+
   /**
    * The points of a parameter tensor sorted by element of a plan, once per (tensor storage, plan). Point
    * location runs in f64 on the host values, so the parameters must have been uploaded with toDevice.

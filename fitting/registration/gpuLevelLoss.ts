@@ -31,7 +31,7 @@ export interface GpuLevelLoss {
   readonly parts: LossParts;
   /** The marking residual summed per element at `control` (warped values from the GPU, sums on the host). */
   residualPerElement(control: Float64Array): Promise<Float64Array>;
-  /** Returns the level's device buffers (constants, the uploaded plan) to the pool. */
+  /** Returns the level's device buffers (constants, the uploaded plan and moving image) to the pool. */
   release(): void;
 }
 
@@ -92,6 +92,7 @@ export function gpuLevelLoss(
     release() {
       term.release();
       gpu.forgetPlan(plan);
+      gpu.forgetImage(level.moving);
     },
   };
 }
