@@ -1,6 +1,6 @@
 /**
  * `thb register FIXED MOVING --out DIR [--metric ssd|ncc|mi] [--grid MM] [--levels N] [--refine adaptive|uniform|none]
- * [--bending W] [--iterations N] [--seed S] [--initial affine|rigid|none] [--optimizer lbfgs|adam]
+ * [--bending W] [--iterations N] [--seed S] [--initial affine|rigid|none] [--optimizer lbfgs|adam] [--backend cpu|webgpu]
  * [--write-displacement] [--write-jacobian] [--write-checkerboard] [--quiet]`: deformable registration with
  * an adaptive THB displacement after an initial affine alignment. DIR is written all or nothing: everything
  * is computed first, the files are written into a temporary folder beside DIR, and that folder is renamed to
@@ -25,6 +25,7 @@ import {
 } from "../io/node/imageFile.js";
 import { encodePngImage } from "../io/png.js";
 import { transformToJson } from "../io/transformJson.js";
+import type { Backend } from "../primitives/backend.js";
 import { choice, numberOption } from "./options.js";
 import { InputError } from "./readInput.js";
 
@@ -41,6 +42,7 @@ export interface RegisterCommandOptions {
   interpolation?: string;
   initial?: string;
   optimizer?: string;
+  backend?: string;
   writeDisplacement?: boolean;
   writeJacobian?: boolean;
   writeCheckerboard?: boolean;
@@ -88,6 +90,7 @@ export async function runRegister(
   const interpolation = choice(options.interpolation, "interpolation", ["linear", "cubic"] as const);
   const initial = choice(options.initial, "initial", ["affine", "rigid", "none"] as const);
   const optimizer = choice(options.optimizer, "optimizer", ["lbfgs", "adam"] as const);
+  const backendKind = choice(options.backend, "backend", ["cpu", "webgpu"] as const) ?? "cpu";
   const gridSpacing = numberOption(
     options.grid,
     "grid",
@@ -164,7 +167,14 @@ export async function runRegister(
   const quiet = options.quiet === true;
   if (!quiet)
     for (const notice of [...fixed.notices, ...moving.notices]) process.stderr.write(`thb: ${notice}\n`);
-  const temporary = checkOutput(options.out);
+  const backend = backendKind === "webgpu" ? await webgpuBackendOrError() : undefined;
+  let temporary: string;
+  try {
+    temporary = checkOutput(options.out);
+  } catch (error) {
+    backend?.dispose();
+    throw error;
+  }
   try {
     const bar = !quiet && process.stderr.isTTY ? await progressBar(levels ?? 3, iterations ?? 20) : undefined;
     const onProgress = bar
@@ -188,6 +198,7 @@ export async function runRegister(
         fixedMask: mask?.image,
         jacobianPenalty,
         samples,
+        backend,
         onProgress,
       },
     ).finally(() => bar?.stop());
@@ -233,7 +244,8 @@ export async function runRegister(
         optimisation: report.optimisationSeconds,
         total: process.uptime(),
       },
-      backend: "cpu",
+      backend: report.options.backend,
+      device: backend?.description ?? "CPU (f64, TypeScript)",
       options: report.options,
       denseMaps: written,
     };
@@ -249,7 +261,21 @@ export async function runRegister(
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true });
     throw error;
+  } finally {
+    backend?.dispose();
   }
+}
+
+/** The webgpu backend on this machine's adapter, or an InputError naming --backend when there is none. */
+async function webgpuBackendOrError(): Promise<Backend> {
+  const { noAdapterAdvice, requestWebGPU } = await import("../kernels/webgpu/device.js");
+  const webgpu = await requestWebGPU();
+  if (!webgpu)
+    throw new InputError(
+      `--backend webgpu: expected a WebGPU adapter, but there is ${noAdapterAdvice()}; --backend cpu runs without one`,
+    );
+  const { webgpuBackend } = await import("../primitives/backend.js");
+  return webgpuBackend(webgpu);
 }
 
 /** The dense maps asked for, written into `folder`; returns their file names. */

@@ -126,6 +126,10 @@ export function buildProgram(): Command {
     )
     .option("--optimizer <name>", "lbfgs (default) or adam")
     .option(
+      "--backend <name>",
+      "where the loss runs: cpu (default, f64) or webgpu (the WGSL kernels in f32, on a GPU or SwiftShader)",
+    )
+    .option(
       "--write-displacement",
       "also write displacement.nii.gz: T(x) − x in mm, a vector image (transformix -def)",
     )
