@@ -37,6 +37,7 @@ import { WebGpuTensors } from "../primitives/webgpuTensors.js";
 import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
 import { median, medianSeconds, printTable, si } from "./harness.js";
+import { registrationLossRows } from "./registrationGpu.js";
 
 const webgpu = await requestWebGPU();
 if (!webgpu) {
@@ -598,6 +599,13 @@ for (const n of sizes) {
     ad.dispose(X, F);
   }
   ad.setDeviceExecutor(undefined);
+}
+
+// ---- registration: one evaluation of a level's loss and gradient (bench/registrationGpu.ts) ----------------
+{
+  const error = await registrationLossRows(context, webgpu.isSoftware, add);
+  console.log(`registration gradient, webgpu vs cpu: ${error.toExponential(1)} of its largest entry`);
+  if (!(error < 1e-4)) throw new Error("the registration loss on the GPU disagrees with the CPU's");
 }
 
 printTable(
