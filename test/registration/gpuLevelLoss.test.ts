@@ -160,6 +160,24 @@ describe.skipIf(!gpu)("registration loss on WebGPU vs the fused CPU loss", () =>
     expect(Math.abs(unmasked.gpu - masked.gpu)).toBeGreaterThan(1e-3 * masked.gpu);
   });
 
+  it("repeated evaluations, by the same loss or a new one, are identical bit for bit (fixed-order reductions)", async () => {
+    for (const metric of metrics) {
+      const { data, field } = case2D("cubic");
+      const first = await bothLosses(data, field, lossOptions(metric, "cubic"));
+      const again = await bothLosses(data, field, lossOptions(metric, "cubic"));
+      const onGpu = gpuLevelLoss(gpu!, field.plan, data, lossOptions(metric, "cubic"));
+      const gradient = new Float64Array(field.control.length);
+      const value = await onGpu.evaluate(field.control, gradient);
+      const repeated = await onGpu.evaluate(field.control, gradient);
+      onGpu.release();
+      expect(again.gpu, metric).toBe(first.gpu);
+      expect(value, metric).toBe(first.gpu);
+      expect(repeated, metric).toBe(first.gpu);
+      expect(Array.from(again.gGpu), metric).toEqual(Array.from(first.gGpu));
+      expect(Array.from(gradient), metric).toEqual(Array.from(first.gGpu));
+    }
+  });
+
   it("the marking residual per element agrees (2D mi, 3D ncc)", async () => {
     for (const [what, { data, field }, metric] of [
       ["2D mi", case2D("cubic"), "mi"],
