@@ -420,27 +420,24 @@ export async function registerImages(
         options.onProgress?.(progress);
       },
     };
-    let result: ReturnType<typeof minimizeFunction>;
-    try {
-      result =
-        "release" in objective
-          ? await minimizeFunctionAsync(
-              async (x, gradient) => counted(await objective.evaluate(x, gradient)),
-              field.control,
-              settings,
-            )
-          : minimizeFunction(
-              (x, gradient) => counted(objective.evaluate(x, gradient)),
-              field.control,
-              settings,
-            );
-      field = new THBField(field.space, result.x, d, plan);
-      if (level < levels - 1 && o.refine === "adaptive")
-        indicator = await objective.residualPerElement(field.control);
-      else indicator = undefined;
-    } finally {
-      if ("release" in objective) objective.release();
-    }
+    const result =
+      "release" in objective
+        ? await minimizeFunctionAsync(
+            async (x, gradient) => counted(await objective.evaluate(x, gradient)),
+            field.control,
+            settings,
+          )
+        : minimizeFunction(
+            (x, gradient) => counted(objective.evaluate(x, gradient)),
+            field.control,
+            settings,
+          );
+    field = new THBField(field.space, result.x, d, plan);
+    if (level < levels - 1 && o.refine === "adaptive")
+      indicator = await objective.residualPerElement(field.control);
+    else indicator = undefined;
+    // the level's device buffers back to the pool (after an error, backend.dispose() frees them with the device)
+    if ("release" in objective) objective.release();
     if (factor === 1 && stride === 1) finest = { blocks: objective.blocks, plan };
     report.dofsPerLevel.push(dofs);
     report.levels.push({
