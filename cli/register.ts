@@ -1,8 +1,9 @@
 /**
  * `thb register FIXED MOVING --out DIR [--metric ssd|ncc|mi] [--grid MM] [--levels N] [--refine adaptive|uniform|none]
- * [--bending W] [--iterations N] [--seed S] [--initial affine|rigid|none] [--optimizer lbfgs|adam] [--backend cpu|webgpu]
- * [--write-displacement] [--write-jacobian] [--write-checkerboard] [--quiet]`: deformable registration with
- * an adaptive THB displacement after an initial affine alignment. DIR is written all or nothing: everything
+ * [--bending W] [--iterations N] [--seed S] [--initial affine|rigid|none] [--optimizer lbfgs|adam]
+ * [--backend cpu|webgpu] [--write-displacement] [--write-jacobian] [--write-checkerboard] [--quiet]`: deformable
+ * registration with an adaptive THB displacement after an initial affine alignment; `--backend webgpu` runs the
+ * loss on the GPU (fitting/registration/gpuLevelLoss.ts; this command makes the device and disposes it). DIR is written all or nothing: everything
  * is computed first, the files are written into a temporary folder beside DIR, and that folder is renamed to
  * DIR at the end (removed on any error).
  */
@@ -168,6 +169,10 @@ export async function runRegister(
   if (!quiet)
     for (const notice of [...fixed.notices, ...moving.notices]) process.stderr.write(`thb: ${notice}\n`);
   const backend = backendKind === "webgpu" ? await webgpuBackendOrError() : undefined;
+  if (backend && !quiet)
+    process.stderr.write(
+      `thb: the loss runs on ${backend.description}${backend.description.endsWith("(software)") ? ", a CPU emulating a GPU: slower than --backend cpu" : ""}\n`,
+    );
   let temporary: string;
   try {
     temporary = checkOutput(options.out);

@@ -1,8 +1,9 @@
 /**
  * The registration loss on one pyramid level, written against the primitives:
  *   L(c) = D(M(A (ξ_x + u_c(ξ_x)) + b), F(x))  +  W · E(c)
- * with the dissimilarity D one of: ssd — mean (M − F)²; ncc — 1 − NCC(M, F) (as ½‖M̂ − F̂‖² of the centred unit vectors); mi — −MI(M, F) of the
- * Parzen-windowed joint histogram (32 bins over each image's range), u_c the THB displacement evaluated on the level's pixel grid (thbOps grid evaluation), M sampled by
+ * with the dissimilarity D one of: ssd — mean (M − F)²; ncc — 1 − NCC(M, F), as ½‖M̂ − F̂‖² of the centred
+ * unit vectors; mi — −MI(M, F) of the Parzen-windowed joint histogram (32 bins over each image's range),
+ * u_c the THB displacement evaluated on the level's pixel grid (thbOps grid evaluation), M sampled by
  * imageSampler (with its gradient), (A, b) the affine map from the fixed frame to the moving image's index,
  * and E the exact bending energy (bendingEnergy.ts). Control `c  #functions by d` flattened row-major.
  * With `gpu`, the level's constants (grid points, warped base coordinates, fixed values) live on that device,
