@@ -62,7 +62,8 @@ export function gpuLevelLoss(
     async evaluate(control, gradient) {
       const { value, grad } = scope(() => valueAndGrad(term.metricTerm, new Tensor(control, [n])));
       try {
-        const [metricValue, metricGradient] = [await value.read(), await grad.read()];
+        // both read-backs in flight at once: one wait for the queue instead of two
+        const [metricValue, metricGradient] = await Promise.all([value.read(), grad.read()]);
         gradient.set(metricGradient);
         const metric = metricValue[0];
         let loss = metric;
