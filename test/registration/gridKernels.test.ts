@@ -7,10 +7,14 @@
 import { describe, expect, it } from "vitest";
 import { DisplacementTransform } from "../../fields/displacementTransform.js";
 import { createImage } from "../../fields/image.js";
+import { THBField } from "../../fields/thbField.js";
 import { gaussianSmooth, pyramidLevel } from "../../fitting/registration/pyramid.js";
+import { refineElements } from "../../hierarchy/refinement.js";
+import { THBSpace } from "../../hierarchy/thbSpace.js";
 import { gridPoints } from "../../kernels/cpu/gridPoints.js";
 import { locatePoints } from "../../kernels/cpu/planEvaluate.js";
 import { gridJacobianDeterminant, pixelBlocks, separablePixelBlocks } from "../../kernels/cpu/warpKernel.js";
+import { uniformKnotVector } from "../../splines/knotVector.js";
 import { seededRandom } from "../helpers/random.js";
 import { randomField } from "./helpers.js";
 
@@ -42,10 +46,23 @@ describe("pixel blocks", () => {
   });
 });
 
+/** A random biquadratic two-level THB displacement over [0, extent]. */
+function quadraticField(extent: readonly number[], amplitude: number, seed: number): THBField {
+  const knots = extent.map((e) => uniformKnotVector(2, 4, 0, e));
+  const space = refineElements(THBSpace.create({ degrees: extent.map(() => 2), knots }), [
+    { level: 0, cell: extent.map(() => 1) },
+  ]);
+  const rand = seededRandom(seed);
+  const control = Float64Array.from({ length: space.size * 2 }, () => amplitude * (2 * rand() - 1));
+  return new THBField(space, control, 2);
+}
+
 describe("det J on the pixel grid", () => {
   it("equals the transform's det(I + ∂u/∂ξ) at every pixel (2D and 3D, two-level THB fields)", () => {
     for (const [field, geometry] of [
+      // bicubic 2D (the unrolled kernel), biquadratic 2D (the general one), tricubic 3D
       [randomField([32, 28], 3, 5), { size: [17, 15], spacing: [2, 2] }],
+      [quadraticField([32, 28], 3, 6), { size: [17, 15], spacing: [2, 2] }],
       [randomField([13, 12, 12], 1.5, 9, 2), { size: [14, 13, 9], spacing: [1, 1, 1.5] }],
     ] as const) {
       const d = geometry.size.length;
