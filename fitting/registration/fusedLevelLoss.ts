@@ -38,6 +38,13 @@ export interface FusedLevelLoss {
   readonly parts: LossParts;
   /** The marking residual summed per element at `control` (see LevelLoss.residual). */
   residualPerElement(control: Float64Array): Float64Array;
+  /**
+   * A diagonal curvature estimate per control entry at `control` (`#functions by d`):
+   * h[j, c] = Σ_x T_j(x) (Lᵀ∇M(x))_c² over the metric's pixels — the Gauss–Newton diagonal of mean squares up
+   * to the factor 2/n, lumped (row sums of Σ_x T_j T_k, the basis summing to one), for scaling the optimiser's
+   * variables.
+   */
+  curvature(control: Float64Array): Float64Array;
 }
 
 /** The fused loss of a level on a plan. */
@@ -101,6 +108,18 @@ export function fusedLevelLoss(
       parts.metric = metric;
       parts.regularizer = regularizer;
       return loss;
+    },
+    curvature(control) {
+      localControl(plan, control, d, local);
+      warpForward(plan, blocks, local, image, values, du, pixels);
+      for (let s = 0; s < count; s++) {
+        const inside = !include || include[s] === 1;
+        for (let c = 0; c < d; c++) du[s * d + c] = inside ? du[s * d + c] ** 2 : 0;
+      }
+      warpAdjoint(plan, blocks, du, elementGradients, pixels);
+      const out = new Float64Array(plan.functionCount * d);
+      gatherFunctionGradientsCpu(plan, elementGradients, d, out as Float64Array<ArrayBuffer>);
+      return out;
     },
     residualPerElement(control) {
       localControl(plan, control, d, local);
