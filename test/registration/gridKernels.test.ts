@@ -113,6 +113,28 @@ describe("pyramid smoothing", () => {
     }
   });
 
+  it("equals the 2D convolution with the normalised Gaussian, summed directly with clamped indices", () => {
+    const rand = seededRandom(5);
+    const [nx, ny] = [23, 17];
+    const values = Float64Array.from({ length: nx * ny }, () => 255 * rand());
+    for (const sigma of [0.5, 1, 2]) {
+      const radius = Math.max(1, Math.ceil(3 * sigma));
+      const w = (t: number) => Math.exp((-0.5 * t * t) / (sigma * sigma));
+      let norm = 0;
+      for (let t = -radius; t <= radius; t++) norm += w(t);
+      const out = gaussianSmooth(values, [nx, ny], sigma);
+      const clamp = (i: number, n: number) => Math.min(n - 1, Math.max(0, i));
+      for (let j = 0; j < ny; j++)
+        for (let i = 0; i < nx; i++) {
+          let v = 0;
+          for (let b = -radius; b <= radius; b++)
+            for (let a = -radius; a <= radius; a++)
+              v += ((w(a) * w(b)) / (norm * norm)) * values[clamp(i + a, nx) + nx * clamp(j + b, ny)];
+          expect(Math.abs(out[i + nx * j] - v)).toBeLessThan(1e-9);
+        }
+    }
+  });
+
   it("keeps a constant image constant", () => {
     const values = new Float64Array(30 * 20).fill(7);
     for (const v of gaussianSmooth(values, [30, 20], 2, 2)) expect(v).toBeCloseTo(7, 12);
