@@ -112,10 +112,7 @@ export function fusedLevelLoss(
     curvature(control) {
       localControl(plan, control, d, local);
       warpForward(plan, blocks, local, image, values, du, pixels);
-      for (let s = 0; s < count; s++) {
-        const inside = !include || include[s] === 1;
-        for (let c = 0; c < d; c++) du[s * d + c] = inside ? du[s * d + c] ** 2 : 0;
-      }
+      squareRows(du, count * d, d, include);
       warpAdjoint(plan, blocks, du, elementGradients, pixels);
       const out = new Float64Array(plan.functionCount * d);
       gatherFunctionGradientsCpu(plan, elementGradients, d, out as Float64Array<ArrayBuffer>);
@@ -133,6 +130,14 @@ export function fusedLevelLoss(
       return sums;
     },
   };
+}
+
+/** du[s, c] = du[s, c]² for the first `length` entries, 0 on rows outside `include`. */
+function squareRows(du: Float64Array, length: number, d: number, include: Uint8Array | undefined): void {
+  for (let i = 0; i < length; i++) {
+    const v = du[i];
+    du[i] = !include || include[(i - (i % d)) / d] === 1 ? v * v : 0;
+  }
 }
 
 /** du[s, c] *= cotangent[s]: the per-pixel cotangents of u. */
