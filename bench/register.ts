@@ -1,7 +1,7 @@
 /**
  * `npm run bench:register [-- --runs N --only itk,3d,multimodal,local --timeout S --ours "ARGS"]`: the
  * registration acceptance pairs through native elastix, @itk-wasm/elastix (same parameter map) and ours
- * (`node dist/cli/thb.js register`, run `npm run build` first), every program judged the same way from the
+ * (`node dist/bin/thb.js register`, the bundled bin; run `npm run build` first), every program judged the same way from the
  * files it writes: MSE on the fixed file's scale, folding (det J ≤ 0), endpoint error against the known
  * displacement of the generated pairs, and wall time (median of N interleaved runs, process start included).
  */

@@ -24,7 +24,7 @@ import {
   imageExtension,
   readImageFile,
 } from "../io/node/imageFile.js";
-import { encodePngImage } from "../io/png.js";
+import { encodePngZlib } from "../io/node/pngZlib.js";
 import { transformToJson } from "../io/transformJson.js";
 import type { Backend } from "../primitives/backend.js";
 import { choice, numberOption } from "./options.js";
@@ -310,7 +310,7 @@ async function writeDenseMaps(
     writeFileSync(join(folder, "jacobian.nii.gz"), await encodeImageFile("jacobian.nii.gz", image));
     written.push("jacobian.nii.gz");
     if (d === 2) {
-      writeFileSync(join(folder, "jacobian.png"), encodePngImage(jacobianPreview(transform, determinant)));
+      writeFileSync(join(folder, "jacobian.png"), encodePngZlib(jacobianPreview(transform, determinant)));
       written.push("jacobian.png");
     }
   }
@@ -331,7 +331,7 @@ async function writeDenseMaps(
     const square = Math.max(1, Math.ceil(Math.max(...fixed.size) / 8));
     writeFileSync(
       join(folder, "checkerboard.png"),
-      encodePngImage(checkerboard(scaled(fixed), scaled(warped), square)),
+      encodePngZlib(checkerboard(scaled(fixed), scaled(warped), square)),
     );
     written.push("checkerboard.png");
   }

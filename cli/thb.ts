@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `thb` command: demo, and later basis probes, fitting and registration. */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import type { ApplyCommandOptions } from "./apply.js";
 import type { FitCommandOptions } from "./fit.js";
@@ -194,5 +196,19 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-const invokedDirectly = process.argv[1] && /thb\.(ts|js)$/.test(process.argv[1]);
-if (invokedDirectly) await main(process.argv);
+/**
+ * Whether this module is the program node runs: the script path resolved through symlinks (a package
+ * manager's `thb` is a symlink to the file) against this module's own file — thb.ts under tsx, dist/cli/thb.js,
+ * or the bundle dist/bin/thb.js, which holds this module.
+ */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) await main(process.argv);

@@ -2,7 +2,7 @@
  * The three registration programs of `npm run bench:register`, each run as its user would run it and judged
  * the same way from what it writes: native elastix (a process, `-threads 2`), @itk-wasm/elastix (a Node
  * process of its own, so module and wasm start-up count as elastix's process start does) with the same
- * parameter map, and ours (`node dist/cli/thb.js register`, process start included).
+ * parameter map, and ours (`node dist/bin/thb.js register`, the bundled bin, process start included).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -216,7 +216,7 @@ export function runWasmElastix(
   }));
 }
 
-/** Ours: `node dist/cli/thb.js register FIXED MOVING --out DIR --quiet ARGS`; folding and DOFs from summary.json. */
+/** Ours: `node dist/bin/thb.js register FIXED MOVING --out DIR --quiet ARGS`; folding and DOFs from summary.json. */
 export async function runOurs(
   fixed: string,
   moving: string,
@@ -224,8 +224,9 @@ export async function runOurs(
   args: string[],
   timeoutSeconds: number,
 ): Promise<PeerRun> {
-  const cli = resolve("dist/cli/thb.js");
-  if (!existsSync(cli)) throw new Error("dist/cli/thb.js is missing: run `npm run build` first");
+  // the `thb` bin (the bundle scripts/buildCli.ts builds), as an installed package runs it
+  const cli = resolve("dist/bin/thb.js");
+  if (!existsSync(cli)) throw new Error("dist/bin/thb.js is missing: run `npm run build` first");
   const seconds = timed(
     "node",
     [cli, "register", fixed, moving, "--out", dir, "--quiet", ...args],

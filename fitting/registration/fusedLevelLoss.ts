@@ -38,6 +38,13 @@ export interface FusedLevelLoss {
   readonly parts: LossParts;
   /** The marking residual summed per element at `control` (see LevelLoss.residual). */
   residualPerElement(control: Float64Array): Float64Array;
+  /**
+   * A diagonal curvature estimate per control entry at `control` (`#functions by d`):
+   * h[j, c] = Σ_x T_j(x) (Lᵀ∇M(x))_c² over the metric's pixels — the Gauss–Newton diagonal of mean squares up
+   * to the factor 2/n, lumped (row sums of Σ_x T_j T_k, the basis summing to one), for scaling the optimiser's
+   * variables.
+   */
+  curvature(control: Float64Array): Float64Array;
 }
 
 /** The fused loss of a level on a plan. */
@@ -102,6 +109,15 @@ export function fusedLevelLoss(
       parts.regularizer = regularizer;
       return loss;
     },
+    curvature(control) {
+      localControl(plan, control, d, local);
+      warpForward(plan, blocks, local, image, values, du, pixels);
+      squareRows(du, count * d, d, include);
+      warpAdjoint(plan, blocks, du, elementGradients, pixels);
+      const out = new Float64Array(plan.functionCount * d);
+      gatherFunctionGradientsCpu(plan, elementGradients, d, out as Float64Array<ArrayBuffer>);
+      return out;
+    },
     residualPerElement(control) {
       localControl(plan, control, d, local);
       const all = new Float64Array(total);
@@ -114,6 +130,14 @@ export function fusedLevelLoss(
       return sums;
     },
   };
+}
+
+/** du[s, c] = du[s, c]² for the first `length` entries, 0 on rows outside `include`. */
+function squareRows(du: Float64Array, length: number, d: number, include: Uint8Array | undefined): void {
+  for (let i = 0; i < length; i++) {
+    const v = du[i];
+    du[i] = !include || include[(i - (i % d)) / d] === 1 ? v * v : 0;
+  }
 }
 
 /** du[s, c] *= cotangent[s]: the per-pixel cotangents of u. */

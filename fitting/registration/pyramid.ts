@@ -63,9 +63,15 @@ export function gaussianSmooth(
         for (let o = 0; o < kept; o++) {
           const i = o * step;
           let v = 0;
-          for (let t = -radius; t <= radius; t++) {
-            const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
-            v += kernel[t + radius] * current[source + before * j];
+          if (i >= radius && i + radius < n) {
+            // inside: no clamping (the same sums; fewer operations while V8 has not optimised this yet)
+            let at = source + before * (i - radius);
+            for (let t = 0; t < kernel.length; t++, at += before) v += kernel[t] * current[at];
+          } else {
+            for (let t = -radius; t <= radius; t++) {
+              const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
+              v += kernel[t + radius] * current[source + before * j];
+            }
           }
           next[target + before * o] = v;
         }

@@ -17,11 +17,16 @@ import { THBSpace } from "../../hierarchy/thbSpace.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { localControl } from "../../kernels/cpu/planEvaluate.js";
-import { gridJacobianDeterminant, pixelBlocks, warpForward } from "../../kernels/cpu/warpKernel.js";
+import {
+  gridJacobianDeterminant,
+  type PixelBlocks,
+  pixelBlocks,
+  warpForward,
+} from "../../kernels/cpu/warpKernel.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import type { Backend, BackendKind } from "../../primitives/backend.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
-import { fusedLevelLoss } from "./fusedLevelLoss.js";
+import { type FusedLevelLoss, fusedLevelLoss } from "./fusedLevelLoss.js";
 import { gpuLevelLoss } from "./gpuLevelLoss.js";
 import { type InitialAlignmentReport, type InitialKind, initialAlignment } from "./initialAlignment.js";
 import type { LevelData, Metric } from "./levelLoss.js";
@@ -79,6 +84,16 @@ export interface RegistrationOptions {
    * and an affine stage; see initialAlignment.ts); "rigid" stops after the rigid stage, "none" skips it.
    */
   initial?: InitialKind;
+  /**
+   * Exponent p of the diagonal scaling of the optimiser's variables at each level (default 0.3 in 2D, 0 in 3D:
+   * off): the optimiser works on z = c ⊘ s with s_j = (max(h_j, 0.1 h̄) / h̄)^−p, h the lumped Gauss–Newton
+   * diagonal of the level's loss at its start (FusedLevelLoss.curvature), h̄ its mean. p = 0.5 would be
+   * Jacobi scaling; the partial power and the floor level the curvature of busy and flat, coarse and fine
+   * functions only part way. On the ITK pair 0.3 took the MSE after 20 iterations per level from 19.98 to
+   * 19.92 (min det J 0.82); 0.5, or a floor of 0.001 h̄, let functions over flat or clamped regions move so far
+   * that the synthetic pairs of the tests folded.
+   */
+  precondition?: number;
   /** Optimiser of the deformable levels (default "lbfgs"; "adam" with a step of 0.2 % of the finest element size). */
   optimizer?: "lbfgs" | "adam";
   /**
@@ -186,7 +201,9 @@ const DEFAULTS = {
 
 function checkOptions(options: RegistrationOptions, d: number): RegistrationReport["options"] {
   const byDimension =
-    d === 3 ? { interpolation: "linear" as Interpolation, sampleStride: 2 } : { sampleStride: 1 };
+    d === 3
+      ? { interpolation: "linear" as Interpolation, sampleStride: 2, precondition: 0 }
+      : { sampleStride: 1, precondition: 0.3 };
   const o = { ...DEFAULTS, ...byDimension, ...withoutUndefined(options) };
   const fail = (name: string, expected: string, value: unknown) => {
     throw new ArgumentError(`options.${name} must be ${expected}, got ${JSON.stringify(value)}`);
@@ -220,6 +237,8 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
   if (!["none", "rigid", "affine"].includes(o.initial))
     fail("initial", '"none", "rigid" or "affine"', o.initial);
   if (o.optimizer !== "lbfgs" && o.optimizer !== "adam") fail("optimizer", '"lbfgs" or "adam"', o.optimizer);
+  if (!(o.precondition >= 0 && o.precondition <= 1))
+    fail("precondition", "a number in [0, 1]", o.precondition);
   if (!(o.jacobianPenalty >= 0) || !Number.isFinite(o.jacobianPenalty))
     fail("jacobianPenalty", "a non-negative weight", o.jacobianPenalty);
   if (!(o.jacobianThreshold < 1) || !Number.isFinite(o.jacobianThreshold))
@@ -344,6 +363,8 @@ export async function registerImages(
   };
   let indicator: Float64Array | undefined;
   let finest: { blocks: ReturnType<typeof fusedLevelLoss>["blocks"]; plan: THBField["plan"] } | undefined;
+  // the full-resolution moving image's cubic coefficients, when the last level computed them
+  let finestCoefficients: Float64Array | undefined;
   for (let level = 0; level < levels && !options.signal?.aborted; level++) {
     const factor = 2 ** (levels - 1 - level);
     if (level > 0 && o.refine !== "none") field = refine(field, indicator, o.refine, o.markFraction);
@@ -373,6 +394,7 @@ export async function registerImages(
           : undefined,
       mask: levelMask,
     };
+    if (factor === 1 && o.interpolation === "cubic") finestCoefficients = data.moving.values;
     const plan = field.plan;
     const lossOptions = {
       metric: o.metric,
@@ -398,6 +420,27 @@ export async function registerImages(
       for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i];
       return { metric: Number.NaN, regularizer: Number.NaN };
     };
+    // the optimiser works on z = c ⊘ scale (see options.precondition); the scale comes from the CPU loss's
+    // curvature on both backends, so the GPU walks the same variables as the CPU
+    const scale =
+      o.precondition > 0
+        ? variableScale(
+            "release" in objective ? fusedLevelLoss(plan, data, lossOptions) : objective,
+            field.control,
+            o.precondition,
+          )
+        : undefined;
+    const control = new Float64Array(dofs);
+    const toControl = (z: Float64Array) => {
+      if (!scale) return z;
+      for (let i = 0; i < dofs; i++) control[i] = z[i] * scale[i];
+      return control;
+    };
+    const scaled = (value: number, gradient: Float64Array) => {
+      if (scale) for (let i = 0; i < dofs; i++) gradient[i] *= scale[i];
+      return counted(value);
+    };
+    const z0 = scale ? Float64Array.from(field.control, (c, i) => c / scale[i]) : field.control;
     const settings: MinimizeOptions = {
       maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
       method: o.optimizer,
@@ -423,16 +466,21 @@ export async function registerImages(
     const result =
       "release" in objective
         ? await minimizeFunctionAsync(
-            async (x, gradient) => counted(await objective.evaluate(x, gradient)),
-            field.control,
+            async (z, gradient) => scaled(await objective.evaluate(toControl(z), gradient), gradient),
+            z0,
             settings,
           )
         : minimizeFunction(
-            (x, gradient) => counted(objective.evaluate(x, gradient)),
-            field.control,
+            (z, gradient) => scaled(objective.evaluate(toControl(z), gradient), gradient),
+            z0,
             settings,
           );
-    field = new THBField(field.space, result.x, d, plan);
+    field = new THBField(
+      field.space,
+      scale ? Float64Array.from(result.x, (z, i) => z * scale[i]) : result.x,
+      d,
+      plan,
+    );
     if (level < levels - 1 && o.refine === "adaptive")
       indicator = await objective.residualPerElement(field.control);
     else indicator = undefined;
@@ -467,20 +515,25 @@ export async function registerImages(
   const total = fixedValues.length;
   const local = new Float64Array(field.plan.elementCount * field.plan.localSize * d);
   const du = new Float64Array(total * d);
-  const before = new Float64Array(total);
-  warpForward(
-    field.plan,
-    blocks,
-    local,
-    { ...moving, values: movingValues, interpolation: "linear", frameToMoving: identityToMoving },
-    before,
-    du,
-  );
+  // the same grid (the usual case): linear interpolation at integer indices returns the samples exactly
+  const identical = sameGrid(blocks, identityToMoving, moving.size);
+  const before = identical ? Float64Array.from(movingValues) : new Float64Array(total);
+  if (!identical)
+    warpForward(
+      field.plan,
+      blocks,
+      local,
+      { ...moving, values: movingValues, interpolation: "linear", frameToMoving: identityToMoving },
+      before,
+      du,
+    );
   report.metricBefore = meanSquaredDifference(before, fixedValues);
   localControl(field.plan, field.control, d, local);
   const warpedValues = new Float64Array(total);
   const coefficients =
-    o.finalInterpolation === "cubic" ? cubicBSplineCoefficients(movingValues, moving.size) : movingValues;
+    o.finalInterpolation !== "cubic"
+      ? movingValues
+      : (finestCoefficients ?? cubicBSplineCoefficients(movingValues, moving.size));
   warpForward(
     field.plan,
     blocks,
@@ -508,6 +561,22 @@ export async function registerImages(
   report.foldingFraction = folded / total;
   report.optimisationSeconds = (performance.now() - start) / 1000;
   return { transform, warped, report, jacobianDeterminant };
+}
+
+/**
+ * Whether the moving-index map sends every pixel of the grid to its own index exactly (same size, no rotation,
+ * no offset): then the untransformed resampling is the moving image itself.
+ */
+function sameGrid(blocks: PixelBlocks, toMoving: Float64Array, movingSize: readonly number[]): boolean {
+  const d = blocks.dimension;
+  const m = d + 1;
+  for (let k = 0; k < d; k++) {
+    if (blocks.counts[k] !== movingSize[k] || toMoving[d * m + k] !== 0) return false;
+    for (let r = 0; r < d; r++) if (r !== k && toMoving[k * m + r] !== 0) return false;
+    const coordinates = blocks.coordinates[k];
+    for (let i = 0; i < coordinates.length; i++) if (toMoving[k * m + k] * coordinates[i] !== i) return false;
+  }
+  return true;
 }
 
 /** Every `stride`-th pixel of an image along each axis, from pixel 0 (no smoothing), as a pyramid level. */
@@ -583,6 +652,19 @@ function levelSamples(
   if (count >= available) return pool;
   const ids = sampleIndices(available, count, seed);
   return pool ? Int32Array.from(ids, (i) => pool[i]).sort() : ids;
+}
+
+/**
+ * The scale s of the optimiser's variables, c = s ⊙ z: s_j = (max(h_j, 0.1 h̄) / h̄)^−p for the lumped
+ * Gauss–Newton diagonal h at `control` and its mean h̄ (the floor bounds the boost of functions over flat
+ * regions to 10^p); all ones when the image has no gradient anywhere.
+ */
+function variableScale(objective: FusedLevelLoss, control: Float64Array, power: number): Float64Array {
+  const h = objective.curvature(control);
+  let mean = 0;
+  for (let i = 0; i < h.length; i++) mean += h[i] / h.length;
+  if (!(mean > 0)) return new Float64Array(h.length).fill(1);
+  return Float64Array.from(h, (v) => (Math.max(v, 0.1 * mean) / mean) ** -power);
 }
 
 /** The next level's field: refined where marked (or everywhere) and carried over exactly. */

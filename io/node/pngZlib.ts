@@ -90,7 +90,10 @@ export function decodePngZlib(bytes: Uint8Array, where = "PNG"): DecodedImage | 
   return { image: createImage(values, [width, height]), notices, depth };
 }
 
-/** Undoes the per-row filters (None, Sub, Up, Average, Paeth) of `raw`, rows of `stride` bytes. */
+/**
+ * Undoes the per-row filters (None, Sub, Up, Average, Paeth) of `raw`, rows of `stride` bytes: one loop per
+ * filter (it runs once per file, mostly before V8 optimises it, where fewer operations per byte count).
+ */
 function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number): Uint8Array {
   const out = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
@@ -98,23 +101,32 @@ function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number):
     const src = y * (stride + 1) + 1;
     const row = y * stride;
     const up = row - stride;
-    for (let x = 0; x < stride; x++) {
-      const a = x >= bpp ? out[row + x - bpp] : 0;
-      const b = y > 0 ? out[up + x] : 0;
-      const c = x >= bpp && y > 0 ? out[up + x - bpp] : 0;
-      let predictor = 0;
-      if (filter === 1) predictor = a;
-      else if (filter === 2) predictor = b;
-      else if (filter === 3) predictor = (a + b) >> 1;
-      else if (filter === 4) {
+    const first = y > 0;
+    if (filter === 0 || (filter === 2 && !first)) out.set(raw.subarray(src, src + stride), row);
+    else if (filter === 1 || (filter === 4 && !first)) {
+      // Sub; Paeth on the first row, where b = c = 0, predicts a as well
+      for (let x = 0; x < stride; x++)
+        out[row + x] = (raw[src + x] + (x >= bpp ? out[row + x - bpp] : 0)) & 255;
+    } else if (filter === 2) {
+      for (let x = 0; x < stride; x++) out[row + x] = (raw[src + x] + out[up + x]) & 255;
+    } else if (filter === 3) {
+      for (let x = 0; x < stride; x++) {
+        const a = x >= bpp ? out[row + x - bpp] : 0;
+        const b = first ? out[up + x] : 0;
+        out[row + x] = (raw[src + x] + ((a + b) >> 1)) & 255;
+      }
+    } else if (filter === 4) {
+      for (let x = 0; x < stride; x++) {
+        const a = x >= bpp ? out[row + x - bpp] : 0;
+        const b = out[up + x];
+        const c = x >= bpp ? out[up + x - bpp] : 0;
         const p = a + b - c;
         const pa = Math.abs(p - a);
         const pb = Math.abs(p - b);
         const pc = Math.abs(p - c);
-        predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        out[row + x] = (raw[src + x] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
       }
-      out[row + x] = (raw[src + x] + predictor) & 255;
-    }
+    } else out.set(raw.subarray(src, src + stride), row);
   }
   return out;
 }

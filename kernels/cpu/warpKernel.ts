@@ -18,6 +18,7 @@ import {
   sample3D,
   sample3DPass,
   sampleCubic2DPass,
+  sampleCubicInterior,
   sampled,
   sampleLinear2DPass,
   type WarpImage,
@@ -52,6 +53,13 @@ export function warpForward(
   // loop-free dispatch: a hot loop in a function that calls on after it would be compiled on-stack before
   // that call ever ran, and its optimised code would then bail out there on every later call
   if (pixels) warpPixels(plan, blocks, local, image, values, du, pixels);
+  else if (
+    blocks.dimension === 2 &&
+    image.interpolation === "cubic" &&
+    plan.degrees[0] === 3 &&
+    plan.degrees[1] === 3
+  )
+    fieldCubic2DPass(plan, blocks, local, image, values, du);
   else {
     fieldPass(plan, blocks, local, image.frameToMoving, du);
     const count = blocks.counts[0] * blocks.counts[1] * blocks.counts[2];
@@ -141,6 +149,89 @@ function fieldPass(
             du[3 * t + 2] = c2 + A[2] * v0 + A[6] * u1 + A[10] * u2;
           }
         }
+      }
+    }
+  }
+}
+
+/**
+ * fieldPass and sampleCubic2DPass in one walk for the common 2D case (a bicubic field, a cubic moving image):
+ * per pixel row the contracted rows Q stay in registers and the warped point goes straight to the sampler,
+ * never through `du` — the same operations in the same order, so the results are bit-identical to the two
+ * passes, about a third faster.
+ */
+function fieldCubic2DPass(
+  plan: EvaluationPlan,
+  blocks: PixelBlocks,
+  local: Float64Array,
+  image: WarpImage,
+  values: Float64Array,
+  du: Float64Array,
+): void {
+  const [n0, n1] = blocks.counts;
+  const [X0, X1] = blocks.coordinates;
+  const [W0, W1] = blocks.weights;
+  const A = image.frameToMoving;
+  const I = image.values;
+  const [mx, my] = image.size;
+  const a0 = A[0];
+  const a1 = A[1];
+  const a3 = A[3];
+  const a4 = A[4];
+  const B = plan.localSize;
+  const boxes = blocks.boxes;
+  for (let e = 0; e < plan.elementCount; e++) {
+    const b = e * 6;
+    const lo0 = boxes[b];
+    const hi0 = boxes[b + 1];
+    if (hi0 <= lo0) continue;
+    const l = plan.elementLevel[e];
+    const P = e * B * 2;
+    for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+      const o1 = (l * n1 + i1) * 4;
+      // Q[j0, c] = Σ_j1 b_j1(x1) P[j0 j1, c], in the order fieldPass sums them
+      let q00 = 0;
+      let q01 = 0;
+      let q10 = 0;
+      let q11 = 0;
+      let q20 = 0;
+      let q21 = 0;
+      let q30 = 0;
+      let q31 = 0;
+      for (let j1 = 0; j1 < 4; j1++) {
+        const w = W1[o1 + j1];
+        const r = P + 8 * j1;
+        q00 += w * local[r];
+        q01 += w * local[r + 1];
+        q10 += w * local[r + 2];
+        q11 += w * local[r + 3];
+        q20 += w * local[r + 4];
+        q21 += w * local[r + 5];
+        q30 += w * local[r + 6];
+        q31 += w * local[r + 7];
+      }
+      const x1 = X1[i1];
+      const c0 = A[6] + a3 * x1;
+      const c1 = A[7] + a4 * x1;
+      let t = lo0 + n0 * i1;
+      for (let i0 = lo0; i0 < hi0; i0++, t++) {
+        const o0 = (l * n0 + i0) * 4;
+        const w0 = W0[o0];
+        const w1 = W0[o0 + 1];
+        const w2 = W0[o0 + 2];
+        const w3 = W0[o0 + 3];
+        const v = X0[i0] + (w0 * q00 + w1 * q10 + w2 * q20 + w3 * q30);
+        const u1 = w0 * q01 + w1 * q11 + w2 * q21 + w3 * q31;
+        const x = c0 + a0 * v + a3 * u1;
+        const y = c1 + a1 * v + a4 * u1;
+        const bx = Math.floor(x);
+        const by = Math.floor(y);
+        if (bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)
+          sampleCubicInterior(I, mx, x - bx, y - by, bx - 1 + mx * (by - 1));
+        else sample2D(I, mx, my, true, x, y);
+        values[t] = sampled[0];
+        du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
+        du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
       }
     }
   }
@@ -337,6 +428,8 @@ export function gridJacobianDeterminant(
   out: Float64Array,
 ): Float64Array {
   const d = blocks.dimension;
+  if (d === 2 && plan.degrees[0] === 3 && plan.degrees[1] === 3)
+    return jacobianDeterminantCubic2D(plan, blocks, local, out);
   const [n0, n1, n2] = blocks.counts;
   const [W0, W1] = blocks.weights;
   const [S0, S1] = blocks.slopes;
@@ -403,6 +496,92 @@ export function gridJacobianDeterminant(
                 J[1] * (J[3] * J[8] - J[5] * J[6]) +
                 J[2] * (J[3] * J[7] - J[4] * J[6]);
         }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * gridJacobianDeterminant for a bicubic 2D field, unrolled: the same sums in the same order (bit-identical),
+ * in registers. It runs once per registration, mostly before V8 has optimised it, where fewer operations
+ * per pixel are what counts.
+ */
+function jacobianDeterminantCubic2D(
+  plan: EvaluationPlan,
+  blocks: PixelBlocks,
+  local: Float64Array,
+  out: Float64Array,
+): Float64Array {
+  const [n0, n1] = blocks.counts;
+  const [W0, W1] = blocks.weights;
+  const [S0, S1] = blocks.slopes;
+  const B = plan.localSize;
+  const boxes = blocks.boxes;
+  for (let e = 0; e < plan.elementCount; e++) {
+    const b = e * 6;
+    const lo0 = boxes[b];
+    const hi0 = boxes[b + 1];
+    if (hi0 <= lo0) continue;
+    const l = plan.elementLevel[e];
+    const P = e * B * 2;
+    for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+      const o1 = (l * n1 + i1) * 4;
+      // per j0 and component: the value rows (v) and the ∂/∂ξ1 rows (s), contracted over j1
+      let v00 = 0;
+      let v01 = 0;
+      let v10 = 0;
+      let v11 = 0;
+      let v20 = 0;
+      let v21 = 0;
+      let v30 = 0;
+      let v31 = 0;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s20 = 0;
+      let s21 = 0;
+      let s30 = 0;
+      let s31 = 0;
+      for (let j1 = 0; j1 < 4; j1++) {
+        const w = W1[o1 + j1];
+        const ws = S1[o1 + j1];
+        const r = P + 8 * j1;
+        v00 += w * local[r];
+        v01 += w * local[r + 1];
+        v10 += w * local[r + 2];
+        v11 += w * local[r + 3];
+        v20 += w * local[r + 4];
+        v21 += w * local[r + 5];
+        v30 += w * local[r + 6];
+        v31 += w * local[r + 7];
+        s00 += ws * local[r];
+        s01 += ws * local[r + 1];
+        s10 += ws * local[r + 2];
+        s11 += ws * local[r + 3];
+        s20 += ws * local[r + 4];
+        s21 += ws * local[r + 5];
+        s30 += ws * local[r + 6];
+        s31 += ws * local[r + 7];
+      }
+      let t = lo0 + n0 * i1;
+      for (let i0 = lo0; i0 < hi0; i0++, t++) {
+        const o0 = (l * n0 + i0) * 4;
+        const w0 = W0[o0];
+        const w1 = W0[o0 + 1];
+        const w2 = W0[o0 + 2];
+        const w3 = W0[o0 + 3];
+        const d0 = S0[o0];
+        const d1 = S0[o0 + 1];
+        const d2 = S0[o0 + 2];
+        const d3 = S0[o0 + 3];
+        // J[c][k] = δ_ck + ∂u_c/∂ξ_k
+        const j00 = 0 + d0 * v00 + d1 * v10 + d2 * v20 + d3 * v30 + 1;
+        const j01 = 0 + w0 * s00 + w1 * s10 + w2 * s20 + w3 * s30;
+        const j10 = 0 + d0 * v01 + d1 * v11 + d2 * v21 + d3 * v31;
+        const j11 = 0 + w0 * s01 + w1 * s11 + w2 * s21 + w3 * s31 + 1;
+        out[t] = j00 * j11 - j01 * j10;
       }
     }
   }

@@ -291,70 +291,79 @@ export function sampleCubic2DPass(
     const y = du[2 * t + 1];
     const bx = Math.floor(x);
     const by = Math.floor(y);
-    if (!(bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)) {
-      sample2D(I, mx, my, true, x, y);
-      values[t] = sampled[0];
-      du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
-      du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
-      continue;
-    }
-    // every tap inside: the 4×4 weights in registers, rows read straight
-    const fx = x - bx;
-    const fx2 = fx * fx;
-    const fx3 = fx2 * fx;
-    const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
-    const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
-    const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
-    const wx3 = fx3 / 6;
-    const dx0 = (-3 + 6 * fx - 3 * fx2) / 6;
-    const dx1 = (-12 * fx + 9 * fx2) / 6;
-    const dx2 = (3 + 6 * fx - 9 * fx2) / 6;
-    const dx3 = (3 * fx2) / 6;
-    const fy = y - by;
-    const fy2 = fy * fy;
-    const fy3 = fy2 * fy;
-    let o = bx - 1 + mx * (by - 1);
-    let v0 = I[o];
-    let v1 = I[o + 1];
-    let v2 = I[o + 2];
-    let v3 = I[o + 3];
-    const along0 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-    const slope0 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-    o += mx;
-    v0 = I[o];
-    v1 = I[o + 1];
-    v2 = I[o + 2];
-    v3 = I[o + 3];
-    const along1 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-    const slope1 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-    o += mx;
-    v0 = I[o];
-    v1 = I[o + 1];
-    v2 = I[o + 2];
-    v3 = I[o + 3];
-    const along2 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-    const slope2 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-    o += mx;
-    v0 = I[o];
-    v1 = I[o + 1];
-    v2 = I[o + 2];
-    v3 = I[o + 3];
-    const along3 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
-    const slope3 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
-    const wy0 = (1 - 3 * fy + 3 * fy2 - fy3) / 6;
-    const wy1 = (4 - 6 * fy2 + 3 * fy3) / 6;
-    const wy2 = (1 + 3 * fy + 3 * fy2 - 3 * fy3) / 6;
-    const wy3 = fy3 / 6;
-    const dy0 = (-3 + 6 * fy - 3 * fy2) / 6;
-    const dy1 = (-12 * fy + 9 * fy2) / 6;
-    const dy2 = (3 + 6 * fy - 9 * fy2) / 6;
-    const dy3 = (3 * fy2) / 6;
-    values[t] = wy0 * along0 + wy1 * along1 + wy2 * along2 + wy3 * along3;
-    const gx = wy0 * slope0 + wy1 * slope1 + wy2 * slope2 + wy3 * slope3;
-    const gy = dy0 * along0 + dy1 * along1 + dy2 * along2 + dy3 * along3;
-    du[2 * t] = a0 * gx + a1 * gy;
-    du[2 * t + 1] = a3 * gx + a4 * gy;
+    // every tap inside: the unrolled interior; near the border the clamped general sampler
+    if (bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)
+      sampleCubicInterior(I, mx, x - bx, y - by, bx - 1 + mx * (by - 1));
+    else sample2D(I, mx, my, true, x, y);
+    values[t] = sampled[0];
+    du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
+    du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
   }
+}
+
+/**
+ * The bicubic value and gradient (along the moving axes) into `sampled` at fractions (fx, fy) of the cell whose
+ * 4×4 taps start at `corner` (= bx − 1 + mx (by − 1)), every tap inside the image: the weights in registers,
+ * the rows read straight. Shared by sampleCubic2DPass and the fused field pass of warpKernel.ts.
+ */
+export function sampleCubicInterior(
+  I: Float64Array,
+  mx: number,
+  fx: number,
+  fy: number,
+  corner: number,
+): void {
+  const fx2 = fx * fx;
+  const fx3 = fx2 * fx;
+  const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
+  const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
+  const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
+  const wx3 = fx3 / 6;
+  const dx0 = (-3 + 6 * fx - 3 * fx2) / 6;
+  const dx1 = (-12 * fx + 9 * fx2) / 6;
+  const dx2 = (3 + 6 * fx - 9 * fx2) / 6;
+  const dx3 = (3 * fx2) / 6;
+  const fy2 = fy * fy;
+  const fy3 = fy2 * fy;
+  let o = corner;
+  let v0 = I[o];
+  let v1 = I[o + 1];
+  let v2 = I[o + 2];
+  let v3 = I[o + 3];
+  const along0 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+  const slope0 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+  o += mx;
+  v0 = I[o];
+  v1 = I[o + 1];
+  v2 = I[o + 2];
+  v3 = I[o + 3];
+  const along1 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+  const slope1 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+  o += mx;
+  v0 = I[o];
+  v1 = I[o + 1];
+  v2 = I[o + 2];
+  v3 = I[o + 3];
+  const along2 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+  const slope2 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+  o += mx;
+  v0 = I[o];
+  v1 = I[o + 1];
+  v2 = I[o + 2];
+  v3 = I[o + 3];
+  const along3 = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+  const slope3 = dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3;
+  const wy0 = (1 - 3 * fy + 3 * fy2 - fy3) / 6;
+  const wy1 = (4 - 6 * fy2 + 3 * fy3) / 6;
+  const wy2 = (1 + 3 * fy + 3 * fy2 - 3 * fy3) / 6;
+  const wy3 = fy3 / 6;
+  const dy0 = (-3 + 6 * fy - 3 * fy2) / 6;
+  const dy1 = (-12 * fy + 9 * fy2) / 6;
+  const dy2 = (3 + 6 * fy - 9 * fy2) / 6;
+  const dy3 = (3 * fy2) / 6;
+  sampled[0] = wy0 * along0 + wy1 * along1 + wy2 * along2 + wy3 * along3;
+  sampled[1] = wy0 * slope0 + wy1 * slope1 + wy2 * slope2 + wy3 * slope3;
+  sampled[2] = dy0 * along0 + dy1 * along1 + dy2 * along2 + dy3 * along3;
 }
 
 /** The 3D pass, linear or cubic (see sampleLinear2DPass). */

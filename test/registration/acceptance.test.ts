@@ -99,6 +99,8 @@ describe("registration acceptance (CI size)", () => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    // 3D defaults: no variable scaling (the 2D default is 0.3)
+    expect(summary.options.precondition).toBe(0);
     const fixed = (await readImageFile(fixedPath)).image;
     const warped = (await readImageFile(join(out, "warped.nii.gz"))).image;
     // the written geometry is the fixed image's, the values finite

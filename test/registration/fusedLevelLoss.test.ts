@@ -10,11 +10,14 @@ import { Tensor } from "../../autodiff/tensor.js";
 import { frameToMovingIndex, jacobianDeterminants } from "../../fields/displacementTransform.js";
 import { createImage, type Image } from "../../fields/image.js";
 import type { THBField } from "../../fields/thbField.js";
+import { THBField as Field } from "../../fields/thbField.js";
 import { fusedLevelLoss } from "../../fitting/registration/fusedLevelLoss.js";
 import { jacobianPenalty } from "../../fitting/registration/jacobianPenalty.js";
 import { type LevelData, levelLoss, type Metric } from "../../fitting/registration/levelLoss.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
 import { elementGaussPoint } from "../../kernels/cpu/elementQuadrature.js";
+import { gridPoints } from "../../kernels/cpu/gridPoints.js";
+import { sampleImageCpu } from "../../kernels/cpu/imageKernels.js";
 import { gaussLegendre } from "../../linalg/gaussLegendre.js";
 import { seededRandom } from "../helpers/random.js";
 import { blobs, imageOf, randomField } from "./helpers.js";
@@ -249,6 +252,52 @@ describe("det J penalty", () => {
       expect(Math.abs(penalty.minimum(Float64Array.from(field.control)) - Math.min(...det))).toBeLessThan(
         1e-12,
       );
+    }
+  });
+});
+
+describe("fused level loss curvature", () => {
+  it("is Σ_x T_j(x) (Lᵀ∇M)_c² by brute force: every basis function and the sampled gradient at every pixel", () => {
+    for (const [interpolation, masked] of [
+      ["linear", false],
+      ["cubic", false],
+      ["cubic", true],
+    ] as const) {
+      // masked: only the left half of the fixed grid counts
+      const mask = Uint8Array.from({ length: 33 * 29 }, (_, t) => (t % 33 < 16 ? 1 : 0));
+      const { data, field } = case2D(interpolation, masked ? { mask } : {});
+      const h = fusedLevelLoss(field.plan, data, options("ssd", interpolation)).curvature(field.control);
+      const points = gridPoints([...data.gridOrigin], [...data.gridSpacing], [...data.gridCounts]);
+      const count = points.length / 2;
+      // the warped point A (x + u(x)) as a moving index, and Lᵀ ∇M there
+      const u = field.evaluate(points);
+      const A = data.frameToMoving;
+      const coords = new Float64Array(2 * count);
+      for (let t = 0; t < count; t++) {
+        const x = points[2 * t] + u[2 * t];
+        const y = points[2 * t + 1] + u[2 * t + 1];
+        coords[2 * t] = A[6] + A[0] * x + A[3] * y;
+        coords[2 * t + 1] = A[7] + A[1] * x + A[4] * y;
+      }
+      const { gradient } = sampleImageCpu(data.moving, coords, interpolation);
+      const g = new Float64Array(2 * count);
+      for (let t = 0; t < count; t++) {
+        g[2 * t] = A[0] * gradient[2 * t] + A[1] * gradient[2 * t + 1];
+        g[2 * t + 1] = A[3] * gradient[2 * t] + A[4] * gradient[2 * t + 1];
+      }
+      const functions = field.space.size;
+      expect(h.length).toBe(2 * functions);
+      for (let j = 0; j < functions; j++) {
+        // T_j at every pixel: the scalar field whose only non-zero coefficient is j's
+        const unit = new Float64Array(functions);
+        unit[j] = 1;
+        const T = new Field(field.space, unit, 1).evaluate(points);
+        for (let c = 0; c < 2; c++) {
+          let expected = 0;
+          for (let t = 0; t < count; t++) if (!masked || mask[t]) expected += T[t] * g[2 * t + c] ** 2;
+          expect(Math.abs(h[2 * j + c] - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, expected));
+        }
+      }
     }
   });
 });

@@ -7,10 +7,14 @@
 import { describe, expect, it } from "vitest";
 import { DisplacementTransform } from "../../fields/displacementTransform.js";
 import { createImage } from "../../fields/image.js";
+import { THBField } from "../../fields/thbField.js";
 import { gaussianSmooth, pyramidLevel } from "../../fitting/registration/pyramid.js";
+import { refineElements } from "../../hierarchy/refinement.js";
+import { THBSpace } from "../../hierarchy/thbSpace.js";
 import { gridPoints } from "../../kernels/cpu/gridPoints.js";
 import { locatePoints } from "../../kernels/cpu/planEvaluate.js";
 import { gridJacobianDeterminant, pixelBlocks, separablePixelBlocks } from "../../kernels/cpu/warpKernel.js";
+import { uniformKnotVector } from "../../splines/knotVector.js";
 import { seededRandom } from "../helpers/random.js";
 import { randomField } from "./helpers.js";
 
@@ -42,10 +46,23 @@ describe("pixel blocks", () => {
   });
 });
 
+/** A random biquadratic two-level THB displacement over [0, extent]. */
+function quadraticField(extent: readonly number[], amplitude: number, seed: number): THBField {
+  const knots = extent.map((e) => uniformKnotVector(2, 4, 0, e));
+  const space = refineElements(THBSpace.create({ degrees: extent.map(() => 2), knots }), [
+    { level: 0, cell: extent.map(() => 1) },
+  ]);
+  const rand = seededRandom(seed);
+  const control = Float64Array.from({ length: space.size * 2 }, () => amplitude * (2 * rand() - 1));
+  return new THBField(space, control, 2);
+}
+
 describe("det J on the pixel grid", () => {
   it("equals the transform's det(I + ∂u/∂ξ) at every pixel (2D and 3D, two-level THB fields)", () => {
     for (const [field, geometry] of [
+      // bicubic 2D (the unrolled kernel), biquadratic 2D (the general one), tricubic 3D
       [randomField([32, 28], 3, 5), { size: [17, 15], spacing: [2, 2] }],
+      [quadraticField([32, 28], 3, 6), { size: [17, 15], spacing: [2, 2] }],
       [randomField([13, 12, 12], 1.5, 9, 2), { size: [14, 13, 9], spacing: [1, 1, 1.5] }],
     ] as const) {
       const d = geometry.size.length;
@@ -93,6 +110,28 @@ describe("pyramid smoothing", () => {
             for (let i = 0; i < mx; i++)
               expect(level.values[o++]).toBe(full[i * factor + nx * (j * factor + ny * k * factor)]);
       }
+    }
+  });
+
+  it("equals the 2D convolution with the normalised Gaussian, summed directly with clamped indices", () => {
+    const rand = seededRandom(5);
+    const [nx, ny] = [23, 17];
+    const values = Float64Array.from({ length: nx * ny }, () => 255 * rand());
+    for (const sigma of [0.5, 1, 2]) {
+      const radius = Math.max(1, Math.ceil(3 * sigma));
+      const w = (t: number) => Math.exp((-0.5 * t * t) / (sigma * sigma));
+      let norm = 0;
+      for (let t = -radius; t <= radius; t++) norm += w(t);
+      const out = gaussianSmooth(values, [nx, ny], sigma);
+      const clamp = (i: number, n: number) => Math.min(n - 1, Math.max(0, i));
+      for (let j = 0; j < ny; j++)
+        for (let i = 0; i < nx; i++) {
+          let v = 0;
+          for (let b = -radius; b <= radius; b++)
+            for (let a = -radius; a <= radius; a++)
+              v += ((w(a) * w(b)) / (norm * norm)) * values[clamp(i + a, nx) + nx * clamp(j + b, ny)];
+          expect(Math.abs(out[i + nx * j] - v)).toBeLessThan(1e-9);
+        }
     }
   });
 

@@ -43,6 +43,8 @@ describe("thb register", () => {
     expect(summary.minJacobian).toBeGreaterThan(0);
     expect(summary.dofsPerLevel.length).toBe(2);
     expect(summary.seconds.optimisation).toBeGreaterThan(0);
+    // the options used, defaults included (2D: the optimiser's variables scaled, precondition 0.3)
+    expect(summary.options.precondition).toBe(0.3);
     const rows = readFileSync(join(out, "iterations.tsv"), "utf8").trim().split("\n");
     expect(rows[0]).toBe("level\titeration\tmetric\tregularizer\tgradientNorm\tdofs\tmilliseconds");
     expect(rows.length).toBeGreaterThan(2);

@@ -2,7 +2,8 @@
  * registerImages' initial alignment and optimiser options: on a pair related by a known affine map plus a
  * small smooth warp, the default affine start recovers the affine and, with the deformable levels, the true
  * mapping (endpoint error < 0.5 px inside, no folding inside); Adam reduces the MSE of a warped pair by 50× or more without folding;
- * "none" keeps A = I; bad values are named.
+ * "none" keeps A = I; the 2D default scales the optimiser's variables (precondition 0.3), 0 turns it off; bad
+ * values are named.
  */
 import { describe, expect, it } from "vitest";
 import { DisplacementTransform } from "../../fields/displacementTransform.js";
@@ -93,5 +94,24 @@ describe("registerImages options", () => {
     await expect(registerImages(fixed, fixed, { optimizer: "sgd" as "adam" })).rejects.toThrow(
       /options\.optimizer must be "lbfgs" or "adam", got "sgd"/,
     );
+    await expect(registerImages(fixed, fixed, { precondition: 1.5 })).rejects.toThrow(
+      /options\.precondition must be a number in \[0, 1\], got 1\.5/,
+    );
+  });
+
+  it("scales the variables by default in 2D (precondition 0.3), and precondition 0 is the plain optimiser", async () => {
+    const truth = new DisplacementTransform(fixed, randomField([63, 63], 3, 21, 3));
+    const moving = movingThrough(truth);
+    const common = { gridSpacing: 16, levels: 2, iterations: 15, initial: "none" as const };
+    const scaled = await registerImages(fixed, moving, common);
+    const plain = await registerImages(fixed, moving, { ...common, precondition: 0 });
+    expect(scaled.report.options.precondition).toBe(0.3);
+    expect(plain.report.options.precondition).toBe(0);
+    // different paths, both far down from the start and without folding
+    expect(scaled.report.metricAfter).not.toBe(plain.report.metricAfter);
+    for (const { report } of [scaled, plain]) {
+      expect(report.metricAfter).toBeLessThan(report.metricBefore / 50);
+      expect(report.foldingFraction).toBe(0);
+    }
   });
 });
