@@ -570,8 +570,8 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
 
   // Power: the leak this test found (issue 15: a new LineSegments per edit on a shared material; three's
   // WebGPU renderer kept a render object, and through it the object's edge arrays, for every one drawn) held
-  // 0.5–0.9 MB per round here (38.6 → 54.8 MB over 18 rounds in a run of the old code), so 3.5–6 MB in each
-  // of the two seven-round spans compared, against a bound of 2 MB + 3 % on the smaller of the two (a leak
+  // 0.5–0.9 MB per round here: with the old code this test read 36.5 → 43.0 → 52.6 MB, 6.6 and 9.6 MB in the
+  // two seven-round spans compared, against a bound of 2 MB + 3 % on the smaller of the two (a leak
   // grows both; a one-time step, such as a shared row pool of the plans filling up and the next refinement
   // compacting into a new one, grows one). The states reachable by redo are pinned before each reading (one
   // fixed refinement, undone), so the readings compare the same page state. 1,000 actions would take ~10
