@@ -10,7 +10,7 @@
  */
 
 import { localRefinementBlocks, refineLocal } from "../hierarchy/extraction.js";
-import { compile, compileReusing, type EvaluationPlan } from "../hierarchy/plan.js";
+import { compile, compileReusing, type EvaluationPlan, extractionRows } from "../hierarchy/plan.js";
 import {
   type Box,
   type CoarsenResult,
@@ -21,7 +21,7 @@ import {
   refineBoxes,
   refineElements,
 } from "../hierarchy/refinement.js";
-import type { THBSpace } from "../hierarchy/thbSpace.js";
+import type { ElementRef, THBSpace } from "../hierarchy/thbSpace.js";
 import { elementGaussPoint, elementRuleSize } from "../kernels/cpu/elementQuadrature.js";
 import {
   evaluateLocalField,
@@ -244,8 +244,8 @@ class CarryOver {
   private readonly plan: EvaluationPlan;
   private readonly oldLocal: Float64Array;
   private readonly dim: number;
-  private readonly oldElementId: Map<number, number>[];
-  private readonly newElementId: Map<number, number>[];
+  private readonly oldElements: readonly ElementRef[];
+  private readonly newElements: readonly ElementRef[];
   private readonly cell = [0, 0, 0];
   private readonly index = [0, 0, 0];
   private readonly span = [0, 0, 0];
@@ -263,8 +263,11 @@ class CarryOver {
     this.plan = plan;
     this.oldLocal = field.localControl;
     this.dim = field.dim;
-    this.oldElementId = elementIds(field.plan, field.space);
-    this.newElementId = elementIds(plan, target);
+    // element ids by binary search in the sorted element lists (no map of every element per carry-over)
+    this.oldElements = field.space.elements;
+    this.newElements = target.elements;
+    if (this.oldElements.length !== field.plan.elementCount || this.newElements.length !== plan.elementCount)
+      throw new Error("plan and space disagree on the element count");
     const B = target.localSize;
     this.q = target.degrees.map((p) => p + 1);
     this.column = new Float64Array(B);
@@ -282,7 +285,7 @@ class CarryOver {
     const elementKey = activeElementInSupport(target, l, flat, cell, index);
     // the old element containing it, and the old field's local coefficients there
     const old = source.tree.activeElementContaining(l, elementKey);
-    const oldId = this.oldElementId[old.level].get(old.key)!;
+    const oldId = elementIdOf(this.oldElements, old.level, old.key);
     local.set(this.oldLocal.subarray(oldId * B * dim, (oldId + 1) * B * dim));
     for (let k = old.level + 1; k <= l; k++) {
       for (let dir = 0; dir < d; dir++) {
@@ -302,26 +305,32 @@ class CarryOver {
       const first = target.level(l, dir).spanOfCell[cell[dir]] - target.degrees[dir];
       localIndex = localIndex * q[dir] + (index[dir] - first);
     }
-    const e = this.newElementId[l].get(elementKey)!;
+    const e = elementIdOf(this.newElements, l, elementKey);
     for (let c = 0; c < dim; c++) control[id * dim + c] = local[localIndex * dim + c];
     // subtract coarser functions' contributions (zero for THB, non-zero for HB)
+    const rows = extractionRows(plan);
+    const shift = rows.rowStart[e] - plan.extractionStart[e];
     for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
       const a = plan.extractionFunctions[r];
       if (a >= offsets[l]) break; // ascending ids: the rest are of level ≥ l
-      const coefficient = plan.extractionCoefficients[r * B + localIndex];
+      const coefficient = rows.values[(r + shift) * B + localIndex];
       if (coefficient === 0) continue;
       for (let c = 0; c < dim; c++) control[id * dim + c] -= coefficient * control[a * dim + c];
     }
   }
 }
 
-/** Per level, cell key → element id of a compiled plan. */
-function elementIds(plan: EvaluationPlan, space: THBSpace): Map<number, number>[] {
-  const ids: Map<number, number>[] = Array.from({ length: space.maxLevels }, () => new Map());
-  const elements = space.elements;
-  if (elements.length !== plan.elementCount) throw new Error("plan and space disagree on the element count");
-  for (let i = 0; i < elements.length; i++) ids[elements[i].level].set(elements[i].key, i);
-  return ids;
+/** The id of the active element (level, key) in a space's element list (sorted by level, then key). */
+function elementIdOf(elements: readonly ElementRef[], level: number, key: number): number {
+  let lo = 0;
+  let hi = elements.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const e = elements[mid];
+    if (e.level < level || (e.level === level && e.key < key)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -26,6 +26,14 @@
  *   functionIndex          Int32Array nF·d    tensor index on its level
  *   levelOffsets           Int32Array L+1     first global id of each level
  *
+ * A plan compiled from a previous one (compile(space, previous)) keeps its coefficient rows in a row pool it
+ * shares with the plans of the same line of refinements: the rows of element e are the `count_e` rows from
+ * rowStart[e] of the pool (extractionRows(plan)); kept elements point at their old rows, new rows are appended
+ * behind the pool's high-water mark (so that two plans refined from one parent never write the same rows),
+ * and only when the pool is full are the live rows copied into a new pool with room to spare. A local
+ * refinement thus copies the rows it extracts, not every row. Its `extractionCoefficients`, the dense
+ * layout above, is gathered from the pool on first use (kernels that upload or sweep the whole operator).
+ *
  * Locating x: find the level-0 cell by binary search in rootBreaks (the right end of the domain belongs to
  * the last cell), then while the node is negative descend into the child on x's side of each midpoint
  * 0.5·(lo+hi) — exactly how dyadic refinement makes the next level's knots — at most L steps.
@@ -60,6 +68,36 @@ export interface EvaluationPlan {
   readonly functionIndex: Int32Array;
   readonly levelOffsets: Int32Array;
 }
+
+/** Coefficient rows shared by the plans of one line of refinements: rows [0, used) are written, never changed. */
+interface RowPool {
+  values: Float64Array;
+  /** Rows written so far (any plan's); rows are appended here. */
+  used: number;
+}
+
+/**
+ * Where each element's coefficient rows are: element e's row r (r = 0 … its count − 1, function
+ * extractionFunctions[extractionStart[e] + r]) is at values[(rowStart[e] + r)·B …]. For a plan compiled
+ * from scratch this is the dense layout itself (values = extractionCoefficients, rowStart = extractionStart).
+ */
+export interface ExtractionRows {
+  readonly values: Float64Array;
+  readonly rowStart: Int32Array;
+}
+
+const pooledRows = new WeakMap<EvaluationPlan, { pool: RowPool; rowStart: Int32Array }>();
+
+/** The plan's coefficient rows without gathering them into the dense layout (see ExtractionRows). */
+export function extractionRows(plan: EvaluationPlan): ExtractionRows {
+  const pooled = pooledRows.get(plan);
+  return pooled
+    ? { values: pooled.pool.values, rowStart: pooled.rowStart }
+    : { values: plan.extractionCoefficients, rowStart: plan.extractionStart };
+}
+
+/** Pool room beyond the live rows when a pool is (re)built: appended rows of later refinements go there. */
+const POOL_SLACK = 0.5;
 
 /**
  * Compiles a space into its evaluation plan. Given the plan of a space it was refined or coarsened from,
@@ -188,26 +226,71 @@ export function compileReusing(
   }
   const nnz = extractionStart[nE];
   const extractionFunctions = new Int32Array(nnz);
-  const extractionCoefficients = new Float64Array(nnz * B);
-  for (let e = 0; e < nE; ) {
-    const extraction = fresh[e];
-    if (extraction || !old || !reuse) {
-      extractionFunctions.set(extraction!.functions, extractionStart[e]);
-      extractionCoefficients.set(extraction!.coefficients, extractionStart[e] * B);
-      e++;
-      continue;
+  let extractionCoefficients: Float64Array | undefined;
+  let pooled: { pool: RowPool; rowStart: Int32Array } | undefined;
+  if (!old || !reuse) {
+    // from scratch: the dense layout
+    extractionCoefficients = new Float64Array(nnz * B);
+    for (let e = 0; e < nE; e++) {
+      extractionFunctions.set(fresh[e]!.functions, extractionStart[e]);
+      extractionCoefficients.set(fresh[e]!.coefficients, extractionStart[e] * B);
     }
-    // a run of elements whose rows are consecutive in the old plan: one copy
-    const first = reuse.oldElement[e];
-    let end = e + 1;
-    while (end < nE && !fresh[end] && reuse.oldElement[end] === first + (end - e)) end++;
-    const from = old.extractionStart[first];
-    const to = old.extractionStart[first + (end - e)];
-    const at = extractionStart[e];
-    for (let r = from; r < to; r++)
-      extractionFunctions[at + r - from] = reuse.renumber[old.extractionFunctions[r]];
-    extractionCoefficients.set(old.extractionCoefficients.subarray(from * B, to * B), at * B);
-    e = end;
+  } else {
+    // kept elements point at their rows in the previous plan's pool; fresh rows are appended to it, or, when
+    // it is full (or the previous plan is dense), the live rows go to a new pool with room for more
+    const source = extractionRows(old);
+    const sharedPool = pooledRows.get(old)?.pool;
+    let freshRows = 0;
+    for (let e = 0; e < nE; e++) if (fresh[e]) freshRows += extractionStart[e + 1] - extractionStart[e];
+    const rowStart = new Int32Array(nE);
+    let pool: RowPool;
+    if (sharedPool && (sharedPool.used + freshRows) * B <= sharedPool.values.length) {
+      pool = sharedPool;
+      for (let e = 0; e < nE; e++) if (!fresh[e]) rowStart[e] = source.rowStart[reuse.oldElement[e]];
+    } else {
+      pool = { values: new Float64Array(Math.ceil(nnz * (1 + POOL_SLACK)) * B), used: 0 };
+      // kept rows, one copy per run of old elements whose rows lie one after another in the old layout
+      const oldStart = old.extractionStart;
+      for (let e = 0; e < nE; ) {
+        if (fresh[e]) {
+          e++;
+          continue;
+        }
+        const first = reuse.oldElement[e];
+        let end = e + 1;
+        while (
+          end < nE &&
+          !fresh[end] &&
+          reuse.oldElement[end] === first + (end - e) &&
+          source.rowStart[first + (end - e)] ===
+            source.rowStart[first + (end - e) - 1] +
+              oldStart[first + (end - e)] -
+              oldStart[first + (end - e) - 1]
+        )
+          end++;
+        const rows = extractionStart[end] - extractionStart[e];
+        for (let k = e; k < end; k++) rowStart[k] = pool.used + extractionStart[k] - extractionStart[e];
+        const from = source.rowStart[first] * B;
+        pool.values.set(source.values.subarray(from, from + rows * B), pool.used * B);
+        pool.used += rows;
+        e = end;
+      }
+    }
+    for (let e = 0; e < nE; e++) {
+      const extraction = fresh[e];
+      if (extraction) {
+        extractionFunctions.set(extraction.functions, extractionStart[e]);
+        rowStart[e] = pool.used;
+        pool.values.set(extraction.coefficients, pool.used * B);
+        pool.used += extraction.functions.length;
+      } else {
+        const o = reuse.oldElement[e];
+        const at = extractionStart[e] - old.extractionStart[o];
+        for (let r = old.extractionStart[o]; r < old.extractionStart[o + 1]; r++)
+          extractionFunctions[at + r] = reuse.renumber[old.extractionFunctions[r]];
+      }
+    }
+    pooled = { pool, rowStart };
   }
 
   const nF = space.size;
@@ -225,7 +308,7 @@ export function compileReusing(
     }
   }
 
-  const plan: EvaluationPlan = {
+  const fields = {
     dimension: d,
     degrees: Int32Array.from(space.degrees),
     localSize: B,
@@ -245,10 +328,28 @@ export function compileReusing(
     treeNodes: nodes < nodeCount ? treeNodes.slice(0, nodes) : treeNodes,
     extractionStart,
     extractionFunctions,
-    extractionCoefficients,
     functionLevel,
     functionIndex,
     levelOffsets,
   };
+  if (!pooled) return { plan: { ...fields, extractionCoefficients: extractionCoefficients! }, reuse };
+  // the dense layout of a pooled plan, gathered on first use
+  let dense: Float64Array | undefined;
+  const rows = pooled;
+  const plan: EvaluationPlan = {
+    ...fields,
+    get extractionCoefficients(): Float64Array {
+      if (!dense) {
+        dense = new Float64Array(nnz * B);
+        for (let e = 0; e < nE; e++) {
+          const from = rows.rowStart[e] * B;
+          const count = extractionStart[e + 1] - extractionStart[e];
+          dense.set(rows.pool.values.subarray(from, from + count * B), extractionStart[e] * B);
+        }
+      }
+      return dense;
+    },
+  };
+  pooledRows.set(plan, pooled);
   return { plan, reuse };
 }

@@ -173,8 +173,11 @@ async function open(files: { name: string; bytes: () => Promise<Uint8Array> }[])
   showMessage(errors.join("\n"));
 }
 
-/** What the last click or drag step cost, from the input event to the frame that shows it (ms). */
-const actionTimes: { action: string; ms: number; dofs: number }[] = [];
+/**
+ * What the last clicks and drag steps cost: `ms` from the input event to the frame that shows it, `readyMs`
+ * from the input event to the scene being updated (the page's own work, before the frame is drawn).
+ */
+const actionTimes: { action: string; ms: number; readyMs: number; dofs: number }[] = [];
 
 async function onClick(click: SurfaceClick): Promise<void> {
   const field = history.current;
@@ -197,11 +200,13 @@ async function onClick(click: SurfaceClick): Promise<void> {
       history.push(refined);
       await show(refined, { kind: "refined" });
     }
+    const ready = performance.now();
     setReadout("last-action", JSON.stringify({ action: click.shift ? "coarsen" : "refine", ...element }));
     showMessage("");
     const dofs = history.current?.space.size ?? 0;
     void stage.rendered().then((drawn) => {
-      actionTimes.push({ action: click.shift ? "coarsen" : "refine", ms: drawn - click.time, dofs });
+      const action = click.shift ? "coarsen" : "refine";
+      actionTimes.push({ action, ms: drawn - click.time, readyMs: ready - click.time, dofs });
       if (actionTimes.length > 1000) actionTimes.shift();
     });
   } catch (error) {
@@ -226,10 +231,14 @@ const drag = {
     const time = performance.now();
     // coefficients only: the plan stays, the local control points of the elements it acts on are redone
     dragged = field.withControlRows([id], [position.x, position.y, position.z]);
+    let ready = 0;
     void show(dragged, { kind: "control", ids: [id] })
-      .then(() => stage.rendered())
+      .then(() => {
+        ready = performance.now();
+        return stage.rendered();
+      })
       .then((drawn) => {
-        actionTimes.push({ action: "drag", ms: drawn - time, dofs: field.space.size });
+        actionTimes.push({ action: "drag", ms: drawn - time, readyMs: ready - time, dofs: field.space.size });
         if (actionTimes.length > 1000) actionTimes.shift();
       });
   },
@@ -349,7 +358,7 @@ const scripting = {
   },
   /** The levels of the last fit, in arrival order. */
   fitLog,
-  /** Click-to-frame and drag-step-to-frame times (ms), latest last (at most 1,000 kept). */
+  /** Click and drag-step times to the scene updated and to the frame drawn (ms), latest last (1,000 kept). */
   actionTimes,
   /**
    * Turns the camera once around its target in `frames` steps, drawing each: the time of every frame (ms,

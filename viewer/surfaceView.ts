@@ -156,7 +156,7 @@ export async function createSurfaceView(
   );
   group.add(surface);
   const edgeMaterial = new LineBasicMaterial({ vertexColors: true });
-  let edges = new LineSegments(new BufferGeometry(), edgeMaterial);
+  const edges = new LineSegments(new BufferGeometry(), edgeMaterial);
   group.add(edges);
   let controlPoints: InstancedMesh = new InstancedMesh(
     new IcosahedronGeometry(1, 0),
@@ -249,10 +249,13 @@ export async function createSurfaceView(
     const edgeGeometry = new BufferGeometry();
     edgeGeometry.setAttribute("position", new BufferAttribute(positions, 3));
     edgeGeometry.setAttribute("color", new BufferAttribute(colors, 3));
-    group.remove(edges);
-    edges.geometry.dispose();
-    edges = new LineSegments(edgeGeometry, edgeMaterial);
-    group.add(edges);
+    // the same object with a new geometry: three's WebGPU renderer keeps a render object (and its uniform
+    // buffers, and through it the object and its arrays) for every object it drew until that object, its
+    // material or the renderer is disposed — a new LineSegments per edit, on a shared material, leaked one
+    // render object with the old edge arrays per drawn edit (issue 15's heap growth)
+    const old = edges.geometry;
+    edges.geometry = edgeGeometry;
+    old.dispose();
   };
 
   const rebuildControlPoints = (target: THBField) => {

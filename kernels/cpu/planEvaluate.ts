@@ -5,7 +5,7 @@
  * mixed). Hot loops use caller-sized scratch allocated once per call.
  */
 
-import type { EvaluationPlan } from "../../hierarchy/plan.js";
+import { type EvaluationPlan, extractionRows } from "../../hierarchy/plan.js";
 import { type BasisWorkspace, basisFunctionDerivatives, createBasisWorkspace } from "../../splines/basis.js";
 import { derivativeMultiIndices } from "../../splines/tensorBasis.js";
 import { sparseExtraction } from "./sparseExtraction.js";
@@ -215,14 +215,17 @@ export function updateLocalControl(
   target: Float64Array,
 ): Float64Array {
   const B = plan.localSize;
-  const E = plan.extractionCoefficients;
+  // the rows where they are (a plan compiled from a previous one keeps them in a shared pool)
+  const { values: E, rowStart } = extractionRows(plan);
   for (const e of elements) {
     const base = e * B * dim;
     target.fill(0, base, base + B * dim);
-    for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
+    const start = plan.extractionStart[e];
+    const shift = rowStart[e] - start;
+    for (let r = start; r < plan.extractionStart[e + 1]; r++) {
       const c = plan.extractionFunctions[r] * dim;
       for (let j = 0; j < B; j++) {
-        const a = E[r * B + j];
+        const a = E[(r + shift) * B + j];
         if (a === 0) continue;
         const row = base + j * dim;
         for (let k = 0; k < dim; k++) target[row + k] += a * control[c + k];

@@ -5,10 +5,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compile, type EvaluationPlan } from "../../hierarchy/plan.js";
+import { compile, type EvaluationPlan, extractionRows } from "../../hierarchy/plan.js";
 import { planReuse } from "../../hierarchy/planReuse.js";
 import { coarsenElements, refineElementRefs } from "../../hierarchy/refinement.js";
-import type { THBSpace } from "../../hierarchy/thbSpace.js";
+import { THBSpace } from "../../hierarchy/thbSpace.js";
+import { uniformKnotVector } from "../../splines/knotVector.js";
 import { seededRandom } from "../helpers/random.js";
 import { buildHierarchy, hierarchySpecArb } from "./randomHierarchy.js";
 
@@ -111,5 +112,66 @@ describe("compile reusing the previous plan", () => {
       nonUniform: false,
     });
     expect(planReuse(other, { space, plan })).toBeUndefined();
+  });
+
+  it("plans refined from one parent share its row pool without writing over each other's rows", () => {
+    fc.assert(
+      fc.property(hierarchySpecArb(2), fc.integer({ min: 1, max: 1e6 }), (spec, seed) => {
+        const rand = seededRandom(seed);
+        const root = buildHierarchy(spec);
+        // a pooled parent (compiled from a previous plan), then siblings from it, each with children
+        const parentSpace = change(root, rand, spec.m);
+        const parent = compile(parentSpace, { space: root, plan: compile(root) });
+        const family: { space: THBSpace; plan: EvaluationPlan }[] = [{ space: parentSpace, plan: parent }];
+        for (let k = 0; k < 3; k++) {
+          const space = change(parentSpace, rand, spec.m);
+          const plan = compile(space, { space: parentSpace, plan: parent });
+          family.push({ space, plan });
+          const child = change(space, rand, spec.m);
+          family.push({ space: child, plan: compile(child, { space, plan }) });
+        }
+        // all compiled before any is checked: a sibling's appended rows must not have replaced another's
+        for (const { space, plan } of family) {
+          expectSamePlan(plan, compile(space.withTree(space.tree.clone())));
+          const { values, rowStart } = extractionRows(plan);
+          const B = plan.localSize;
+          for (let e = 0; e < plan.elementCount; e++) {
+            for (let r = plan.extractionStart[e]; r < plan.extractionStart[e + 1]; r++) {
+              const at = (rowStart[e] + r - plan.extractionStart[e]) * B;
+              expect(
+                firstDifference(
+                  values.subarray(at, at + B),
+                  plan.extractionCoefficients.subarray(r * B, (r + 1) * B),
+                ),
+              ).toBe(undefined);
+            }
+          }
+        }
+      }),
+      { seed: 77, numRuns: 15 },
+    );
+  }, 300_000);
+
+  it("a local refinement of a pooled plan appends only its new rows to the shared pool", () => {
+    // 16 × 16 bicubic cells: a refinement in one corner, then one in the opposite corner
+    const knots = uniformKnotVector(3, 16);
+    const space = THBSpace.create({ degrees: [3, 3], knots: [knots, knots] });
+    const first = refineElementRefs(space, [space.elements[0]], 2);
+    const plan = compile(first, { space, plan: compile(space) });
+    const element = first.elements[first.elements.length - 1]; // the last level-0 cell: the far corner
+    const next = refineElementRefs(first, [element], 2);
+    const reuse = planReuse(next, { space: first, plan })!;
+    const nextPlan = compile(next, { space: first, plan });
+    const before = extractionRows(plan);
+    const after = extractionRows(nextPlan);
+    expect(after.values).toBe(before.values); // the same pool: kept rows were not copied
+    let keptRows = 0;
+    for (let e = 0; e < nextPlan.elementCount; e++) {
+      const o = reuse.oldElement[e];
+      if (o < 0) continue;
+      keptRows += nextPlan.extractionStart[e + 1] - nextPlan.extractionStart[e];
+      expect(after.rowStart[e]).toBe(before.rowStart[o]);
+    }
+    expect(keptRows).toBeGreaterThan(0.3 * nextPlan.extractionStart[nextPlan.elementCount]);
   });
 });

@@ -237,6 +237,13 @@ describe("THB fields", () => {
         });
         expect(same(edited.control, control)).toBe(true);
         expect(same(edited.localControl, localControl(refined.plan, control, dim))).toBe(true);
+        // a second refinement, from the plan compiled incrementally (its rows in a shared pool)
+        const f = edited.space.elements[Math.floor(rand() * edited.space.elements.length)];
+        edited.space.tree.decode(f.level, f.key, cell);
+        const twice = edited.refineElements([{ level: f.level, cell }], { admissibility: 2 });
+        expect(same(twice.localControl, localControl(twice.plan, twice.control, dim))).toBe(true);
+        const scratch = new THBField(twice.space.withTree(twice.space.tree.clone()), twice.control, dim);
+        expect(same(twice.localControl, scratch.localControl)).toBe(true);
       }),
       { numRuns: 25, seed: 515 },
     );

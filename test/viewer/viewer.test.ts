@@ -258,7 +258,7 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
   it("draws the surface with WebGPU: the backend readout says webgpu and the canvas is not blank", async () => {
     const page = await open();
     expect(await readout(page, "backend")).toBe("webgpu");
-    expect(Number(await readout(page, "dofs"))).toBeGreaterThan(100);
+    expect(Number(await readout(page, "dofs"))).toBeGreaterThan(70);
     const png = await page.screenshot();
     const image = decodePng(png);
     webgpuCoverage = fractionUnlike(image, BACKGROUND, SCENE);
@@ -383,7 +383,7 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     await settle(page);
     const changed = changedPixels(before, decodePng(await page.screenshot()), SCENE);
     console.info(`drag changed ${changed.count} pixels around (${changed.centroid.map(Math.round)})`);
-    expect(changed.count).toBeGreaterThan(100);
+    expect(changed.count).toBeGreaterThan(70);
     expect(Math.hypot(changed.centroid[0] - start[0], changed.centroid[1] - (start[1] - 20))).toBeLessThan(
       120,
     );
@@ -568,51 +568,73 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
     await page.close();
   }, 200_000);
 
-  // Skipped: in its one complete run (637 s, ?tessellation=cpu) GPU objects stayed flat (4 geometries, 3
-  // textures) but the JS heap grew from 68 MB after round 20 to 200 MB after 1,000 clicks and drags, although
-  // every round ends in the same state with at most 7 states in the history. Unexplained yet: a leak to find
-  // (issue 15) before this test can run in the suite.
-  it.skip("1,000 random clicks and drags (with shift-clicks, undos, redos) leave GPU objects and the JS heap flat (history of 32)", async () => {
-    // CPU tessellation: on SwiftShader a WebGPU tessellation per drag step would make 1,000 actions take
-    // many minutes (the WebGPU path draws in every other test)
+  // Power: the leak this test found (issue 15: a new LineSegments per edit on a shared material; three's
+  // WebGPU renderer kept a render object, and through it the object's edge arrays, for every one drawn) held
+  // 0.5–0.9 MB per round here: with the old code this test read 36.5 → 43.0 → 52.6 MB, 6.6 and 9.6 MB in the
+  // two seven-round spans compared, against a bound of 2 MB + 3 % on the smaller of the two (a leak
+  // grows both; a one-time step, such as a shared row pool of the plans filling up and the next refinement
+  // compacting into a new one, grows one). The states reachable by redo are pinned before each reading (one
+  // fixed refinement, undone), so the readings compare the same page state. 1,000 actions would take ~10
+  // minutes on a 2-core CI machine for the same verdict.
+  it("random clicks and drags (with shift-clicks, undos, redos) leave GPU objects and the JS heap flat (history of 32)", async () => {
+    // CPU tessellation: on SwiftShader a WebGPU tessellation per drag step makes each action slower (the
+    // WebGPU path draws in every other test)
     const page = await open("?history=32&tessellation=cpu");
+    const cdp = await page.context().newCDPSession(page);
     const rand = seededRandom(15);
-    const memory = async () => {
-      // the least of three readings: a reading can catch work in flight, never less than what is kept
-      const readings: { geometries: number; textures: number; heap: number }[] = [];
-      for (let r = 0; r < 3; r++) {
-        readings.push(
-          await page.evaluate(() =>
-            (
-              globalThis as unknown as {
-                thbViewer: { memory(): Promise<{ geometries: number; textures: number; heap: number }> };
-              }
-            ).thbViewer.memory(),
-          ),
-        );
-        await page.waitForTimeout(200);
-      }
-      return readings.reduce((a, b) => (b.heap < a.heap ? b : a));
-    };
+    type Reading = { geometries: number; textures: number; heap: number };
+    const thbViewer = <T>(call: string, arg?: unknown) =>
+      page.evaluate(
+        ([c, a]) =>
+          (
+            globalThis as unknown as { thbViewer: Record<string, (x?: unknown) => Promise<unknown>> }
+          ).thbViewer[c as string](a) as Promise<T>,
+        [call, arg] as const,
+      );
     // a few through the pointer: real clicks and keys
-    for (let step = 1; step <= 12; step++) {
+    for (let step = 1; step <= 8; step++) {
       const r = rand();
       if (r < 0.6) {
         const position = { x: 420 + Math.floor(rand() * 460), y: 150 + Math.floor(rand() * 400) };
         await page.locator("canvas").click({ position, modifiers: r < 0.15 ? ["Shift"] : [] });
       } else await page.keyboard.press(r < 0.8 ? "Control+z" : "Control+Shift+z");
     }
-    // then 1,000 clicks and drags through the page's handlers (thbViewer.act: the code the pointer events
-    // call), in rounds of six random clicks, shift-clicks, drags and redos followed by undos back to where the
-    // round began: the surface is the same after every round and the history bounded, so what the heap holds
-    // beyond noise after more rounds is a leak (a random walk would compare surfaces of different sizes)
+    await thbViewer("settled");
     const dofs = await readout(page, "dofs");
     const base = await page.evaluate(() =>
       (globalThis as unknown as { thbViewer: { historyPosition(): number } }).thbViewer.historyPosition(),
     );
-    const samples: { geometries: number; textures: number; heap: number }[] = [];
+    /**
+     * GPU objects (three's count) and the JS heap after a full collection (V8's heap plus array buffers'
+     * backing stores, where typed arrays live), in the same page state every time: the least of three.
+     */
+    const memory = async (): Promise<Reading> => {
+      // pin what redo can reach: one fixed refinement, undone
+      await thbViewer("act", [
+        { kind: "click", at: [0.5, 0.5] },
+        { kind: "undoTo", position: base },
+      ]);
+      const readings: Reading[] = [];
+      for (let r = 0; r < 3; r++) {
+        const { geometries, textures } = await thbViewer<Reading>("memory");
+        await cdp.send("HeapProfiler.collectGarbage");
+        const usage = (await cdp.send("Runtime.getHeapUsage")) as {
+          usedSize: number;
+          backingStorageSize?: number;
+        };
+        readings.push({ geometries, textures, heap: usage.usedSize + (usage.backingStorageSize ?? 0) });
+        await page.waitForTimeout(100);
+      }
+      return readings.reduce((a, b) => (b.heap < a.heap ? b : a));
+    };
+    // then clicks and drags through the page's handlers (thbViewer.act: the code the pointer events call), in
+    // rounds of six random clicks, shift-clicks, drags and redos followed by undos back to where the round
+    // began: the surface is the same after every round and the history bounded, so what the heap holds
+    // beyond noise after more rounds is a leak (a random walk would compare surfaces of different sizes)
+    const samples: Reading[] = [];
     let clicksAndDrags = 0;
-    for (let round = 1; clicksAndDrags < 1000; round++) {
+    const rounds = 20;
+    for (let round = 1; round <= rounds; round++) {
       const actions: unknown[] = [];
       for (let a = 0; a < 6; a++) {
         const r = rand();
@@ -623,29 +645,30 @@ describe.skipIf(!hasBrowser)("thb view: the page in Chromium (headed, Xvfb, Swif
         if (r < 0.85) clicksAndDrags++;
       }
       actions.push({ kind: "undoTo", position: base });
-      await page.evaluate(
-        (list) =>
-          (globalThis as unknown as { thbViewer: { act(a: unknown[]): Promise<void> } }).thbViewer.act(list),
-        actions,
-      );
+      await thbViewer("act", actions);
       expect(await readout(page, "dofs"), `round ${round}`).toBe(dofs);
-      if (round === 20) samples.push(await memory());
+      if (round === 6 || round === 13 || round === rounds) samples.push(await memory());
     }
-    samples.push(await memory());
-    console.info(`memory after round 20 and after 1,000 clicks and drags: ${JSON.stringify(samples)}`);
-    const [middle, end] = samples;
-    expect(end.geometries).toBe(middle.geometries);
-    expect(end.textures).toBe(middle.textures);
-    expect(end.heap).toBeLessThan(middle.heap * 1.15 + 8e6);
+    console.info(
+      `memory after rounds 6, 13 and ${rounds} (${clicksAndDrags} clicks and drags): ${JSON.stringify(samples)}`,
+    );
+    const [first, middle, end] = samples;
+    for (const sample of [middle, end]) {
+      expect(sample.geometries).toBe(first.geometries);
+      expect(sample.textures).toBe(first.textures);
+    }
+    const growth = Math.min(middle.heap - first.heap, end.heap - middle.heap);
+    expect(growth).toBeLessThan(2e6 + 0.03 * first.heap);
+    expect(end.heap).toBeLessThan(first.heap * 1.1 + 8e6);
     const times = await page.evaluate(
       () =>
         (globalThis as unknown as { thbViewer: { actionTimes: { action: string; ms: number }[] } }).thbViewer
           .actionTimes,
     );
-    expect(times.filter((t) => t.action === "refine").length).toBeGreaterThan(50);
-    expect(times.filter((t) => t.action === "drag").length).toBeGreaterThan(300);
+    expect(times.filter((t) => t.action === "refine").length).toBeGreaterThan(15);
+    expect(times.filter((t) => t.action === "drag").length).toBeGreaterThan(70);
     await page.close();
-  }, 900_000);
+  }, 400_000);
 
   it("a surface dropped on the page replaces the one shown; a bad one dropped leaves it as it was", async () => {
     const page = await open();
