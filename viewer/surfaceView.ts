@@ -9,10 +9,10 @@ import {
   DoubleSide,
   Group,
   IcosahedronGeometry,
+  InstancedBufferAttribute,
   InstancedMesh,
   LineBasicMaterial,
   LineSegments,
-  type Material,
   Matrix4,
   Mesh,
   MeshBasicMaterial,
@@ -158,11 +158,12 @@ export async function createSurfaceView(
   const edgeMaterial = new LineBasicMaterial({ vertexColors: true });
   const edges = new LineSegments(new BufferGeometry(), edgeMaterial);
   group.add(edges);
-  let controlPoints: InstancedMesh = new InstancedMesh(
-    new IcosahedronGeometry(1, 0),
-    new MeshBasicMaterial(),
-    0,
-  );
+  // one sphere and one material for every control-point mesh, and instance buffers with room to spare: a
+  // refinement writes its points into them (a new mesh and material per click cost three a new render
+  // object and pipeline each time)
+  const sphere = new IcosahedronGeometry(size * 0.004, 1);
+  const sphereMaterial = new MeshBasicMaterial({ color: 0xffffff });
+  let controlPoints = instancedPoints(sphere, sphereMaterial, 0);
   group.add(controlPoints);
   // edge samples per element, by level then cell key: kept while the surface under them does not move
   let edgeCache: Map<number, Float32Array>[] = [];
@@ -235,15 +236,24 @@ export async function createSurfaceView(
     }
     const positions = new Float32Array(plan.elementCount * perElement);
     const colors = new Float32Array(plan.elementCount * perElement);
+    const levelRgb = new Float32Array(3 * plan.levelCount);
     const c = new Color();
+    for (let level = 0; level < plan.levelCount; level++)
+      c.setHex(levelColor(level)).toArray(levelRgb, 3 * level);
     const used: Map<number, Float32Array>[] = edgeCache.map(() => new Map());
     for (let e = 0; e < plan.elementCount; e++) {
       const level = plan.elementLevel[e];
       const segment = edgeCache[level].get(keys[e])!;
       used[level].set(keys[e], segment);
       positions.set(segment, e * perElement);
-      c.setHex(levelColor(level));
-      for (let k = e * perElement; k < (e + 1) * perElement; k += 3) c.toArray(colors, k);
+      const r = levelRgb[3 * level];
+      const g = levelRgb[3 * level + 1];
+      const b = levelRgb[3 * level + 2];
+      for (let k = e * perElement; k < (e + 1) * perElement; k += 3) {
+        colors[k] = r;
+        colors[k + 1] = g;
+        colors[k + 2] = b;
+      }
     }
     edgeCache = used; // forget the elements that are gone
     const edgeGeometry = new BufferGeometry();
@@ -260,20 +270,39 @@ export async function createSurfaceView(
 
   const rebuildControlPoints = (target: THBField) => {
     const plan = target.plan;
-    const colors = new Float32Array(3 * plan.functionCount);
-    const c = new Color();
-    for (let f = 0; f < plan.functionCount; f++)
-      c.setHex(levelColor(plan.functionLevel[f])).toArray(colors, 3 * f);
     // control points of surfaces (and of flat 2D maps) show where they are; a height field's are values, not
     // points, so none are drawn
-    const params = new Float64Array(2 * plan.functionCount);
-    const positions = target.dim >= 2 ? toPositions(target.control, params, target.dim) : new Float32Array(0);
-    const visible = controlPoints.visible;
-    group.remove(controlPoints);
-    disposeMesh(controlPoints);
-    controlPoints = pointSpheres(positions, colors, size * 0.004);
-    controlPoints.visible = visible;
-    group.add(controlPoints);
+    const count = target.dim >= 2 ? plan.functionCount : 0;
+    if (count > controlPoints.instanceMatrix.count) {
+      const visible = controlPoints.visible;
+      group.remove(controlPoints);
+      controlPoints.dispose(); // its instance buffers; the sphere and material stay shared
+      controlPoints = instancedPoints(sphere, sphereMaterial, Math.ceil(count * 1.5));
+      controlPoints.visible = visible;
+      group.add(controlPoints);
+    }
+    controlPoints.count = count;
+    const matrices = controlPoints.instanceMatrix.array as Float32Array;
+    const colors = controlPoints.instanceColor!.array as Float32Array;
+    const c = new Color();
+    const control = target.control;
+    const dim = target.dim;
+    for (let f = 0; f < count; f++) {
+      // a translation: identity with the point in the last column (column-major)
+      const m = 16 * f;
+      matrices.fill(0, m, m + 16);
+      matrices[m] = 1;
+      matrices[m + 5] = 1;
+      matrices[m + 10] = 1;
+      matrices[m + 15] = 1;
+      matrices[m + 12] = control[dim * f];
+      matrices[m + 13] = control[dim * f + 1];
+      matrices[m + 14] = dim > 2 ? control[dim * f + 2] : 0;
+      c.setHex(levelColor(plan.functionLevel[f])).toArray(colors, 3 * f);
+    }
+    controlPoints.instanceMatrix.needsUpdate = true;
+    controlPoints.instanceColor!.needsUpdate = true;
+    controlPoints.boundingSphere = null;
   };
 
   const moveControlPoints = (target: THBField, ids: readonly number[]) => {
@@ -286,6 +315,7 @@ export async function createSurfaceView(
       controlPoints.setMatrixAt(id, m);
     }
     controlPoints.instanceMatrix.needsUpdate = true;
+    controlPoints.boundingSphere = null;
   };
 
   const update = async (target: THBField, asked: FieldChange, first = false) => {
@@ -380,11 +410,16 @@ export async function createSurfaceView(
   };
 }
 
-/** Frees an instanced mesh's geometry, material and instance buffers. */
-function disposeMesh(mesh: InstancedMesh): void {
-  mesh.geometry.dispose();
-  (mesh.material as Material).dispose();
-  mesh.dispose();
+/** An instanced mesh of `sphere` with instance matrices and colours for `capacity` points, none drawn yet. */
+function instancedPoints(
+  sphere: IcosahedronGeometry,
+  material: MeshBasicMaterial,
+  capacity: number,
+): InstancedMesh {
+  const mesh = new InstancedMesh(sphere, material, capacity);
+  mesh.instanceColor = new InstancedBufferAttribute(new Float32Array(3 * capacity), 3);
+  mesh.count = 0;
+  return mesh;
 }
 
 /** The cell key of every element of a plan on its level (first direction fastest), as CellTree keys it. */
