@@ -108,7 +108,7 @@ export function buildProgram(): Command {
     .option("--iterations <n>", "L-BFGS iterations per level at most (default 20)")
     .option(
       "--interpolation <kind>",
-      "moving image interpolation while optimising: cubic (default) or linear",
+      "moving image interpolation while optimising: cubic or linear (default cubic in 2D; in 3D linear on coarser levels, cubic at full resolution)",
     )
     .option(
       "--fixed-mask <file>",

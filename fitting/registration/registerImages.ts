@@ -51,13 +51,16 @@ export interface RegistrationOptions {
   /** Degree of the displacement field per direction (default 3). */
   degree?: number;
   /**
-   * Interpolation of the moving image while optimising (default "cubic" in 2D: the interpolating cubic
-   * B-spline, whose gradient is continuous; "linear" in 3D, where cubic costs 64 taps a voxel).
+   * Interpolation of the moving image while optimising, for every level or a list with one entry per level
+   * (default "cubic" in 2D: the interpolating cubic B-spline, whose gradient is continuous; in 3D "linear" on
+   * the coarser levels, where cubic's 64 taps a voxel buy little, and "cubic" at full resolution: linear
+   * interpolation's own error pulls the optimum off the true warp — on the 3D phantom, resampling with the
+   * true displacement leaves an MSE of 0.36 linear against 0.0001 cubic, and the final MSE went 0.073 → 0.011).
    */
-  interpolation?: Interpolation;
+  interpolation?: Interpolation | Interpolation[];
   /**
    * At the full-resolution level the metric uses every `sampleStride`-th pixel along each axis (default 1 in
-   * 2D, 2 in 3D): a regular subset of unsmoothed pixels, which keeps the element-block kernels.
+   * 2D, 3 in 3D): a regular subset of unsmoothed pixels, which keeps the element-block kernels.
    */
   sampleStride?: number;
   /** Interpolation of the final resampling (the returned warped image and metricAfter; default "cubic"). */
@@ -172,8 +175,14 @@ const DEFAULTS = {
 };
 
 function checkOptions(options: RegistrationOptions, d: number): RegistrationReport["options"] {
+  const levels = options.levels ?? DEFAULTS.levels;
   const byDimension =
-    d === 3 ? { interpolation: "linear" as Interpolation, sampleStride: 2 } : { sampleStride: 1 };
+    d === 3
+      ? {
+          interpolation: perLevel3D(Number.isInteger(levels) && levels >= 1 ? Math.min(levels, 8) : 1),
+          sampleStride: 3,
+        }
+      : { sampleStride: 1 };
   const o = { ...DEFAULTS, ...byDimension, ...withoutUndefined(options) };
   const fail = (name: string, expected: string, value: unknown) => {
     throw new ArgumentError(`options.${name} must be ${expected}, got ${JSON.stringify(value)}`);
@@ -188,16 +197,20 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
   if (!(o.markFraction > 0 && o.markFraction <= 1))
     fail("markFraction", "a number in (0, 1]", o.markFraction);
   if (!(o.bending >= 0) || !Number.isFinite(o.bending)) fail("bending", "a non-negative number", o.bending);
-  const perLevel = Array.isArray(o.iterations) ? o.iterations : [o.iterations];
+  const iterationsPerLevel = Array.isArray(o.iterations) ? o.iterations : [o.iterations];
   if (
     (Array.isArray(o.iterations) && o.iterations.length !== o.levels) ||
-    !perLevel.every((n) => Number.isInteger(n) && n >= 0)
+    !iterationsPerLevel.every((n) => Number.isInteger(n) && n >= 0)
   )
     fail("iterations", `a non-negative integer or a list of ${o.levels} of them`, o.iterations);
   if (!Number.isInteger(o.degree) || o.degree < 2 || o.degree > 5)
     fail("degree", "an integer from 2 to 5", o.degree);
-  if (o.interpolation !== "linear" && o.interpolation !== "cubic")
-    fail("interpolation", '"linear" or "cubic"', o.interpolation);
+  const kinds = Array.isArray(o.interpolation) ? o.interpolation : [o.interpolation];
+  if (
+    (Array.isArray(o.interpolation) && o.interpolation.length !== o.levels) ||
+    !kinds.every((k) => k === "linear" || k === "cubic")
+  )
+    fail("interpolation", `"linear" or "cubic", or a list of ${o.levels} of them`, o.interpolation);
   if (o.finalInterpolation !== "linear" && o.finalInterpolation !== "cubic")
     fail("finalInterpolation", '"linear" or "cubic"', o.finalInterpolation);
   if (!Number.isInteger(o.seed)) fail("seed", "an integer", o.seed);
@@ -218,6 +231,11 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
     ...rest
   } = o as typeof o & Pick<RegistrationOptions, "onProgress" | "signal" | "fixedMask">;
   return { ...rest, fixedMask: fixedMask !== undefined };
+}
+
+/** The 3D default interpolation: linear on every coarser level, cubic at full resolution. */
+function perLevel3D(levels: number): Interpolation[] {
+  return Array.from({ length: levels }, (_, l): Interpolation => (l === levels - 1 ? "cubic" : "linear"));
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
@@ -333,6 +351,7 @@ export async function registerImages(
     const fixedLevel =
       factor === 1 ? strided(fixed, fixedValues, stride) : pyramidLevel(fixed, fixedValues, factor);
     const movingLevel = pyramidLevel(moving, movingValues, factor);
+    const interpolation = Array.isArray(o.interpolation) ? o.interpolation[level] : o.interpolation;
     const levelMask = mask ? maskLevel(mask, fixed.size, fixedLevel.geometry.size, stride) : undefined;
     const data: LevelData = {
       gridOrigin: new Array(d).fill(0),
@@ -342,7 +361,7 @@ export async function registerImages(
       moving: {
         size: movingLevel.geometry.size,
         values:
-          o.interpolation === "cubic"
+          interpolation === "cubic"
             ? cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size)
             : movingLevel.values,
       },
@@ -356,7 +375,7 @@ export async function registerImages(
     const plan = field.plan;
     const objective = fusedLevelLoss(plan, data, {
       metric: o.metric,
-      interpolation: o.interpolation,
+      interpolation,
       bending: o.bending,
       jacobianWeight: o.jacobianPenalty,
       jacobianThreshold: o.jacobianThreshold,
