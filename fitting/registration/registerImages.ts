@@ -341,6 +341,12 @@ export async function registerImages(
     options: o,
   };
   let indicator: Float64Array | undefined;
+  // the full-resolution moving image's cubic coefficients, computed once for the last level and the result
+  let coefficientsOfMoving: Float64Array | undefined;
+  const fullCoefficients = () => {
+    coefficientsOfMoving ??= cubicBSplineCoefficients(movingValues, moving.size);
+    return coefficientsOfMoving;
+  };
   let finest: { blocks: ReturnType<typeof fusedLevelLoss>["blocks"]; plan: THBField["plan"] } | undefined;
   for (let level = 0; level < levels && !options.signal?.aborted; level++) {
     const factor = 2 ** (levels - 1 - level);
@@ -350,8 +356,17 @@ export async function registerImages(
     const stride = factor === 1 ? o.sampleStride : factor;
     const fixedLevel =
       factor === 1 ? strided(fixed, fixedValues, stride) : pyramidLevel(fixed, fixedValues, factor);
-    const movingLevel = pyramidLevel(moving, movingValues, factor);
+    const movingLevel =
+      factor === 1
+        ? { geometry: moving, values: movingValues, factor }
+        : pyramidLevel(moving, movingValues, factor);
     const interpolation = Array.isArray(o.interpolation) ? o.interpolation[level] : o.interpolation;
+    const movingCoefficients =
+      interpolation !== "cubic"
+        ? movingLevel.values
+        : factor === 1
+          ? fullCoefficients()
+          : cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size);
     const levelMask = mask ? maskLevel(mask, fixed.size, fixedLevel.geometry.size, stride) : undefined;
     const data: LevelData = {
       gridOrigin: new Array(d).fill(0),
@@ -360,10 +375,7 @@ export async function registerImages(
       fixedValues: fixedLevel.values,
       moving: {
         size: movingLevel.geometry.size,
-        values:
-          interpolation === "cubic"
-            ? cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size)
-            : movingLevel.values,
+        values: movingCoefficients,
       },
       frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry, initial.affine),
       samples:
@@ -450,19 +462,22 @@ export async function registerImages(
   const local = new Float64Array(field.plan.elementCount * field.plan.localSize * d);
   const du = new Float64Array(total * d);
   const before = new Float64Array(total);
-  warpForward(
-    field.plan,
-    blocks,
-    local,
-    { ...moving, values: movingValues, interpolation: "linear", frameToMoving: identityToMoving },
-    before,
-    du,
-  );
-  report.metricBefore = meanSquaredDifference(before, fixedValues);
+  if (sameGrid(fixed, moving, identityToMoving))
+    report.metricBefore = meanSquaredDifference(movingValues, fixedValues);
+  else {
+    warpForward(
+      field.plan,
+      blocks,
+      local,
+      { ...moving, values: movingValues, interpolation: "linear", frameToMoving: identityToMoving },
+      before,
+      du,
+    );
+    report.metricBefore = meanSquaredDifference(before, fixedValues);
+  }
   localControl(field.plan, field.control, d, local);
   const warpedValues = new Float64Array(total);
-  const coefficients =
-    o.finalInterpolation === "cubic" ? cubicBSplineCoefficients(movingValues, moving.size) : movingValues;
+  const coefficients = o.finalInterpolation === "cubic" ? fullCoefficients() : movingValues;
   warpForward(
     field.plan,
     blocks,
@@ -490,6 +505,22 @@ export async function registerImages(
   report.foldingFraction = folded / total;
   report.optimisationSeconds = (performance.now() - start) / 1000;
   return { transform, warped, report, jacobianDeterminant };
+}
+
+/**
+ * Whether the moving image's pixels sit on the fixed image's (same size, and the frame → moving-index map
+ * `toMoving` is ξ ↦ ξ / spacing): then the images compare pixel by pixel without resampling.
+ */
+function sameGrid(fixed: ImageGeometry, moving: ImageGeometry, toMoving: Float64Array): boolean {
+  const d = fixed.size.length;
+  if (moving.size.some((n, k) => n !== fixed.size[k])) return false;
+  for (let c = 0; c <= d; c++)
+    for (let r = 0; r <= d; r++) {
+      const expected = r === c ? (r < d ? 1 / fixed.spacing[r] : 1) : 0;
+      if (Math.abs(toMoving[c * (d + 1) + r] - expected) > 1e-12 * Math.max(1, Math.abs(expected)))
+        return false;
+    }
+  return true;
 }
 
 /** Every `stride`-th pixel of an image along each axis, from pixel 0 (no smoothing), as a pyramid level. */
