@@ -56,23 +56,67 @@ export function gaussianSmooth(
     const before = dims.slice(0, axis).reduce((a, b) => a * b, 1);
     const after = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
     const next = new Float64Array(before * kept * after);
-    for (let outer = 0; outer < after; outer++) {
-      for (let inner = 0; inner < before; inner++) {
-        const source = inner + before * n * outer;
-        const target = inner + before * kept * outer;
-        for (let o = 0; o < kept; o++) {
-          const i = o * step;
-          let v = 0;
-          for (let t = -radius; t <= radius; t++) {
-            const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
-            v += kernel[t + radius] * current[source + before * j];
-          }
-          next[target + before * o] = v;
-        }
-      }
-    }
+    if (before === 1) smoothRows(current, next, n, kept, after, kernel, radius, step);
+    else smoothAcross(current, next, n, kept, before, after, kernel, radius, step);
     dims[axis] = kept;
     current = next;
   }
   return current;
+}
+
+/** One axis pass along the first axis (contiguous rows): each kept output sums its taps in order. */
+function smoothRows(
+  current: Float64Array,
+  next: Float64Array,
+  n: number,
+  kept: number,
+  rows: number,
+  kernel: Float64Array,
+  radius: number,
+  step: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const source = n * r;
+    const target = kept * r;
+    for (let o = 0; o < kept; o++) {
+      const i = o * step;
+      let v = 0;
+      for (let t = -radius; t <= radius; t++) {
+        const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
+        v += kernel[t + radius] * current[source + j];
+      }
+      next[target + o] = v;
+    }
+  }
+}
+
+/**
+ * One axis pass along a higher axis (stride `before`): the same sums in the same tap order, accumulated for
+ * a whole contiguous run of `before` outputs at a time instead of one strided column after another.
+ */
+function smoothAcross(
+  current: Float64Array,
+  next: Float64Array,
+  n: number,
+  kept: number,
+  before: number,
+  after: number,
+  kernel: Float64Array,
+  radius: number,
+  step: number,
+): void {
+  for (let outer = 0; outer < after; outer++) {
+    const source = before * n * outer;
+    const target = before * kept * outer;
+    for (let o = 0; o < kept; o++) {
+      const i = o * step;
+      const to = target + before * o;
+      for (let t = -radius; t <= radius; t++) {
+        const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
+        const w = kernel[t + radius];
+        const from = source + before * j;
+        for (let x = 0; x < before; x++) next[to + x] += w * current[from + x];
+      }
+    }
+  }
 }

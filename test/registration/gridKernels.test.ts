@@ -96,6 +96,33 @@ describe("pyramid smoothing", () => {
     }
   });
 
+  it("equals the direct 3D sum over the clamped neighbourhood with the normalised separable kernel", () => {
+    const rand = seededRandom(12);
+    const size = [9, 7, 8];
+    const [nx, ny, nz] = size;
+    const values = Float64Array.from({ length: nx * ny * nz }, () => 255 * rand());
+    const sigma = 1;
+    const radius = 3;
+    const g = Array.from({ length: 2 * radius + 1 }, (_, t) => Math.exp(-0.5 * (t - radius) ** 2));
+    const norm = g.reduce((a, b) => a + b, 0);
+    const clamp = (i: number, n: number) => Math.min(n - 1, Math.max(0, i));
+    const smoothed = gaussianSmooth(values, size, sigma, 2);
+    let o = 0;
+    for (let k = 0; k < nz; k += 2)
+      for (let j = 0; j < ny; j += 2)
+        for (let i = 0; i < nx; i += 2) {
+          let v = 0;
+          for (let c = -radius; c <= radius; c++)
+            for (let b = -radius; b <= radius; b++)
+              for (let a = -radius; a <= radius; a++)
+                v +=
+                  ((g[a + radius] * g[b + radius] * g[c + radius]) / norm ** 3) *
+                  values[clamp(i + a, nx) + nx * (clamp(j + b, ny) + ny * clamp(k + c, nz))];
+          expect(smoothed[o++]).toBeCloseTo(v, 9);
+        }
+    expect(o).toBe(smoothed.length);
+  });
+
   it("keeps a constant image constant", () => {
     const values = new Float64Array(30 * 20).fill(7);
     for (const v of gaussianSmooth(values, [30, 20], 2, 2)) expect(v).toBeCloseTo(7, 12);
