@@ -46,7 +46,10 @@ export interface RegistrationOptions {
    * (intensity² · mm²) weights from about 1e4 change the result; on the ITK pair 1e5 moved the MSE by 0.02.
    */
   bending?: number;
-  /** L-BFGS iterations at most per level, or a list with one entry per level (default 20). */
+  /**
+   * L-BFGS iterations at most per level, or a list with one entry per level (default 20; in 3D 10 on the
+   * coarser levels and 20 at full resolution).
+   */
   iterations?: number | number[];
   /** Degree of the displacement field per direction (default 3). */
   degree?: number;
@@ -178,10 +181,7 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
   const levels = options.levels ?? DEFAULTS.levels;
   const byDimension =
     d === 3
-      ? {
-          interpolation: perLevel3D(Number.isInteger(levels) && levels >= 1 ? Math.min(levels, 8) : 1),
-          sampleStride: 3,
-        }
+      ? perLevel3D(Number.isInteger(levels) && levels >= 1 ? Math.min(levels, 8) : 1)
       : { sampleStride: 1 };
   const o = { ...DEFAULTS, ...byDimension, ...withoutUndefined(options) };
   const fail = (name: string, expected: string, value: unknown) => {
@@ -233,9 +233,23 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
   return { ...rest, fixedMask: fixedMask !== undefined };
 }
 
-/** The 3D default interpolation: linear on every coarser level, cubic at full resolution. */
-function perLevel3D(levels: number): Interpolation[] {
-  return Array.from({ length: levels }, (_, l): Interpolation => (l === levels - 1 ? "cubic" : "linear"));
+/**
+ * The 3D defaults per level: linear interpolation and 10 iterations on every coarser level, cubic and 20 at
+ * full resolution, on every 3rd voxel per axis. The coarse levels only bring the field near; iterating them
+ * longer ended further from the truth (on three generated 128×128×64 pairs, coarse levels at 20 iterations:
+ * MSE 0.011, 0.0073, 0.0031; at 10: 0.0067, 0.0040, 0.0017) and costs time.
+ */
+function perLevel3D(levels: number): {
+  interpolation: Interpolation[];
+  iterations: number[];
+  sampleStride: number;
+} {
+  const last = (l: number) => l === levels - 1;
+  return {
+    interpolation: Array.from({ length: levels }, (_, l): Interpolation => (last(l) ? "cubic" : "linear")),
+    iterations: Array.from({ length: levels }, (_, l) => (last(l) ? 20 : 10)),
+    sampleStride: 3,
+  };
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {

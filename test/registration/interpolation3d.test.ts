@@ -1,6 +1,6 @@
 /**
- * Interpolation per pyramid level: the 3D default (linear on the coarser levels, cubic at full resolution) is
- * that list given explicitly, and on a generated 3D pair with a known displacement it ends closer to the truth
+ * Interpolation and iterations per pyramid level: the 3D defaults (linear and 10 iterations on the coarser
+ * levels, cubic and 20 at full resolution) are those lists given explicitly, and on a generated 3D pair with a known displacement it ends closer to the truth
  * than linear interpolation throughout (linear interpolation's own error moves the optimum of the metric off
  * the true warp); a list of the wrong length or kind is named.
  */
@@ -10,19 +10,24 @@ import { endpointError, volumePair } from "../helpers/registrationPairs.js";
 
 describe("interpolation per level (3D)", () => {
   const pair = volumePair(1, [40, 40, 20], [1, 1, 2.5]);
-  const common = { initial: "none" as const, levels: 2, iterations: 15 };
+  const common = { initial: "none" as const, levels: 2 };
 
-  it("defaults to linear on the coarser levels and cubic at full resolution, the same run as that list", async () => {
+  it("defaults to linear and 10 iterations on the coarser levels, cubic and 20 at full resolution: the same run as those lists", async () => {
     const byDefault = await registerImages(pair.fixed, pair.moving, common);
     expect(byDefault.report.options.interpolation).toEqual(["linear", "cubic"]);
+    expect(byDefault.report.options.iterations).toEqual([10, 20]);
+    expect(byDefault.report.options.sampleStride).toBe(3);
     const explicit = await registerImages(pair.fixed, pair.moving, {
       ...common,
       interpolation: ["linear", "cubic"],
+      iterations: [10, 20],
+      sampleStride: 3,
     });
     expect(explicit.report.metricAfter).toBe(byDefault.report.metricAfter);
     const swapped = await registerImages(pair.fixed, pair.moving, {
       ...common,
       interpolation: ["cubic", "linear"],
+      iterations: [10, 20],
     });
     expect(swapped.report.levels[0].metric).not.toBe(byDefault.report.levels[0].metric);
   });
