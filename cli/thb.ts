@@ -107,7 +107,7 @@ export function buildProgram(): Command {
     .option("--bending <w>", "bending energy weight, metric units per mm² (default 0: off)")
     .option(
       "--iterations <n>",
-      "L-BFGS iterations per level at most (default 20; in 3D 10 on coarser levels, 20 at full resolution)",
+      "L-BFGS iterations per level at most (default 20; in 3D 5 on coarser levels, 20 at full resolution)",
     )
     .option(
       "--interpolation <kind>",

@@ -1,5 +1,5 @@
 /**
- * Interpolation and iterations per pyramid level: the 3D defaults (linear and 10 iterations on the coarser
+ * Interpolation and iterations per pyramid level: the 3D defaults (linear and 5 iterations on the coarser
  * levels, cubic and 20 at full resolution) are those lists given explicitly, and on a generated 3D pair with a known displacement it ends closer to the truth
  * than linear interpolation throughout (linear interpolation's own error moves the optimum of the metric off
  * the true warp); a list of the wrong length or kind is named.
@@ -12,22 +12,22 @@ describe("interpolation per level (3D)", () => {
   const pair = volumePair(1, [40, 40, 20], [1, 1, 2.5]);
   const common = { initial: "none" as const, levels: 2 };
 
-  it("defaults to linear and 10 iterations on the coarser levels, cubic and 20 at full resolution: the same run as those lists", async () => {
+  it("defaults to linear and 5 iterations on the coarser levels, cubic and 20 at full resolution: the same run as those lists", async () => {
     const byDefault = await registerImages(pair.fixed, pair.moving, common);
     expect(byDefault.report.options.interpolation).toEqual(["linear", "cubic"]);
-    expect(byDefault.report.options.iterations).toEqual([10, 20]);
-    expect(byDefault.report.options.sampleStride).toBe(3);
+    expect(byDefault.report.options.iterations).toEqual([5, 20]);
+    expect(byDefault.report.options.sampleStride).toBe(4);
     const explicit = await registerImages(pair.fixed, pair.moving, {
       ...common,
       interpolation: ["linear", "cubic"],
-      iterations: [10, 20],
-      sampleStride: 3,
+      iterations: [5, 20],
+      sampleStride: 4,
     });
     expect(explicit.report.metricAfter).toBe(byDefault.report.metricAfter);
     const swapped = await registerImages(pair.fixed, pair.moving, {
       ...common,
       interpolation: ["cubic", "linear"],
-      iterations: [10, 20],
+      iterations: [5, 20],
     });
     expect(swapped.report.levels[0].metric).not.toBe(byDefault.report.levels[0].metric);
   });
