@@ -14,7 +14,12 @@ import { THBSpace } from "../../hierarchy/thbSpace.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
 import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { localControl } from "../../kernels/cpu/planEvaluate.js";
-import { gridJacobianDeterminant, pixelBlocks, warpForward } from "../../kernels/cpu/warpKernel.js";
+import {
+  gridJacobianDeterminant,
+  pixelBlocks,
+  warpForward,
+  warpValues,
+} from "../../kernels/cpu/warpKernel.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
 import { fusedLevelLoss } from "./fusedLevelLoss.js";
@@ -493,7 +498,7 @@ export async function registerImages(
   localControl(field.plan, field.control, d, local);
   const warpedValues = new Float64Array(total);
   const coefficients = o.finalInterpolation === "cubic" ? fullCoefficients() : movingValues;
-  warpForward(
+  warpValues(
     field.plan,
     blocks,
     local,

@@ -20,6 +20,7 @@ import {
   sample3D,
   sample3DPass,
   sampleCubic2DPass,
+  sampleCubic3DValues,
   sampled,
   sampleLinear2DPass,
   type WarpImage,
@@ -62,6 +63,24 @@ export function warpForward(
     else if (image.interpolation === "linear") sampleLinear2DPass(image, du, values, count);
     else sampleCubic2DPass(image, du, values, count);
   }
+}
+
+/**
+ * The warped image alone at every pixel (the final resampling): warpForward's values, bit for bit, with the
+ * gradient skipped where that pays (3D cubic); `coords  #pixels by d` is scratch.
+ */
+export function warpValues(
+  plan: EvaluationPlan,
+  blocks: PixelBlocks,
+  local: Float64Array,
+  image: WarpImage,
+  values: Float64Array,
+  coords: Float64Array,
+): void {
+  if (blocks.dimension === 3 && image.interpolation === "cubic") {
+    fieldPass3D(plan, blocks, local, image.frameToMoving, coords);
+    sampleCubic3DValues(image, coords, values, blocks.counts[0] * blocks.counts[1] * blocks.counts[2]);
+  } else warpForward(plan, blocks, local, image, values, coords);
 }
 
 /** Writes the moving-image index A (x + u(x)) of every pixel of a 2D grid into `coords  #pixels by 2`. */

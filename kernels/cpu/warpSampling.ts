@@ -486,3 +486,51 @@ function sampleCubic3DPass(image: WarpImage, du: Float64Array, values: Float64Ar
     pullBack3D(A, du, t, gx, gy, gz);
   }
 }
+
+/**
+ * The tricubic values alone at the moving-index coordinates `coords  #count by 3` (the final resampling needs
+ * no gradient): the same sums as sampleCubic3DPass's values, bit for bit, at about half the work.
+ */
+export function sampleCubic3DValues(
+  image: WarpImage,
+  coords: Float64Array,
+  values: Float64Array,
+  count: number,
+): void {
+  const I = image.values;
+  const [mx, my, mz] = image.size;
+  const plane = mx * my;
+  const W = yzW;
+  const D = yzD;
+  for (let t = 0; t < count; t++) {
+    const x = coords[3 * t];
+    const y = coords[3 * t + 1];
+    const z = coords[3 * t + 2];
+    const bx = Math.floor(x);
+    const by = Math.floor(y);
+    const bz = Math.floor(z);
+    if (!(bx >= 1 && by >= 1 && bz >= 1 && bx + 2 < mx && by + 2 < my && bz + 2 < mz)) {
+      sample3DCubic(I, mx, my, mz, x, y, z);
+      values[t] = sampled[0];
+      continue;
+    }
+    const fx = x - bx;
+    const fx2 = fx * fx;
+    const fx3 = fx2 * fx;
+    const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
+    const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
+    const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
+    const wx3 = fx3 / 6;
+    cubicWeights(y - by, W, D, 0);
+    cubicWeights(z - bz, W, D, 4);
+    let value = 0;
+    let row = bx - 1 + mx * (by - 1) + plane * (bz - 1);
+    for (let c = 0; c < 4; c++, row += plane - 4 * mx) {
+      let pv = 0;
+      for (let b = 0; b < 4; b++, row += mx)
+        pv += W[b] * (wx0 * I[row] + wx1 * I[row + 1] + wx2 * I[row + 2] + wx3 * I[row + 3]);
+      value += W[4 + c] * pv;
+    }
+    values[t] = value;
+  }
+}

@@ -1,11 +1,12 @@
 /**
  * The 3D sampling passes of the warp kernels (interior fast paths and clamped edges, linear and cubic)
  * against the independent per-point sampler of imageKernels.ts: values, and gradients pulled back through
- * the linear part of a general (rotated, anisotropic) frame → moving map.
+ * the linear part of a general (rotated, anisotropic) frame → moving map; the values-only cubic pass of the
+ * final resampling equals the full pass's values bit for bit.
  */
 import { describe, expect, it } from "vitest";
 import { sampleImageCpu } from "../../kernels/cpu/imageKernels.js";
-import { sample3DPass } from "../../kernels/cpu/warpSampling.js";
+import { sample3DPass, sampleCubic3DValues } from "../../kernels/cpu/warpSampling.js";
 import { seededRandom } from "../helpers/random.js";
 
 describe("3D warp sampling passes", () => {
@@ -38,6 +39,12 @@ describe("3D warp sampling passes", () => {
       }
       expect(worstValue).toBeLessThan(1e-10);
       expect(worstGradient).toBeLessThan(1e-10);
+      if (interpolation === "cubic") {
+        // the values-only pass of the final resampling: the same numbers, bit for bit
+        const alone = new Float64Array(count);
+        sampleCubic3DValues({ size, values, interpolation, frameToMoving: A }, coords, alone, count);
+        expect(Array.from(alone)).toEqual(Array.from(out));
+      }
     });
   }
 });
