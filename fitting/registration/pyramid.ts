@@ -13,17 +13,25 @@ export interface PyramidLevel {
   readonly factor: number;
 }
 
-/** The pyramid level of `values` on `geometry` with downsampling factor `factor` (1, 2, 4, …). */
+/**
+ * The pyramid level of `values` on `geometry` with downsampling factor `factor` (1, 2, 4, …): smoothed for
+ * that factor, keeping every `step`-th pixel (default `factor`; a multiple of it thins the level's grid, for a
+ * metric that samples the level sparser). Factor 1 is the image itself (step 1).
+ */
 export function pyramidLevel(
   geometry: ImageGeometry,
   values: ArrayLike<number>,
   factor: number,
+  step = factor,
 ): PyramidLevel {
-  if (factor === 1) return { geometry, values: Float64Array.from(values), factor };
-  const size = geometry.size.map((n) => Math.floor((n - 1) / factor) + 1);
+  if (factor === 1) {
+    if (step !== 1) throw new RangeError("pyramidLevel: factor 1 keeps every pixel (step 1)");
+    return { geometry, values: Float64Array.from(values), factor };
+  }
+  const size = geometry.size.map((n) => Math.floor((n - 1) / step) + 1);
   return {
-    geometry: { ...geometry, size, spacing: geometry.spacing.map((s) => s * factor) },
-    values: gaussianSmooth(values, geometry.size, factor / 2, factor),
+    geometry: { ...geometry, size, spacing: geometry.spacing.map((s) => s * step) },
+    values: gaussianSmooth(values, geometry.size, factor / 2, step),
     factor,
   };
 }

@@ -73,7 +73,7 @@ describe("det J on the pixel grid", () => {
 });
 
 describe("pyramid smoothing", () => {
-  it("computing only the kept pixels gives the same numbers as smoothing everything, then subsampling", () => {
+  it("computing only the kept pixels gives the same numbers as smoothing everything, then subsampling (also a step sparser than the factor)", () => {
     const rand = seededRandom(11);
     for (const size of [
       [37, 29],
@@ -81,17 +81,22 @@ describe("pyramid smoothing", () => {
     ]) {
       const total = size.reduce((a, b) => a * b, 1);
       const values = Float64Array.from({ length: total }, () => 255 * rand());
-      for (const factor of [2, 4]) {
+      for (const [factor, step] of [
+        [2, 2],
+        [4, 4],
+        [2, 4],
+      ]) {
         const full = gaussianSmooth(values, size, factor / 2);
-        const level = pyramidLevel(createImage(values, size), values, factor);
+        const level = pyramidLevel(createImage(values, size), values, factor, step);
         const [nx, ny] = size;
         const [mx, my, mz] = [level.geometry.size[0], level.geometry.size[1], level.geometry.size[2] ?? 1];
         expect(level.values.length).toBe(mx * my * mz);
+        expect(level.geometry.spacing[0]).toBe(step);
         let o = 0;
         for (let k = 0; k < mz; k++)
           for (let j = 0; j < my; j++)
             for (let i = 0; i < mx; i++)
-              expect(level.values[o++]).toBe(full[i * factor + nx * (j * factor + ny * k * factor)]);
+              expect(level.values[o++]).toBe(full[i * step + nx * (j * step + ny * k * step)]);
       }
     }
   });
