@@ -164,7 +164,8 @@ async function writeThroughItk(
     const gzipped = extension === ".nii.gz";
     const file = join(folder, gzipped ? "image.nii" : `image${extension}`);
     await io.writeImageNode(itkImage as Parameters<typeof io.writeImageNode>[0], file);
-    return gzipped ? gzipSync(readFileSync(file)) : readFileSync(file);
+    // level 1: float voxels barely compress (3.92 of 4.19 MB at level 6 or 1), level 1 is the quicker
+    return gzipped ? gzipSync(readFileSync(file), { level: 1 }) : readFileSync(file);
   } catch (error) {
     throw new FormatError(`${path}: cannot encode (${(error as Error).message})`);
   } finally {
