@@ -237,21 +237,7 @@ function* lbfgs(x: Float64Array, options: MinimizeOptions): Search<MinimizeResul
       return { x, value, iterations: it, converged: false, reason: "maxIterations", history };
     if (options.signal?.aborted)
       return { x, value, iterations: it, converged: false, reason: "aborted", history };
-    // two-loop recursion: direction = −H ∇f
-    for (let i = 0; i < n; i++) direction[i] = -gradient[i];
-    for (let k = S.length - 1; k >= 0; k--) {
-      alpha[k] = rho[k] * dotArrays(S[k], direction);
-      for (let i = 0; i < n; i++) direction[i] -= alpha[k] * Y[k][i];
-    }
-    if (S.length > 0) {
-      const last = S.length - 1;
-      const gamma = dotArrays(S[last], Y[last]) / dotArrays(Y[last], Y[last]);
-      for (let i = 0; i < n; i++) direction[i] *= gamma;
-    }
-    for (let k = 0; k < S.length; k++) {
-      const beta = rho[k] * dotArrays(Y[k], direction);
-      for (let i = 0; i < n; i++) direction[i] += S[k][i] * (alpha[k] - beta);
-    }
+    twoLoop(gradient, S, Y, rho, alpha, direction);
     let slope = dotArrays(gradient, direction);
     if (!(slope < 0)) {
       // not a descent direction (curvature information went stale): restart along −∇f
@@ -264,12 +250,8 @@ function* lbfgs(x: Float64Array, options: MinimizeOptions): Search<MinimizeResul
     const initial = S.length === 0 ? Math.min(1, 1 / Math.max(normInf(gradient), 1e-300)) : 1;
     const step = yield* strongWolfe(x, value, gradient, direction, slope, initial, it);
     if (!step) return { x, value, iterations: it, converged: false, reason: "noProgress", history };
-    const s = new Float64Array(n);
-    const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      s[i] = step.x[i] - x[i];
-      y[i] = step.gradient[i] - gradient[i];
-    }
+    const s = difference(step.x, x);
+    const y = difference(step.gradient, gradient);
     const sy = dotArrays(s, y);
     if (sy > 1e-12 * Math.sqrt(dotArrays(s, s) * dotArrays(y, y))) {
       if (S.length === memory) {
@@ -285,6 +267,47 @@ function* lbfgs(x: Float64Array, options: MinimizeOptions): Search<MinimizeResul
     value = step.value;
     gradient = step.gradient;
   }
+}
+
+/**
+ * L-BFGS two-loop recursion (Nocedal & Wright Alg. 7.4): direction = −H ∇f from the stored pairs. A plain
+ * function, not inlined in the generator, so V8 optimises its loops (in the generator they ran slowly: a
+ * quarter of a second over a 3D registration's 30 iterations of 3,810 unknowns).
+ */
+function twoLoop(
+  gradient: Float64Array,
+  S: Float64Array[],
+  Y: Float64Array[],
+  rho: number[],
+  alpha: Float64Array,
+  direction: Float64Array,
+): void {
+  const n = direction.length;
+  for (let i = 0; i < n; i++) direction[i] = -gradient[i];
+  for (let k = S.length - 1; k >= 0; k--) {
+    const a = rho[k] * dotArrays(S[k], direction);
+    alpha[k] = a;
+    const y = Y[k];
+    for (let i = 0; i < n; i++) direction[i] -= a * y[i];
+  }
+  if (S.length > 0) {
+    const last = S.length - 1;
+    const gamma = dotArrays(S[last], Y[last]) / dotArrays(Y[last], Y[last]);
+    for (let i = 0; i < n; i++) direction[i] *= gamma;
+  }
+  for (let k = 0; k < S.length; k++) {
+    const beta = rho[k] * dotArrays(Y[k], direction);
+    const c = alpha[k] - beta;
+    const sk = S[k];
+    for (let i = 0; i < n; i++) direction[i] += sk[i] * c;
+  }
+}
+
+/** a − b, elementwise, in a new array. */
+function difference(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
+  return out;
 }
 
 interface LinePoint {

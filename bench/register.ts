@@ -3,7 +3,8 @@
  * registration acceptance pairs through native elastix, @itk-wasm/elastix (same parameter map) and ours
  * (`node dist/bin/thb.js register`, the bundled bin; run `npm run build` first), every program judged the same way from the
  * files it writes: MSE on the fixed file's scale, folding (det J ≤ 0), endpoint error against the known
- * displacement of the generated pairs, and wall time (median of N interleaved runs, process start included).
+ * displacement of the generated pairs, and wall time (median of N interleaved runs, process start included)
+ * with CPU time (user + system, all threads; GNU time) beside it, the steadier number on a shared machine.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -58,8 +59,16 @@ interface Program {
 }
 
 /** Runs each program `runs` times, interleaved; keeps the last output of each and the median time. */
-async function measure(programs: Program[]): Promise<Map<string, { run: PeerRun; seconds: number } | Error>> {
+/** A program's last output with the median wall and CPU time of its runs. */
+interface Measured {
+  run: PeerRun;
+  seconds: number;
+  cpuSeconds?: number;
+}
+
+async function measure(programs: Program[]): Promise<Map<string, Measured | Error>> {
   const times = new Map<string, number[]>();
+  const cpuTimes = new Map<string, number[]>();
   const last = new Map<string, PeerRun | Error>();
   for (let r = 0; r < runs; r++) {
     for (const p of programs) {
@@ -68,19 +77,28 @@ async function measure(programs: Program[]): Promise<Map<string, { run: PeerRun;
         const result = await p.run(nextDir(p.name.replace(/\W+/g, "-")));
         last.set(p.name, result);
         times.set(p.name, [...(times.get(p.name) ?? []), result.seconds]);
+        if (result.cpuSeconds !== undefined)
+          cpuTimes.set(p.name, [...(cpuTimes.get(p.name) ?? []), result.cpuSeconds]);
       } catch (error) {
         loud(`${p.name} could not run: ${(error as Error).message.split("\n")[0]}`);
         last.set(p.name, error as Error);
       }
     }
   }
-  const out = new Map<string, { run: PeerRun; seconds: number } | Error>();
+  const out = new Map<string, Measured | Error>();
   for (const p of programs) {
     const result = last.get(p.name);
     if (result === undefined) continue;
+    const cpu = cpuTimes.get(p.name);
     out.set(
       p.name,
-      result instanceof Error ? result : { run: result, seconds: median(times.get(p.name) ?? []) },
+      result instanceof Error
+        ? result
+        : {
+            run: result,
+            seconds: median(times.get(p.name) ?? []),
+            cpuSeconds: cpu && cpu.length > 0 ? median(cpu) : undefined,
+          },
     );
   }
   return out;
@@ -132,7 +150,7 @@ async function threeWay(
   for (const p of programs) {
     const r = results.get(p.name);
     if (!r || r instanceof Error) {
-      rows.push([p.name, "failed", "", "", "", ""]);
+      rows.push([p.name, "failed", "", "", "", "", ""]);
       continue;
     }
     const epe = pair && r.run.map ? endpointError(pair, r.run.map, d === 3 ? 2 : 1) : undefined;
@@ -143,11 +161,12 @@ async function threeWay(
       epe ? `${epe.mm.toFixed(2)} mm / ${epe.voxels.toFixed(2)} vx` : "n/a",
       `${r.seconds.toFixed(2)} s`,
       referenceSeconds ? `${(r.seconds / referenceSeconds).toFixed(2)}×` : "n/a",
+      r.cpuSeconds === undefined ? "n/a" : `${r.cpuSeconds.toFixed(2)} s`,
     ]);
   }
   printTable(
     `${title} — MSE before ${before.toFixed(1)}`,
-    ["program", "MSE", "folding", "endpoint error (inside)", "wall", "vs native"],
+    ["program", "MSE", "folding", "endpoint error (inside)", "wall", "vs native", "CPU (user+sys)"],
     rows,
   );
 }

@@ -107,10 +107,13 @@ export function buildProgram(): Command {
     .option("--levels <n>", "pyramid levels (default 3)")
     .option("--refine <schedule>", "adaptive, uniform or none (default adaptive)")
     .option("--bending <w>", "bending energy weight, metric units per mm² (default 0: off)")
-    .option("--iterations <n>", "L-BFGS iterations per level at most (default 20)")
+    .option(
+      "--iterations <n>",
+      "L-BFGS iterations per level at most (default 20; in 3D 5 on coarser levels, 20 at full resolution)",
+    )
     .option(
       "--interpolation <kind>",
-      "moving image interpolation while optimising: cubic (default) or linear",
+      "moving image interpolation while optimising: cubic or linear (default cubic in 2D; in 3D linear on coarser levels, cubic at full resolution)",
     )
     .option(
       "--fixed-mask <file>",

@@ -66,11 +66,19 @@ export function checkImage(image: Image, name = "image"): 2 | 3 {
   const count = pixelCount(image);
   if (!image.data || image.data.length !== count)
     throw new ArgumentError(`${name}: data must hold ${count} pixels, got ${image.data?.length}`);
-  for (let i = 0; i < count; i++) {
-    if (!Number.isFinite(image.data[i]))
-      throw new ArgumentError(`${name}: pixel ${i} is ${image.data[i]}, expected a finite number`);
-  }
+  const bad = firstNonFinite(image.data, count);
+  if (bad >= 0)
+    throw new ArgumentError(`${name}: pixel ${bad} is ${image.data[bad]}, expected a finite number`);
   return d;
+}
+
+/** The index of the first NaN or ±Infinity among the first `count` values, or −1 (one tight loop per array). */
+function firstNonFinite(data: ArrayLike<number>, count: number): number {
+  for (let i = 0; i < count; i++) {
+    const v = data[i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }
 
 /** Checks the geometry part of an image (see checkImage). */

@@ -57,9 +57,20 @@ export class ExtractionWorkspace {
   }
 }
 
-/** The extraction of one active element; rows sorted by function id. */
-export function extractElement(element: ElementRef, work: ExtractionWorkspace): ElementExtraction {
+/**
+ * The extraction of one active element; rows sorted by function id. `walkAlways` skips the shortcut for an
+ * element deep inside its level's domain (tests compare the two).
+ */
+export function extractElement(
+  element: ElementRef,
+  work: ExtractionWorkspace,
+  walkAlways = false,
+): ElementExtraction {
   const space = work.space;
+  if (!walkAlways) {
+    const inner = interiorExtraction(element, work);
+    if (inner) return inner;
+  }
   const d = space.dimension;
   const degrees = space.degrees;
   const B = space.localSize;
@@ -141,6 +152,54 @@ export function extractElement(element: ElementRef, work: ExtractionWorkspace): 
     const from = order[r] * B;
     for (let j = 0; j < B; j++) coefficients[r * B + j] = rows[from + j];
   }
+  return { functions, coefficients };
+}
+
+/**
+ * The shortcut for a THB element of level l all of whose (p+1)^d local level-l B-splines are active: their
+ * supports then lie inside Ω^l, so truncation removes every one of them from each coarser function, the
+ * coarser functions vanish on e, and the extraction is the identity on the level-l functions — what the
+ * ancestor walk computes, without refining any row. Undefined when the element is not such (or the space is
+ * not truncated).
+ */
+export function interiorExtraction(
+  element: ElementRef,
+  work: ExtractionWorkspace,
+): ElementExtraction | undefined {
+  const space = work.space;
+  const le = element.level;
+  if (!space.truncated || le === 0) return undefined;
+  const d = space.dimension;
+  const B = space.localSize;
+  const cell = [0, 0, 0];
+  space.tree.decode(le, element.key, cell);
+  const first = [0, 0, 0];
+  const stride = [0, 0, 0];
+  let s = 1;
+  for (let dir = 0; dir < d; dir++) {
+    const lv = space.level(le, dir);
+    first[dir] = lv.spanOfCell[cell[dir]] - space.degrees[dir];
+    stride[dir] = s;
+    s *= lv.functions;
+  }
+  const q0 = space.degrees[0] + 1;
+  const q1 = space.degrees[1] + 1;
+  const q2 = d > 2 ? space.degrees[2] + 1 : 1;
+  const ids = new Int32Array(B);
+  let local = 0;
+  for (let j2 = 0; j2 < q2; j2++)
+    for (let j1 = 0; j1 < q1; j1++)
+      for (let j0 = 0; j0 < q0; j0++) {
+        let flat = (first[0] + j0) * stride[0] + (first[1] + j1) * stride[1];
+        if (d > 2) flat += (first[2] + j2) * stride[2];
+        const id = space.functionId(le, flat);
+        if (id === undefined) return undefined;
+        ids[local++] = id;
+      }
+  const order = Array.from(ids.keys()).sort((a, b) => ids[a] - ids[b]);
+  const functions = Int32Array.from(order, (j) => ids[j]);
+  const coefficients = new Float64Array(B * B);
+  for (let r = 0; r < B; r++) coefficients[r * B + order[r]] = 1;
   return { functions, coefficients };
 }
 

@@ -5,8 +5,9 @@
  * parameter map, and ours (`node dist/bin/thb.js register`, the bundled bin, process start included).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import type { Image } from "../../fields/image.js";
 import { readImageFile } from "../../io/node/imageFile.js";
 import { transformFromJson } from "../../io/transformJson.js";
@@ -15,6 +16,8 @@ import { transformFromJson } from "../../io/transformJson.js";
 export interface PeerRun {
   /** Wall time of the whole process, seconds. */
   seconds: number;
+  /** CPU time of the whole process (user + system, all threads), seconds, when it could be measured. */
+  cpuSeconds?: number;
   /** The warped moving image on the fixed grid. */
   warped: Image;
   /** Fixed physical points → moving physical points, when the program's transform can be evaluated here. */
@@ -92,15 +95,33 @@ export function ensureNativeElastix(log: (line: string) => void): boolean {
   return found();
 }
 
-function timed(command: string, args: string[], what: string, timeoutSeconds: number): number {
+/** GNU time, when installed: it reports a child's CPU time (user + system), which Node's spawnSync does not. */
+const gnuTime = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+/** Wall seconds of one run, and its CPU seconds (all threads, user + system) when GNU time is there. */
+interface Timing {
+  seconds: number;
+  cpuSeconds?: number;
+}
+
+function timed(command: string, args: string[], what: string, timeoutSeconds: number): Timing {
+  const cpuFile = gnuTime ? join(mkdtempSync(join(tmpdir(), "thb-bench-time-")), "cpu.txt") : undefined;
+  const [program, programArgs] =
+    gnuTime && cpuFile ? [gnuTime, ["-f", "%U %S", "-o", cpuFile, command, ...args]] : [command, args];
   const t0 = performance.now();
-  const run = spawnSync(command, args, { encoding: "utf8", timeout: timeoutSeconds * 1000 });
+  const run = spawnSync(program, programArgs, { encoding: "utf8", timeout: timeoutSeconds * 1000 });
   const seconds = (performance.now() - t0) / 1000;
   if (run.error || run.status !== 0)
     throw new Error(
       `${what} failed (${run.error?.message ?? `exit ${run.status}`}): ${(run.stderr || run.stdout || "").slice(-800)}`,
     );
-  return seconds;
+  if (!cpuFile) return { seconds };
+  const fields = readFileSync(cpuFile, "utf8").trim().split(/\s+/).slice(-2).map(Number);
+  rmSync(dirname(cpuFile), { recursive: true, force: true });
+  return {
+    seconds,
+    cpuSeconds: fields.length === 2 && fields.every(Number.isFinite) ? fields[0] + fields[1] : undefined,
+  };
 }
 
 /** Reads an image with itk-wasm keeping every component (a displacement field has d). */
@@ -128,14 +149,14 @@ export async function runNativeElastix(
   mkdirSync(dir, { recursive: true });
   const parameters = join(dir, "parameters.txt");
   writeFileSync(parameters, parameterFileText(map));
-  const seconds = timed(
+  const { seconds, cpuSeconds } = timed(
     "elastix",
     ["-f", fixed, "-m", moving, "-p", parameters, "-out", dir, "-threads", "2"],
     "native elastix",
     timeoutSeconds,
   );
   const warped = (await readImageFile(join(dir, "result.0.mha"))).image;
-  const run: PeerRun = { seconds, warped, notes: {} };
+  const run: PeerRun = { seconds, cpuSeconds, warped, notes: {} };
   if (!withTransformix) return run;
   const jac = join(dir, "transformix");
   mkdirSync(jac, { recursive: true });
@@ -208,9 +229,10 @@ export function runWasmElastix(
       `await writeImageNode(result, ${JSON.stringify(join(resolve(dir), "result.mha"))});`,
     ].join("\n"),
   );
-  const seconds = timed("node", [script], "@itk-wasm/elastix", timeoutSeconds);
+  const { seconds, cpuSeconds } = timed("node", [script], "@itk-wasm/elastix", timeoutSeconds);
   return readImageFile(join(dir, "result.mha")).then(({ image }) => ({
     seconds,
+    cpuSeconds,
     warped: image,
     notes: {},
   }));
@@ -227,7 +249,7 @@ export async function runOurs(
   // the `thb` bin (the bundle scripts/buildCli.ts builds), as an installed package runs it
   const cli = resolve("dist/bin/thb.js");
   if (!existsSync(cli)) throw new Error("dist/bin/thb.js is missing: run `npm run build` first");
-  const seconds = timed(
+  const { seconds, cpuSeconds } = timed(
     "node",
     [cli, "register", fixed, moving, "--out", dir, "--quiet", ...args],
     `thb register ${args.join(" ")}`,
@@ -241,6 +263,7 @@ export async function runOurs(
   const transform = transformFromJson(readFileSync(join(dir, "transform.json"), "utf8"));
   return {
     seconds,
+    cpuSeconds,
     warped: (await readImageFile(join(dir, warpedName))).image,
     map: (points) => transform.mapPoints(points),
     folding: summary.foldingFraction,

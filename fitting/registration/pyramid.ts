@@ -13,17 +13,25 @@ export interface PyramidLevel {
   readonly factor: number;
 }
 
-/** The pyramid level of `values` on `geometry` with downsampling factor `factor` (1, 2, 4, …). */
+/**
+ * The pyramid level of `values` on `geometry` with downsampling factor `factor` (1, 2, 4, …): smoothed for
+ * that factor, keeping every `step`-th pixel (default `factor`; a multiple of it thins the level's grid, for a
+ * metric that samples the level sparser). Factor 1 is the image itself (step 1).
+ */
 export function pyramidLevel(
   geometry: ImageGeometry,
   values: ArrayLike<number>,
   factor: number,
+  step = factor,
 ): PyramidLevel {
-  if (factor === 1) return { geometry, values: Float64Array.from(values), factor };
-  const size = geometry.size.map((n) => Math.floor((n - 1) / factor) + 1);
+  if (factor === 1) {
+    if (step !== 1) throw new RangeError("pyramidLevel: factor 1 keeps every pixel (step 1)");
+    return { geometry, values: Float64Array.from(values), factor };
+  }
+  const size = geometry.size.map((n) => Math.floor((n - 1) / step) + 1);
   return {
-    geometry: { ...geometry, size, spacing: geometry.spacing.map((s) => s * factor) },
-    values: gaussianSmooth(values, geometry.size, factor / 2, factor),
+    geometry: { ...geometry, size, spacing: geometry.spacing.map((s) => s * step) },
+    values: gaussianSmooth(values, geometry.size, factor / 2, step),
     factor,
   };
 }
@@ -56,29 +64,67 @@ export function gaussianSmooth(
     const before = dims.slice(0, axis).reduce((a, b) => a * b, 1);
     const after = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
     const next = new Float64Array(before * kept * after);
-    for (let outer = 0; outer < after; outer++) {
-      for (let inner = 0; inner < before; inner++) {
-        const source = inner + before * n * outer;
-        const target = inner + before * kept * outer;
-        for (let o = 0; o < kept; o++) {
-          const i = o * step;
-          let v = 0;
-          if (i >= radius && i + radius < n) {
-            // inside: no clamping (the same sums; fewer operations while V8 has not optimised this yet)
-            let at = source + before * (i - radius);
-            for (let t = 0; t < kernel.length; t++, at += before) v += kernel[t] * current[at];
-          } else {
-            for (let t = -radius; t <= radius; t++) {
-              const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
-              v += kernel[t + radius] * current[source + before * j];
-            }
-          }
-          next[target + before * o] = v;
-        }
-      }
-    }
+    if (before === 1) smoothRows(current, next, n, kept, after, kernel, radius, step);
+    else smoothAcross(current, next, n, kept, before, after, kernel, radius, step);
     dims[axis] = kept;
     current = next;
   }
   return current;
+}
+
+/** One axis pass along the first axis (contiguous rows): each kept output sums its taps in order. */
+function smoothRows(
+  current: Float64Array,
+  next: Float64Array,
+  n: number,
+  kept: number,
+  rows: number,
+  kernel: Float64Array,
+  radius: number,
+  step: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const source = n * r;
+    const target = kept * r;
+    for (let o = 0; o < kept; o++) {
+      const i = o * step;
+      let v = 0;
+      for (let t = -radius; t <= radius; t++) {
+        const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
+        v += kernel[t + radius] * current[source + j];
+      }
+      next[target + o] = v;
+    }
+  }
+}
+
+/**
+ * One axis pass along a higher axis (stride `before`): the same sums in the same tap order, accumulated for
+ * a whole contiguous run of `before` outputs at a time instead of one strided column after another.
+ */
+function smoothAcross(
+  current: Float64Array,
+  next: Float64Array,
+  n: number,
+  kept: number,
+  before: number,
+  after: number,
+  kernel: Float64Array,
+  radius: number,
+  step: number,
+): void {
+  for (let outer = 0; outer < after; outer++) {
+    const source = before * n * outer;
+    const target = before * kept * outer;
+    for (let o = 0; o < kept; o++) {
+      const i = o * step;
+      const to = target + before * o;
+      for (let t = -radius; t <= radius; t++) {
+        const j = i + t < 0 ? 0 : i + t >= n ? n - 1 : i + t;
+        const w = kernel[t + radius];
+        const from = source + before * j;
+        for (let x = 0; x < before; x++) next[to + x] += w * current[from + x];
+      }
+    }
+  }
 }

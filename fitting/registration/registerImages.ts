@@ -19,9 +19,9 @@ import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { localControl } from "../../kernels/cpu/planEvaluate.js";
 import {
   gridJacobianDeterminant,
-  type PixelBlocks,
   pixelBlocks,
   warpForward,
+  warpValues,
 } from "../../kernels/cpu/warpKernel.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import type { Backend, BackendKind } from "../../primitives/backend.js";
@@ -56,18 +56,26 @@ export interface RegistrationOptions {
    * (intensity² · mm²) weights from about 1e4 change the result; on the ITK pair 1e5 moved the MSE by 0.02.
    */
   bending?: number;
-  /** L-BFGS iterations at most per level, or a list with one entry per level (default 20). */
+  /**
+   * L-BFGS iterations at most per level, or a list with one entry per level (default 20; in 3D 5 on the
+   * coarser levels and 20 at full resolution).
+   */
   iterations?: number | number[];
   /** Degree of the displacement field per direction (default 3). */
   degree?: number;
   /**
-   * Interpolation of the moving image while optimising (default "cubic" in 2D: the interpolating cubic
-   * B-spline, whose gradient is continuous; "linear" in 3D, where cubic costs 64 taps a voxel).
+   * Interpolation of the moving image while optimising, for every level or a list with one entry per level
+   * (default "cubic" in 2D: the interpolating cubic B-spline, whose gradient is continuous; in 3D "linear" on
+   * the coarser levels, where cubic's 64 taps a voxel buy little, and "cubic" at full resolution: linear
+   * interpolation's own error pulls the optimum off the true warp — on the 3D phantom, resampling with the
+   * true displacement leaves an MSE of 0.36 linear against 0.0001 cubic, and the final MSE went 0.073 → 0.011).
    */
-  interpolation?: Interpolation;
+  interpolation?: Interpolation | Interpolation[];
   /**
    * At the full-resolution level the metric uses every `sampleStride`-th pixel along each axis (default 1 in
-   * 2D, 2 in 3D): a regular subset of unsmoothed pixels, which keeps the element-block kernels.
+   * 2D; in 3D defaultSampleStride: up to 4 while 16,384 voxels or more remain): a regular subset of unsmoothed pixels, which keeps the element-block kernels. A coarser
+   * level of factor f uses every f-th pixel (smoothed), or every f·⌊sampleStride / f⌋-th when sampleStride
+   * ≥ 2f, so no level compares many more pixels than the finest (3D default at 128×128×64: 16k per level).
    */
   sampleStride?: number;
   /** Interpolation of the final resampling (the returned warped image and metricAfter; default "cubic"). */
@@ -199,10 +207,15 @@ const DEFAULTS = {
   jacobianThreshold: 0.1,
 };
 
-function checkOptions(options: RegistrationOptions, d: number): RegistrationReport["options"] {
+function checkOptions(options: RegistrationOptions, size: readonly number[]): RegistrationReport["options"] {
+  const d = size.length;
+  const levels = options.levels ?? DEFAULTS.levels;
   const byDimension =
     d === 3
-      ? { interpolation: "linear" as Interpolation, sampleStride: 2, precondition: 0 }
+      ? {
+          ...perLevel3D(Number.isInteger(levels) && levels >= 1 ? Math.min(levels, 8) : 1, size),
+          precondition: 0,
+        }
       : { sampleStride: 1, precondition: 0.3 };
   const o = { ...DEFAULTS, ...byDimension, ...withoutUndefined(options) };
   const fail = (name: string, expected: string, value: unknown) => {
@@ -218,16 +231,20 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
   if (!(o.markFraction > 0 && o.markFraction <= 1))
     fail("markFraction", "a number in (0, 1]", o.markFraction);
   if (!(o.bending >= 0) || !Number.isFinite(o.bending)) fail("bending", "a non-negative number", o.bending);
-  const perLevel = Array.isArray(o.iterations) ? o.iterations : [o.iterations];
+  const iterationsPerLevel = Array.isArray(o.iterations) ? o.iterations : [o.iterations];
   if (
     (Array.isArray(o.iterations) && o.iterations.length !== o.levels) ||
-    !perLevel.every((n) => Number.isInteger(n) && n >= 0)
+    !iterationsPerLevel.every((n) => Number.isInteger(n) && n >= 0)
   )
     fail("iterations", `a non-negative integer or a list of ${o.levels} of them`, o.iterations);
   if (!Number.isInteger(o.degree) || o.degree < 2 || o.degree > 5)
     fail("degree", "an integer from 2 to 5", o.degree);
-  if (o.interpolation !== "linear" && o.interpolation !== "cubic")
-    fail("interpolation", '"linear" or "cubic"', o.interpolation);
+  const kinds = Array.isArray(o.interpolation) ? o.interpolation : [o.interpolation];
+  if (
+    (Array.isArray(o.interpolation) && o.interpolation.length !== o.levels) ||
+    !kinds.every((k) => k === "linear" || k === "cubic")
+  )
+    fail("interpolation", `"linear" or "cubic", or a list of ${o.levels} of them`, o.interpolation);
   if (o.finalInterpolation !== "linear" && o.finalInterpolation !== "cubic")
     fail("finalInterpolation", '"linear" or "cubic"', o.finalInterpolation);
   if (!Number.isInteger(o.seed)) fail("seed", "an integer", o.seed);
@@ -256,6 +273,38 @@ function checkOptions(options: RegistrationOptions, d: number): RegistrationRepo
   )
     fail("backend", "a Backend (cpuBackend, or a webgpu backend with its device tensors)", backend?.name);
   return { ...rest, fixedMask: fixedMask !== undefined, backend: backend?.name ?? "cpu" };
+}
+
+/**
+ * The 3D defaults per level: linear interpolation and 5 iterations on every coarser level, cubic and 20 at
+ * full resolution, on every defaultSampleStride-th voxel per axis. The coarse levels only bring the field
+ * near; iterating them longer ended further from the truth (on three generated 128×128×64 pairs, coarse
+ * levels at 20 iterations: MSE 0.011, 0.0073, 0.0031; at 10: 0.0067, 0.0040, 0.0017; at 5: 0.0036, 0.0022,
+ * 0.0007) and costs time.
+ */
+function perLevel3D(
+  levels: number,
+  size: readonly number[],
+): { interpolation: Interpolation[]; iterations: number[]; sampleStride: number } {
+  const last = (l: number) => l === levels - 1;
+  return {
+    interpolation: Array.from({ length: levels }, (_, l): Interpolation => (last(l) ? "cubic" : "linear")),
+    iterations: Array.from({ length: levels }, (_, l) => (last(l) ? 20 : 5)),
+    sampleStride: defaultSampleStride(size),
+  };
+}
+
+/**
+ * The 3D default sampleStride for a fixed image of `size`: the largest stride up to 4 that still keeps
+ * 16,384 voxels or more (128×128×64: 4, every 4th voxel; small volumes: 1, all of them). On the 128×128×64
+ * phantom every 4th voxel reached MSE 0.0038 against 0.0036 for every 3rd (41k voxels).
+ */
+export function defaultSampleStride(size: readonly number[]): number {
+  for (let stride = 4; stride > 1; stride--) {
+    const kept = size.reduce((a, n) => a * (Math.floor((n - 1) / stride) + 1), 1);
+    if (kept >= 16384) return stride;
+  }
+  return 1;
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
@@ -332,7 +381,7 @@ export async function registerImages(
         `${name} image is ${image.size.join("×")}: expected at least 4 pixels per axis`,
       );
   }
-  const o = checkOptions(options, d);
+  const o = checkOptions(options, fixed.size);
   const gpu = options.backend?.name === "webgpu" ? options.backend.tensors : undefined;
   const mask = options.fixedMask ? maskOf(options.fixedMask, fixed) : undefined;
   const start = performance.now();
@@ -362,18 +411,33 @@ export async function registerImages(
     options: o,
   };
   let indicator: Float64Array | undefined;
+  // the full-resolution moving image's cubic coefficients, computed once for the last level and the result
+  let coefficientsOfMoving: Float64Array | undefined;
+  const fullCoefficients = () => {
+    coefficientsOfMoving ??= cubicBSplineCoefficients(movingValues, moving.size);
+    return coefficientsOfMoving;
+  };
   let finest: { blocks: ReturnType<typeof fusedLevelLoss>["blocks"]; plan: THBField["plan"] } | undefined;
-  // the full-resolution moving image's cubic coefficients, when the last level computed them
-  let finestCoefficients: Float64Array | undefined;
   for (let level = 0; level < levels && !options.signal?.aborted; level++) {
     const factor = 2 ** (levels - 1 - level);
     if (level > 0 && o.refine !== "none") field = refine(field, indicator, o.refine, o.markFraction);
     const levelStart = performance.now();
-    // the full-resolution level compares every sampleStride-th fixed pixel (unsmoothed) with the full moving image
-    const stride = factor === 1 ? o.sampleStride : factor;
+    // the fixed pixels compared: at full resolution every sampleStride-th one (unsmoothed); on a coarser level
+    // every factor-th one (smoothed), or every sampleStride-th when that is sparser (a multiple of the factor)
+    const stride = factor === 1 ? o.sampleStride : factor * Math.max(1, Math.floor(o.sampleStride / factor));
     const fixedLevel =
-      factor === 1 ? strided(fixed, fixedValues, stride) : pyramidLevel(fixed, fixedValues, factor);
-    const movingLevel = pyramidLevel(moving, movingValues, factor);
+      factor === 1 ? strided(fixed, fixedValues, stride) : pyramidLevel(fixed, fixedValues, factor, stride);
+    const movingLevel =
+      factor === 1
+        ? { geometry: moving, values: movingValues, factor }
+        : pyramidLevel(moving, movingValues, factor);
+    const interpolation = Array.isArray(o.interpolation) ? o.interpolation[level] : o.interpolation;
+    const movingCoefficients =
+      interpolation !== "cubic"
+        ? movingLevel.values
+        : factor === 1
+          ? fullCoefficients()
+          : cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size);
     const levelMask = mask ? maskLevel(mask, fixed.size, fixedLevel.geometry.size, stride) : undefined;
     const data: LevelData = {
       gridOrigin: new Array(d).fill(0),
@@ -382,10 +446,7 @@ export async function registerImages(
       fixedValues: fixedLevel.values,
       moving: {
         size: movingLevel.geometry.size,
-        values:
-          o.interpolation === "cubic"
-            ? cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size)
-            : movingLevel.values,
+        values: movingCoefficients,
       },
       frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry, initial.affine),
       samples:
@@ -394,11 +455,10 @@ export async function registerImages(
           : undefined,
       mask: levelMask,
     };
-    if (factor === 1 && o.interpolation === "cubic") finestCoefficients = data.moving.values;
     const plan = field.plan;
     const lossOptions = {
       metric: o.metric,
-      interpolation: o.interpolation,
+      interpolation,
       bending: o.bending,
       jacobianWeight: o.jacobianPenalty,
       jacobianThreshold: o.jacobianThreshold,
@@ -515,10 +575,10 @@ export async function registerImages(
   const total = fixedValues.length;
   const local = new Float64Array(field.plan.elementCount * field.plan.localSize * d);
   const du = new Float64Array(total * d);
-  // the same grid (the usual case): linear interpolation at integer indices returns the samples exactly
-  const identical = sameGrid(blocks, identityToMoving, moving.size);
-  const before = identical ? Float64Array.from(movingValues) : new Float64Array(total);
-  if (!identical)
+  const before = new Float64Array(total);
+  if (sameGrid(fixed, moving, identityToMoving))
+    report.metricBefore = meanSquaredDifference(movingValues, fixedValues);
+  else {
     warpForward(
       field.plan,
       blocks,
@@ -527,14 +587,12 @@ export async function registerImages(
       before,
       du,
     );
-  report.metricBefore = meanSquaredDifference(before, fixedValues);
+    report.metricBefore = meanSquaredDifference(before, fixedValues);
+  }
   localControl(field.plan, field.control, d, local);
   const warpedValues = new Float64Array(total);
-  const coefficients =
-    o.finalInterpolation !== "cubic"
-      ? movingValues
-      : (finestCoefficients ?? cubicBSplineCoefficients(movingValues, moving.size));
-  warpForward(
+  const coefficients = o.finalInterpolation === "cubic" ? fullCoefficients() : movingValues;
+  warpValues(
     field.plan,
     blocks,
     local,
@@ -564,18 +622,18 @@ export async function registerImages(
 }
 
 /**
- * Whether the moving-index map sends every pixel of the grid to its own index exactly (same size, no rotation,
- * no offset): then the untransformed resampling is the moving image itself.
+ * Whether the moving image's pixels sit on the fixed image's (same size, and the frame → moving-index map
+ * `toMoving` is ξ ↦ ξ / spacing): then the images compare pixel by pixel without resampling.
  */
-function sameGrid(blocks: PixelBlocks, toMoving: Float64Array, movingSize: readonly number[]): boolean {
-  const d = blocks.dimension;
-  const m = d + 1;
-  for (let k = 0; k < d; k++) {
-    if (blocks.counts[k] !== movingSize[k] || toMoving[d * m + k] !== 0) return false;
-    for (let r = 0; r < d; r++) if (r !== k && toMoving[k * m + r] !== 0) return false;
-    const coordinates = blocks.coordinates[k];
-    for (let i = 0; i < coordinates.length; i++) if (toMoving[k * m + k] * coordinates[i] !== i) return false;
-  }
+function sameGrid(fixed: ImageGeometry, moving: ImageGeometry, toMoving: Float64Array): boolean {
+  const d = fixed.size.length;
+  if (moving.size.some((n, k) => n !== fixed.size[k])) return false;
+  for (let c = 0; c <= d; c++)
+    for (let r = 0; r <= d; r++) {
+      const expected = r === c ? (r < d ? 1 / fixed.spacing[r] : 1) : 0;
+      if (Math.abs(toMoving[c * (d + 1) + r] - expected) > 1e-12 * Math.max(1, Math.abs(expected)))
+        return false;
+    }
   return true;
 }
 

@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { checkImage, type Image, type ImageGeometry, type PixelData } from "../../fields/image.js";
 import { FormatError } from "../errors.js";
 import { decodePngZlib, encodePngZlib } from "./pngZlib.js";
@@ -155,12 +156,16 @@ async function writeThroughItk(
     metadata: new Map(),
     data,
   };
-  // writeImageNode writes to a path: a private temporary folder, read back as bytes
+  // writeImageNode writes to a path: a private temporary folder, read back as bytes. NIfTI is written plain
+  // and gzipped by Node's native zlib: the wasm build's deflate took 0.5 s CPU for a 128×128×64 float volume,
+  // plain NIfTI plus native gzip 0.25 s (same format, a standard gzip stream)
   const folder = mkdtempSync(join(tmpdir(), "thb-image-"));
   try {
-    const file = join(folder, `image${extension}`);
+    const gzipped = extension === ".nii.gz";
+    const file = join(folder, gzipped ? "image.nii" : `image${extension}`);
     await io.writeImageNode(itkImage as Parameters<typeof io.writeImageNode>[0], file);
-    return readFileSync(file);
+    // level 1: float voxels barely compress (3.92 of 4.19 MB at level 6 or 1), level 1 is the quicker
+    return gzipped ? gzipSync(readFileSync(file), { level: 1 }) : readFileSync(file);
   } catch (error) {
     throw new FormatError(`${path}: cannot encode (${(error as Error).message})`);
   } finally {

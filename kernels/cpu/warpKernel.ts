@@ -3,9 +3,10 @@
  * pass evaluates the displacement u at every pixel, warps the pixel into the moving image and samples it
  * (value m and gradient), the adjoint pass turns per-pixel cotangents ∂L/∂u back into per-element
  * coefficient gradients. Both walk the active elements and the block of pixels each covers (an element is a
- * box of the grid), so the tensor basis separates: per pixel row the higher axes are contracted once
- * (Q[j0] = Σ_{j1 j2} b_{j1}(x1) b_{j2}(x2) P_e[j0 j1 j2]), leaving (p+1) multiply-adds per pixel and
- * component in each pass, and nothing is allocated per evaluation.
+ * box of the grid), so the tensor basis separates: per pixel row the second axis is contracted once
+ * (Q[j0] = Σ_{j1} b_{j1}(x1) P_e[j0 j1]), leaving (p+1) multiply-adds per pixel and component in each
+ * pass, and nothing is allocated per evaluation. The 3D grid passes (warpKernel3d.ts) contract the third
+ * axis once per plane, then the second once per row.
  *
  * Shapes: `local  #elements by B by d` (local control, thbKernels' layout, j = j0 + q0 (j1 + q1 j2));
  * `values  #pixels`, `du  #pixels by d` with du = Lᵀ ∇M (the image gradient pulled back to u through the
@@ -13,11 +14,13 @@
  */
 import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import type { PixelBlocks } from "./pixelBlocks.js";
+import { adjointPass3D, fieldPass3D, jacobianDeterminant3D } from "./warpKernel3d.js";
 import {
   sample2D,
   sample3D,
   sample3DPass,
   sampleCubic2DPass,
+  sampleCubic3DValues,
   sampleCubicInterior,
   sampled,
   sampleLinear2DPass,
@@ -61,7 +64,8 @@ export function warpForward(
   )
     fieldCubic2DPass(plan, blocks, local, image, values, du);
   else {
-    fieldPass(plan, blocks, local, image.frameToMoving, du);
+    if (blocks.dimension === 3) fieldPass3D(plan, blocks, local, image.frameToMoving, du);
+    else fieldPass(plan, blocks, local, image.frameToMoving, du);
     const count = blocks.counts[0] * blocks.counts[1] * blocks.counts[2];
     if (blocks.dimension === 3) sample3DPass(image, du, values, count);
     else if (image.interpolation === "linear") sampleLinear2DPass(image, du, values, count);
@@ -69,7 +73,25 @@ export function warpForward(
   }
 }
 
-/** Writes the moving-image index A (x + u(x)) of every pixel into `coords  #pixels by d`. */
+/**
+ * The warped image alone at every pixel (the final resampling): warpForward's values, bit for bit, with the
+ * gradient skipped where that pays (3D cubic); `coords  #pixels by d` is scratch.
+ */
+export function warpValues(
+  plan: EvaluationPlan,
+  blocks: PixelBlocks,
+  local: Float64Array,
+  image: WarpImage,
+  values: Float64Array,
+  coords: Float64Array,
+): void {
+  if (blocks.dimension === 3 && image.interpolation === "cubic") {
+    fieldPass3D(plan, blocks, local, image.frameToMoving, coords);
+    sampleCubic3DValues(image, coords, values, blocks.counts[0] * blocks.counts[1] * blocks.counts[2]);
+  } else warpForward(plan, blocks, local, image, values, coords);
+}
+
+/** Writes the moving-image index A (x + u(x)) of every pixel of a 2D grid into `coords  #pixels by 2`. */
 function fieldPass(
   plan: EvaluationPlan,
   blocks: PixelBlocks,
@@ -77,16 +99,13 @@ function fieldPass(
   A: Float64Array,
   du: Float64Array,
 ): void {
-  const d = blocks.dimension;
-  const [n0, n1, n2] = blocks.counts;
-  const [X0, X1, X2] = blocks.coordinates;
+  const [n0, n1] = blocks.counts;
+  const [X0, X1] = blocks.coordinates;
   const [W0, W1] = blocks.weights;
-  const W2 = d === 3 ? blocks.weights[2] : W0;
   const q0 = plan.degrees[0] + 1;
   const q1 = plan.degrees[1] + 1;
-  const q2 = d === 3 ? plan.degrees[2] + 1 : 1;
   const B = plan.localSize;
-  const Q = scratch(q0 * d);
+  const Q = scratch(q0 * 2);
   const boxes = blocks.boxes;
   for (let e = 0; e < plan.elementCount; e++) {
     const b = e * 6;
@@ -94,61 +113,32 @@ function fieldPass(
     const hi0 = boxes[b + 1];
     if (hi0 <= lo0) continue;
     const l = plan.elementLevel[e];
-    const P = e * B * d;
-    for (let i2 = boxes[b + 4]; i2 < boxes[b + 5]; i2++) {
-      const o2 = (l * n2 + i2) * q2;
-      for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
-        const o1 = (l * n1 + i1) * q1;
-        // contract axes 1 and 2: Q[j0 d + c] = Σ b_{j1}(x1) b_{j2}(x2) P[j0 j1 j2, c]
-        Q.fill(0, 0, q0 * d);
-        for (let j2 = 0; j2 < q2; j2++) {
-          const w2 = d === 3 ? W2[o2 + j2] : 1;
-          for (let j1 = 0; j1 < q1; j1++) {
-            const w = w2 * W1[o1 + j1];
-            const row = P + q0 * (j1 + q1 * j2) * d;
-            for (let j = 0; j < q0 * d; j++) Q[j] += w * local[row + j];
-          }
+    const P = e * B * 2;
+    for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+      const o1 = (l * n1 + i1) * q1;
+      // contract axis 1: Q[j0 d + c] = Σ b_{j1}(x1) P[j0 j1, c]
+      Q.fill(0, 0, q0 * 2);
+      for (let j1 = 0; j1 < q1; j1++) {
+        const w = W1[o1 + j1];
+        const row = P + q0 * j1 * 2;
+        for (let j = 0; j < q0 * 2; j++) Q[j] += w * local[row + j];
+      }
+      const x1 = X1[i1];
+      let t = lo0 + n0 * i1;
+      const c0 = A[6] + A[3] * x1;
+      const c1 = A[7] + A[4] * x1;
+      for (let i0 = lo0; i0 < hi0; i0++, t++) {
+        const o0 = (l * n0 + i0) * q0;
+        let u0 = 0;
+        let u1 = 0;
+        for (let j0 = 0; j0 < q0; j0++) {
+          const w = W0[o0 + j0];
+          u0 += w * Q[2 * j0];
+          u1 += w * Q[2 * j0 + 1];
         }
-        const x1 = X1[i1];
-        const x2 = d === 3 ? X2[i2] : 0;
-        let t = lo0 + n0 * (i1 + n1 * i2);
-        if (d === 2) {
-          const c0 = A[6] + A[3] * x1;
-          const c1 = A[7] + A[4] * x1;
-          for (let i0 = lo0; i0 < hi0; i0++, t++) {
-            const o0 = (l * n0 + i0) * q0;
-            let u0 = 0;
-            let u1 = 0;
-            for (let j0 = 0; j0 < q0; j0++) {
-              const w = W0[o0 + j0];
-              u0 += w * Q[2 * j0];
-              u1 += w * Q[2 * j0 + 1];
-            }
-            const v0 = X0[i0] + u0;
-            du[2 * t] = c0 + A[0] * v0 + A[3] * u1;
-            du[2 * t + 1] = c1 + A[1] * v0 + A[4] * u1;
-          }
-        } else {
-          const c0 = A[12] + A[4] * x1 + A[8] * x2;
-          const c1 = A[13] + A[5] * x1 + A[9] * x2;
-          const c2 = A[14] + A[6] * x1 + A[10] * x2;
-          for (let i0 = lo0; i0 < hi0; i0++, t++) {
-            const o0 = (l * n0 + i0) * q0;
-            let u0 = 0;
-            let u1 = 0;
-            let u2 = 0;
-            for (let j0 = 0; j0 < q0; j0++) {
-              const w = W0[o0 + j0];
-              u0 += w * Q[3 * j0];
-              u1 += w * Q[3 * j0 + 1];
-              u2 += w * Q[3 * j0 + 2];
-            }
-            const v0 = X0[i0] + u0;
-            du[3 * t] = c0 + A[0] * v0 + A[4] * u1 + A[8] * u2;
-            du[3 * t + 1] = c1 + A[1] * v0 + A[5] * u1 + A[9] * u2;
-            du[3 * t + 2] = c2 + A[2] * v0 + A[6] * u1 + A[10] * u2;
-          }
-        }
+        const v0 = X0[i0] + u0;
+        du[2 * t] = c0 + A[0] * v0 + A[3] * u1;
+        du[2 * t + 1] = c1 + A[1] * v0 + A[4] * u1;
       }
     }
   }
@@ -255,13 +245,18 @@ export function warpAdjoint(
     adjointPixels(plan, blocks, g, out, pixels);
     return;
   }
-  const [n0, n1, n2] = blocks.counts;
+  if (d === 3) adjointPass3D(plan, blocks, g, out);
+  else adjoint2D(plan, blocks, g, out);
+}
+
+/** warpAdjoint on a 2D grid. */
+function adjoint2D(plan: EvaluationPlan, blocks: PixelBlocks, g: Float64Array, out: Float64Array): void {
+  const [n0, n1] = blocks.counts;
   const [W0, W1] = blocks.weights;
-  const W2 = d === 3 ? blocks.weights[2] : W0;
   const q0 = plan.degrees[0] + 1;
   const q1 = plan.degrees[1] + 1;
-  const q2 = d === 3 ? plan.degrees[2] + 1 : 1;
-  const R = scratch(q0 * d);
+  const B = plan.localSize;
+  const R = scratch(q0 * 2);
   const boxes = blocks.boxes;
   for (let e = 0; e < plan.elementCount; e++) {
     const b = e * 6;
@@ -269,46 +264,25 @@ export function warpAdjoint(
     const hi0 = boxes[b + 1];
     if (hi0 <= lo0) continue;
     const l = plan.elementLevel[e];
-    const P = e * B * d;
-    for (let i2 = boxes[b + 4]; i2 < boxes[b + 5]; i2++) {
-      const o2 = (l * n2 + i2) * q2;
-      for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
-        const o1 = (l * n1 + i1) * q1;
-        R.fill(0, 0, q0 * d);
-        let t = lo0 + n0 * (i1 + n1 * i2);
-        if (d === 2) {
-          for (let i0 = lo0; i0 < hi0; i0++, t++) {
-            const g0 = g[2 * t];
-            const g1 = g[2 * t + 1];
-            const o0 = (l * n0 + i0) * q0;
-            for (let j0 = 0; j0 < q0; j0++) {
-              const w = W0[o0 + j0];
-              R[2 * j0] += w * g0;
-              R[2 * j0 + 1] += w * g1;
-            }
-          }
-        } else {
-          for (let i0 = lo0; i0 < hi0; i0++, t++) {
-            const g0 = g[3 * t];
-            const g1 = g[3 * t + 1];
-            const g2 = g[3 * t + 2];
-            const o0 = (l * n0 + i0) * q0;
-            for (let j0 = 0; j0 < q0; j0++) {
-              const w = W0[o0 + j0];
-              R[3 * j0] += w * g0;
-              R[3 * j0 + 1] += w * g1;
-              R[3 * j0 + 2] += w * g2;
-            }
-          }
+    const P = e * B * 2;
+    for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+      const o1 = (l * n1 + i1) * q1;
+      R.fill(0, 0, q0 * 2);
+      let t = lo0 + n0 * i1;
+      for (let i0 = lo0; i0 < hi0; i0++, t++) {
+        const g0 = g[2 * t];
+        const g1 = g[2 * t + 1];
+        const o0 = (l * n0 + i0) * q0;
+        for (let j0 = 0; j0 < q0; j0++) {
+          const w = W0[o0 + j0];
+          R[2 * j0] += w * g0;
+          R[2 * j0 + 1] += w * g1;
         }
-        for (let j2 = 0; j2 < q2; j2++) {
-          const w2 = d === 3 ? W2[o2 + j2] : 1;
-          for (let j1 = 0; j1 < q1; j1++) {
-            const w = w2 * W1[o1 + j1];
-            const row = P + q0 * (j1 + q1 * j2) * d;
-            for (let j = 0; j < q0 * d; j++) out[row + j] += w * R[j];
-          }
-        }
+      }
+      for (let j1 = 0; j1 < q1; j1++) {
+        const w = W1[o1 + j1];
+        const row = P + q0 * j1 * 2;
+        for (let j = 0; j < q0 * 2; j++) out[row + j] += w * R[j];
       }
     }
   }
@@ -428,20 +402,17 @@ export function gridJacobianDeterminant(
   out: Float64Array,
 ): Float64Array {
   const d = blocks.dimension;
-  if (d === 2 && plan.degrees[0] === 3 && plan.degrees[1] === 3)
+  if (d === 3) return jacobianDeterminant3D(plan, blocks, local, out);
+  if (plan.degrees[0] === 3 && plan.degrees[1] === 3)
     return jacobianDeterminantCubic2D(plan, blocks, local, out);
-  const [n0, n1, n2] = blocks.counts;
+  const [n0, n1] = blocks.counts;
   const [W0, W1] = blocks.weights;
   const [S0, S1] = blocks.slopes;
-  const W2 = d === 3 ? blocks.weights[2] : W0;
-  const S2 = d === 3 ? blocks.slopes[2] : S0;
   const q0 = plan.degrees[0] + 1;
   const q1 = plan.degrees[1] + 1;
-  const q2 = d === 3 ? plan.degrees[2] + 1 : 1;
   const B = plan.localSize;
-  const width = q0 * d;
-  const Q = scratch(3 * width);
-  const J = new Float64Array(9);
+  const width = q0 * 2;
+  const Q = scratch(2 * width);
   const boxes = blocks.boxes;
   for (let e = 0; e < plan.elementCount; e++) {
     const b = e * 6;
@@ -449,53 +420,38 @@ export function gridJacobianDeterminant(
     const hi0 = boxes[b + 1];
     if (hi0 <= lo0) continue;
     const l = plan.elementLevel[e];
-    const P = e * B * d;
-    for (let i2 = boxes[b + 4]; i2 < boxes[b + 5]; i2++) {
-      const o2 = (l * n2 + i2) * q2;
-      for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
-        const o1 = (l * n1 + i1) * q1;
-        // Q: value rows; Q + width: ∂/∂ξ1 rows; Q + 2 width: ∂/∂ξ2 rows
-        Q.fill(0, 0, 3 * width);
-        for (let j2 = 0; j2 < q2; j2++) {
-          const w2 = d === 3 ? W2[o2 + j2] : 1;
-          const s2 = d === 3 ? S2[o2 + j2] : 0;
-          for (let j1 = 0; j1 < q1; j1++) {
-            const w = w2 * W1[o1 + j1];
-            const w1 = w2 * S1[o1 + j1];
-            const w3 = s2 * W1[o1 + j1];
-            const row = P + q0 * (j1 + q1 * j2) * d;
-            for (let j = 0; j < width; j++) {
-              const c = local[row + j];
-              Q[j] += w * c;
-              Q[width + j] += w1 * c;
-              Q[2 * width + j] += w3 * c;
-            }
-          }
+    const P = e * B * 2;
+    for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+      const o1 = (l * n1 + i1) * q1;
+      // Q: value rows; Q + width: ∂/∂ξ1 rows
+      Q.fill(0, 0, 2 * width);
+      for (let j1 = 0; j1 < q1; j1++) {
+        const w = W1[o1 + j1];
+        const s1 = S1[o1 + j1];
+        const row = P + q0 * j1 * 2;
+        for (let j = 0; j < width; j++) {
+          const c = local[row + j];
+          Q[j] += w * c;
+          Q[width + j] += s1 * c;
         }
-        let t = lo0 + n0 * (i1 + n1 * i2);
-        for (let i0 = lo0; i0 < hi0; i0++, t++) {
-          const o0 = (l * n0 + i0) * q0;
-          // J[k·3 + j] = δ_kj + ∂u_k/∂ξ_j
-          J.fill(0);
-          for (let j0 = 0; j0 < q0; j0++) {
-            const w = W0[o0 + j0];
-            const s = S0[o0 + j0];
-            for (let c = 0; c < d; c++) {
-              J[c * 3] += s * Q[j0 * d + c];
-              J[c * 3 + 1] += w * Q[width + j0 * d + c];
-              J[c * 3 + 2] += w * Q[2 * width + j0 * d + c];
-            }
-          }
-          J[0] += 1;
-          J[4] += 1;
-          J[8] += 1;
-          out[t] =
-            d === 2
-              ? J[0] * J[4] - J[1] * J[3]
-              : J[0] * (J[4] * J[8] - J[5] * J[7]) -
-                J[1] * (J[3] * J[8] - J[5] * J[6]) +
-                J[2] * (J[3] * J[7] - J[4] * J[6]);
+      }
+      let t = lo0 + n0 * i1;
+      for (let i0 = lo0; i0 < hi0; i0++, t++) {
+        const o0 = (l * n0 + i0) * q0;
+        // J[k][j] = δ_kj + ∂u_k/∂ξ_j
+        let a00 = 1;
+        let a01 = 0;
+        let a10 = 0;
+        let a11 = 1;
+        for (let j0 = 0; j0 < q0; j0++) {
+          const w = W0[o0 + j0];
+          const s = S0[o0 + j0];
+          a00 += s * Q[2 * j0];
+          a10 += s * Q[2 * j0 + 1];
+          a01 += w * Q[width + 2 * j0];
+          a11 += w * Q[width + 2 * j0 + 1];
         }
+        out[t] = a00 * a11 - a01 * a10;
       }
     }
   }

@@ -368,20 +368,178 @@ export function sampleCubicInterior(
 
 /** The 3D pass, linear or cubic (see sampleLinear2DPass). */
 export function sample3DPass(image: WarpImage, du: Float64Array, values: Float64Array, count: number): void {
+  if (image.interpolation === "cubic") sampleCubic3DPass(image, du, values, count);
+  else sampleLinear3DPass(image, du, values, count);
+}
+
+/** Writes Lᵀ g (g the gradient along the moving axes, L = A's linear part) into du[3t …]. */
+function pullBack3D(A: Float64Array, du: Float64Array, t: number, g0: number, g1: number, g2: number): void {
+  du[3 * t] = A[0] * g0 + A[1] * g1 + A[2] * g2;
+  du[3 * t + 1] = A[4] * g0 + A[5] * g1 + A[6] * g2;
+  du[3 * t + 2] = A[8] * g0 + A[9] * g1 + A[10] * g2;
+}
+
+/** The trilinear 3D pass: the 8 taps read straight where all lie inside, clamped otherwise. */
+function sampleLinear3DPass(image: WarpImage, du: Float64Array, values: Float64Array, count: number): void {
   const A = image.frameToMoving;
   const I = image.values;
   const [mx, my, mz] = image.size;
-  const m = 4;
-  const cubic = image.interpolation === "cubic";
+  const plane = mx * my;
   for (let t = 0; t < count; t++) {
-    if (cubic) sample3DCubic(I, mx, my, mz, du[3 * t], du[3 * t + 1], du[3 * t + 2]);
-    else sample3DLinear(I, mx, my, mz, du[3 * t], du[3 * t + 1], du[3 * t + 2]);
-    values[t] = sampled[0];
-    const g0 = sampled[1];
-    const g1 = sampled[2];
-    const g2 = sampled[3];
-    du[3 * t] = A[0] * g0 + A[1] * g1 + A[2] * g2;
-    du[3 * t + 1] = A[m] * g0 + A[m + 1] * g1 + A[m + 2] * g2;
-    du[3 * t + 2] = A[2 * m] * g0 + A[2 * m + 1] * g1 + A[2 * m + 2] * g2;
+    const x = du[3 * t];
+    const y = du[3 * t + 1];
+    const z = du[3 * t + 2];
+    const bx = Math.floor(x);
+    const by = Math.floor(y);
+    const bz = Math.floor(z);
+    if (!(bx >= 0 && by >= 0 && bz >= 0 && bx + 1 < mx && by + 1 < my && bz + 1 < mz)) {
+      sample3DLinear(I, mx, my, mz, x, y, z);
+      values[t] = sampled[0];
+      pullBack3D(A, du, t, sampled[1], sampled[2], sampled[3]);
+      continue;
+    }
+    const fx = x - bx;
+    const fy = y - by;
+    const fz = z - bz;
+    const o = bx + mx * by + plane * bz;
+    const v000 = I[o];
+    const v100 = I[o + 1];
+    const v010 = I[o + mx];
+    const v110 = I[o + mx + 1];
+    const v001 = I[o + plane];
+    const v101 = I[o + plane + 1];
+    const v011 = I[o + plane + mx];
+    const v111 = I[o + plane + mx + 1];
+    const a00 = v000 + fx * (v100 - v000);
+    const a10 = v010 + fx * (v110 - v010);
+    const a01 = v001 + fx * (v101 - v001);
+    const a11 = v011 + fx * (v111 - v011);
+    const b0 = a00 + fy * (a10 - a00);
+    const b1 = a01 + fy * (a11 - a01);
+    values[t] = b0 + fz * (b1 - b0);
+    const gy = 1 - fy;
+    const gz = 1 - fz;
+    const g0 =
+      gz * (gy * (v100 - v000) + fy * (v110 - v010)) + fz * (gy * (v101 - v001) + fy * (v111 - v011));
+    const g1 = gz * (a10 - a00) + fz * (a11 - a01);
+    pullBack3D(A, du, t, g0, g1, b1 - b0);
+  }
+}
+
+/** y then z weights (yzW) and their derivatives (yzD) of the cubic fast path. */
+const yzW = new Float64Array(8);
+const yzD = new Float64Array(8);
+
+/**
+ * The tricubic 3D pass: where all 64 taps lie inside, the x weights stay in registers, the y and z weights
+ * in one small table and the rows are read straight; clamped taps go through sample3DCubic.
+ */
+function sampleCubic3DPass(image: WarpImage, du: Float64Array, values: Float64Array, count: number): void {
+  const A = image.frameToMoving;
+  const I = image.values;
+  const [mx, my, mz] = image.size;
+  const plane = mx * my;
+  const W = yzW;
+  const D = yzD;
+  for (let t = 0; t < count; t++) {
+    const x = du[3 * t];
+    const y = du[3 * t + 1];
+    const z = du[3 * t + 2];
+    const bx = Math.floor(x);
+    const by = Math.floor(y);
+    const bz = Math.floor(z);
+    if (!(bx >= 1 && by >= 1 && bz >= 1 && bx + 2 < mx && by + 2 < my && bz + 2 < mz)) {
+      sample3DCubic(I, mx, my, mz, x, y, z);
+      values[t] = sampled[0];
+      pullBack3D(A, du, t, sampled[1], sampled[2], sampled[3]);
+      continue;
+    }
+    const fx = x - bx;
+    const fx2 = fx * fx;
+    const fx3 = fx2 * fx;
+    const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
+    const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
+    const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
+    const wx3 = fx3 / 6;
+    const dx0 = (-3 + 6 * fx - 3 * fx2) / 6;
+    const dx1 = (-12 * fx + 9 * fx2) / 6;
+    const dx2 = (3 + 6 * fx - 9 * fx2) / 6;
+    const dx3 = (3 * fx2) / 6;
+    cubicWeights(y - by, W, D, 0);
+    cubicWeights(z - bz, W, D, 4);
+    let value = 0;
+    let gx = 0;
+    let gy = 0;
+    let gz = 0;
+    let row = bx - 1 + mx * (by - 1) + plane * (bz - 1);
+    for (let c = 0; c < 4; c++, row += plane - 4 * mx) {
+      let pv = 0;
+      let px = 0;
+      let py = 0;
+      for (let b = 0; b < 4; b++, row += mx) {
+        const v0 = I[row];
+        const v1 = I[row + 1];
+        const v2 = I[row + 2];
+        const v3 = I[row + 3];
+        const along = wx0 * v0 + wx1 * v1 + wx2 * v2 + wx3 * v3;
+        pv += W[b] * along;
+        px += W[b] * (dx0 * v0 + dx1 * v1 + dx2 * v2 + dx3 * v3);
+        py += D[b] * along;
+      }
+      value += W[4 + c] * pv;
+      gx += W[4 + c] * px;
+      gy += W[4 + c] * py;
+      gz += D[4 + c] * pv;
+    }
+    values[t] = value;
+    pullBack3D(A, du, t, gx, gy, gz);
+  }
+}
+
+/**
+ * The tricubic values alone at the moving-index coordinates `coords  #count by 3` (the final resampling needs
+ * no gradient): the same sums as sampleCubic3DPass's values, bit for bit, at about half the work.
+ */
+export function sampleCubic3DValues(
+  image: WarpImage,
+  coords: Float64Array,
+  values: Float64Array,
+  count: number,
+): void {
+  const I = image.values;
+  const [mx, my, mz] = image.size;
+  const plane = mx * my;
+  const W = yzW;
+  const D = yzD;
+  for (let t = 0; t < count; t++) {
+    const x = coords[3 * t];
+    const y = coords[3 * t + 1];
+    const z = coords[3 * t + 2];
+    const bx = Math.floor(x);
+    const by = Math.floor(y);
+    const bz = Math.floor(z);
+    if (!(bx >= 1 && by >= 1 && bz >= 1 && bx + 2 < mx && by + 2 < my && bz + 2 < mz)) {
+      sample3DCubic(I, mx, my, mz, x, y, z);
+      values[t] = sampled[0];
+      continue;
+    }
+    const fx = x - bx;
+    const fx2 = fx * fx;
+    const fx3 = fx2 * fx;
+    const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
+    const wx1 = (4 - 6 * fx2 + 3 * fx3) / 6;
+    const wx2 = (1 + 3 * fx + 3 * fx2 - 3 * fx3) / 6;
+    const wx3 = fx3 / 6;
+    cubicWeights(y - by, W, D, 0);
+    cubicWeights(z - bz, W, D, 4);
+    let value = 0;
+    let row = bx - 1 + mx * (by - 1) + plane * (bz - 1);
+    for (let c = 0; c < 4; c++, row += plane - 4 * mx) {
+      let pv = 0;
+      for (let b = 0; b < 4; b++, row += mx)
+        pv += W[b] * (wx0 * I[row] + wx1 * I[row + 1] + wx2 * I[row + 2] + wx3 * I[row + 3]);
+      value += W[4 + c] * pv;
+    }
+    values[t] = value;
   }
 }

@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { encode } from "fast-png";
 import { describe, expect, it } from "vitest";
 import { createImage } from "../../fields/image.js";
@@ -59,7 +60,13 @@ describe("NIfTI through @itk-wasm/image-io", () => {
       },
     );
     const path = join(dir, "volume.nii.gz");
-    writeFileSync(path, await encodeImageFile(path, image));
+    const bytes = await encodeImageFile(path, image);
+    // a gzip stream of a single-file NIfTI-1 (header size 348, magic "n+1")
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    const plain = gunzipSync(bytes);
+    expect(new DataView(plain.buffer, plain.byteOffset).getInt32(0, true)).toBe(348);
+    expect(plain.subarray(344, 347).toString("latin1")).toBe("n+1");
+    writeFileSync(path, bytes);
     const back = (await readImageFile(path)).image;
     expect(back.size).toEqual([4, 3, 2]);
     expect(Array.from(back.data)).toEqual(Array.from(image.data));

@@ -90,7 +90,7 @@ describe("det J on the pixel grid", () => {
 });
 
 describe("pyramid smoothing", () => {
-  it("computing only the kept pixels gives the same numbers as smoothing everything, then subsampling", () => {
+  it("computing only the kept pixels gives the same numbers as smoothing everything, then subsampling (also a step sparser than the factor)", () => {
     const rand = seededRandom(11);
     for (const size of [
       [37, 29],
@@ -98,17 +98,22 @@ describe("pyramid smoothing", () => {
     ]) {
       const total = size.reduce((a, b) => a * b, 1);
       const values = Float64Array.from({ length: total }, () => 255 * rand());
-      for (const factor of [2, 4]) {
+      for (const [factor, step] of [
+        [2, 2],
+        [4, 4],
+        [2, 4],
+      ]) {
         const full = gaussianSmooth(values, size, factor / 2);
-        const level = pyramidLevel(createImage(values, size), values, factor);
+        const level = pyramidLevel(createImage(values, size), values, factor, step);
         const [nx, ny] = size;
         const [mx, my, mz] = [level.geometry.size[0], level.geometry.size[1], level.geometry.size[2] ?? 1];
         expect(level.values.length).toBe(mx * my * mz);
+        expect(level.geometry.spacing[0]).toBe(step);
         let o = 0;
         for (let k = 0; k < mz; k++)
           for (let j = 0; j < my; j++)
             for (let i = 0; i < mx; i++)
-              expect(level.values[o++]).toBe(full[i * factor + nx * (j * factor + ny * k * factor)]);
+              expect(level.values[o++]).toBe(full[i * step + nx * (j * step + ny * k * step)]);
       }
     }
   });
@@ -133,6 +138,33 @@ describe("pyramid smoothing", () => {
           expect(Math.abs(out[i + nx * j] - v)).toBeLessThan(1e-9);
         }
     }
+  });
+
+  it("equals the direct 3D sum over the clamped neighbourhood with the normalised separable kernel", () => {
+    const rand = seededRandom(12);
+    const size = [9, 7, 8];
+    const [nx, ny, nz] = size;
+    const values = Float64Array.from({ length: nx * ny * nz }, () => 255 * rand());
+    const sigma = 1;
+    const radius = 3;
+    const g = Array.from({ length: 2 * radius + 1 }, (_, t) => Math.exp(-0.5 * (t - radius) ** 2));
+    const norm = g.reduce((a, b) => a + b, 0);
+    const clamp = (i: number, n: number) => Math.min(n - 1, Math.max(0, i));
+    const smoothed = gaussianSmooth(values, size, sigma, 2);
+    let o = 0;
+    for (let k = 0; k < nz; k += 2)
+      for (let j = 0; j < ny; j += 2)
+        for (let i = 0; i < nx; i += 2) {
+          let v = 0;
+          for (let c = -radius; c <= radius; c++)
+            for (let b = -radius; b <= radius; b++)
+              for (let a = -radius; a <= radius; a++)
+                v +=
+                  ((g[a + radius] * g[b + radius] * g[c + radius]) / norm ** 3) *
+                  values[clamp(i + a, nx) + nx * (clamp(j + b, ny) + ny * clamp(k + c, nz))];
+          expect(smoothed[o++]).toBeCloseTo(v, 9);
+        }
+    expect(o).toBe(smoothed.length);
   });
 
   it("keeps a constant image constant", () => {

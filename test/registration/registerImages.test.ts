@@ -185,6 +185,11 @@ describe("registerImages", () => {
     );
     const bad = { ...fixed, data: Float64Array.from(fixed.data, (v, i) => (i === 5 ? Number.NaN : v)) };
     await expect(registerImages(bad, fixed)).rejects.toThrow(/fixed image: pixel 5 is NaN/);
+    const infinite = {
+      ...fixed,
+      data: Float32Array.from(fixed.data, (v, i) => (i === 63 ? Number.NEGATIVE_INFINITY : v)),
+    };
+    await expect(registerImages(fixed, infinite)).rejects.toThrow(/moving image: pixel 63 is -Infinity/);
   });
 
   it("stops at an aborted signal and says so", async () => {
