@@ -358,9 +358,12 @@ export async function createSurfaceView(
       rebuildEdges(target);
       rebuildControlPoints(target);
     }
-    positionAttribute.needsUpdate = true;
-    geometry.computeVertexNormals();
-    geometry.computeBoundingSphere();
+    // a refinement leaves the surface where it was: its vertices, normals and bounds stand
+    if (change.kind !== "refined") {
+      positionAttribute.needsUpdate = true;
+      geometry.computeVertexNormals();
+      geometry.computeBoundingSphere();
+    }
     shown = target;
   };
 
