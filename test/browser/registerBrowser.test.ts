@@ -3,70 +3,26 @@
  * root entry: the same registration as the CPU run in Node — final metric within 1e-5 of the starting one
  * (ssd and ncc). Skips loudly without Chromium (fails under CI=true).
  */
-import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerImages } from "../../fitting/registration/registerImages.js";
+import { type BrowserPage, chromiumOrSkip, serveBundledPage } from "../helpers/browserPage.js";
 import { blobs, imageOf } from "../registration/helpers.js";
 import { type BrowserRegistration, pairOptions } from "./registerBrowserPage.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI === "true")
-    throw new Error(`CI=true but no Chromium at ${CHROMIUM}: apt-get install chromium`);
-  console.warn(
-    `\n!!! browser registration test SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`,
-  );
-}
-
-/** Flags for WebGPU on SwiftShader in headless Chromium, without network chatter. */
-const FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--use-webgpu-adapter=swiftshader",
-  "--enable-features=Vulkan",
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-];
-
+const hasChromium = chromiumOrSkip("browser registration test");
+let served: BrowserPage | undefined;
 let browser: Browser | undefined;
-let server: Server | undefined;
 let origin = "";
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  const bundle = await build({
-    entryPoints: [new URL("./registerBrowserPage.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    // Node-only branches of device.ts: never reached where navigator.gpu exists
-    external: ["webgpu", "node:fs"],
-  });
-  const script = bundle.outputFiles[0].text;
-  server = createServer((request, response) => {
-    if (request.url === "/page.js") {
-      response.writeHead(200, { "content-type": "text/javascript" }).end(script);
-    } else {
-      response
-        .writeHead(200, { "content-type": "text/html" })
-        .end('<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>');
-    }
-  });
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  served = await serveBundledPage(new URL("./registerBrowserPage.ts", import.meta.url));
+  ({ browser, origin } = served);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  await served?.close();
 });
 
 describe.skipIf(!hasChromium)("registerImages on navigator.gpu in headless Chromium", () => {

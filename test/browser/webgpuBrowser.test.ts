@@ -1,71 +1,28 @@
-import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile, type EvaluationPlan } from "../../hierarchy/plan.js";
 import { evaluateLocalField, localControl } from "../../kernels/cpu/planEvaluate.js";
 import { thbBackwardControlCpu } from "../../kernels/cpu/thbKernels.js";
 import { derivativeCount } from "../../splines/tensorBasis.js";
+import { type BrowserPage, chromiumOrSkip, serveBundledPage } from "../helpers/browserPage.js";
 import { relativeError } from "../helpers/gpu.js";
 import { randomArray, randomParams, seededRandom } from "../helpers/random.js";
 import { buildHierarchy } from "../hierarchy/randomHierarchy.js";
 import type { ParityInput, ParityOutput, TaggedArray } from "./gpuParityPage.js";
 
-/** Debian's chromium package: the browser CI installs (Playwright's own downloads are not reachable). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI === "true")
-    throw new Error(`CI=true but no Chromium at ${CHROMIUM}: apt-get install chromium`);
-  console.warn(`\n!!! browser WebGPU tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`);
-}
-
-/** Flags for WebGPU on SwiftShader in headless Chromium, without network chatter. */
-const FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--use-webgpu-adapter=swiftshader",
-  "--enable-features=Vulkan",
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-];
-
+const hasChromium = chromiumOrSkip("browser WebGPU tests");
+let served: BrowserPage | undefined;
 let browser: Browser | undefined;
-let server: Server | undefined;
 let origin = "";
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  const bundle = await build({
-    entryPoints: [new URL("./gpuParityPage.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    // Node-only branches of device.ts: never reached where navigator.gpu exists
-    external: ["webgpu", "node:fs"],
-  });
-  const script = bundle.outputFiles[0].text;
-  server = createServer((request, response) => {
-    if (request.url === "/page.js") {
-      response.writeHead(200, { "content-type": "text/javascript" }).end(script);
-    } else {
-      response
-        .writeHead(200, { "content-type": "text/html" })
-        .end('<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>');
-    }
-  });
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  served = await serveBundledPage(new URL("./gpuParityPage.ts", import.meta.url));
+  ({ browser, origin } = served);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  await served?.close();
 });
 
 function tag(plan: EvaluationPlan): ParityInput["plan"] {
