@@ -332,24 +332,67 @@ export function compileReusing(
     functionIndex,
     levelOffsets,
   };
-  if (!pooled) return { plan: { ...fields, extractionCoefficients: extractionCoefficients! }, reuse };
-  // the dense layout of a pooled plan, gathered on first use
-  let dense: Float64Array | undefined;
-  const rows = pooled;
-  const plan: EvaluationPlan = {
-    ...fields,
-    get extractionCoefficients(): Float64Array {
-      if (!dense) {
-        dense = new Float64Array(nnz * B);
-        for (let e = 0; e < nE; e++) {
-          const from = rows.rowStart[e] * B;
-          const count = extractionStart[e + 1] - extractionStart[e];
-          dense.set(rows.pool.values.subarray(from, from + count * B), extractionStart[e] * B);
-        }
-      }
-      return dense;
-    },
-  };
-  pooledRows.set(plan, pooled);
+  const plan = new CompiledPlan(fields, pooled ? undefined : extractionCoefficients, pooled);
+  if (pooled) pooledRows.set(plan, pooled);
   return { plan, reuse };
+}
+
+type PlanFields = Omit<EvaluationPlan, "extractionCoefficients">;
+
+/**
+ * Every compiled plan is one of these, pooled or not, so that the hot kernels taking a plan see one hidden
+ * class: a plan literal with its own getter got a new class per plan (V8 keeps an accessor in the object's
+ * map), and the warp kernels of a registration were deoptimised and recompiled at every level. The dense
+ * coefficients of a pooled plan are gathered on first use.
+ */
+class CompiledPlan implements EvaluationPlan {
+  declare readonly dimension: number;
+  declare readonly degrees: Int32Array;
+  declare readonly localSize: number;
+  declare readonly levelCount: number;
+  declare readonly functionCount: number;
+  declare readonly elementCount: number;
+  declare readonly truncated: boolean;
+  declare readonly knots: Float64Array;
+  declare readonly knotStart: Int32Array;
+  declare readonly elementLevel: Int32Array;
+  declare readonly elementCell: Int32Array;
+  declare readonly elementSpan: Int32Array;
+  declare readonly elementBox: Float64Array;
+  declare readonly rootCells: Int32Array;
+  declare readonly rootBreaks: Float64Array;
+  declare readonly rootBreakStart: Int32Array;
+  declare readonly treeNodes: Int32Array;
+  declare readonly extractionStart: Int32Array;
+  declare readonly extractionFunctions: Int32Array;
+  declare readonly functionLevel: Int32Array;
+  declare readonly functionIndex: Int32Array;
+  declare readonly levelOffsets: Int32Array;
+  #dense: Float64Array | undefined;
+  readonly #rows: { pool: RowPool; rowStart: Int32Array } | undefined;
+
+  constructor(
+    fields: PlanFields,
+    dense: Float64Array | undefined,
+    rows: { pool: RowPool; rowStart: Int32Array } | undefined,
+  ) {
+    Object.assign(this, fields);
+    this.#dense = dense;
+    this.#rows = rows;
+  }
+
+  get extractionCoefficients(): Float64Array {
+    if (this.#dense) return this.#dense;
+    const rows = this.#rows as { pool: RowPool; rowStart: Int32Array };
+    const B = this.localSize;
+    const start = this.extractionStart;
+    const dense = new Float64Array(start[this.elementCount] * B);
+    for (let e = 0; e < this.elementCount; e++) {
+      const from = rows.rowStart[e] * B;
+      const count = start[e + 1] - start[e];
+      dense.set(rows.pool.values.subarray(from, from + count * B), start[e] * B);
+    }
+    this.#dense = dense;
+    return dense;
+  }
 }

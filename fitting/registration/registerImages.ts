@@ -20,6 +20,7 @@ import { localControl } from "../../kernels/cpu/planEvaluate.js";
 import {
   gridJacobianDeterminant,
   pixelBlocks,
+  type WarpImage,
   warpForward,
   warpValues,
 } from "../../kernels/cpu/warpKernel.js";
@@ -583,7 +584,7 @@ export async function registerImages(
       field.plan,
       blocks,
       local,
-      { ...moving, values: movingValues, interpolation: "linear", frameToMoving: identityToMoving },
+      warpImage(moving.size, movingValues, "linear", identityToMoving),
       before,
       du,
     );
@@ -596,7 +597,7 @@ export async function registerImages(
     field.plan,
     blocks,
     local,
-    { ...moving, values: coefficients, interpolation: o.finalInterpolation, frameToMoving },
+    warpImage(moving.size, coefficients, o.finalInterpolation, frameToMoving),
     warpedValues,
     du,
   );
@@ -619,6 +620,20 @@ export async function registerImages(
   report.foldingFraction = folded / total;
   report.optimisationSeconds = (performance.now() - start) / 1000;
   return { transform, warped, report, jacobianDeterminant };
+}
+
+/**
+ * A moving image for the warp kernels, built in the same shape as the levels' (fusedLevelLoss.ts): a second
+ * object shape (the image spread with its geometry) deoptimised the warp pass once more for the final
+ * resampling.
+ */
+function warpImage(
+  size: readonly number[],
+  values: Float64Array,
+  interpolation: Interpolation,
+  frameToMoving: Float64Array,
+): WarpImage {
+  return { size, values, interpolation, frameToMoving };
 }
 
 /**
