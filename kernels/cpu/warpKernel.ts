@@ -16,6 +16,7 @@ import type { EvaluationPlan } from "../../hierarchy/plan.js";
 import type { PixelBlocks } from "./pixelBlocks.js";
 import { adjointPass3D, fieldPass3D, jacobianDeterminant3D } from "./warpKernel3d.js";
 import {
+  cellFraction,
   sample2D,
   sample3D,
   sample3DPass,
@@ -216,9 +217,11 @@ function fieldCubic2DPass(
         const y = c1 + a1 * v + a4 * u1;
         const bx = Math.floor(x);
         const by = Math.floor(y);
-        if (bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)
-          sampleCubicInterior(I, mx, x - bx, y - by, bx - 1 + mx * (by - 1));
-        else sample2D(I, mx, my, true, x, y);
+        if (bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my) {
+          cellFraction[0] = x - bx;
+          cellFraction[1] = y - by;
+          sampleCubicInterior(I, mx, bx - 1 + mx * (by - 1));
+        } else sample2D(I, mx, my, true, x, y);
         values[t] = sampled[0];
         du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
         du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];

@@ -20,6 +20,13 @@ export interface WarpImage {
 
 /** Per-pixel output of sample2D/sample3D: value, then the gradient along each moving axis. */
 export const sampled = new Float64Array(4);
+
+/**
+ * The cell fractions (fx, fy) that sampleCubicInterior reads: V8 does not inline a function that large, and
+ * doubles passed as arguments to a call that is not inlined are boxed, a heap number each — two per pixel
+ * made a scavenge per evaluation of a 221×257 registration level.
+ */
+export const cellFraction = new Float64Array(2);
 const cubicW = new Float64Array(12);
 const cubicD = new Float64Array(12);
 
@@ -292,9 +299,11 @@ export function sampleCubic2DPass(
     const bx = Math.floor(x);
     const by = Math.floor(y);
     // every tap inside: the unrolled interior; near the border the clamped general sampler
-    if (bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my)
-      sampleCubicInterior(I, mx, x - bx, y - by, bx - 1 + mx * (by - 1));
-    else sample2D(I, mx, my, true, x, y);
+    if (bx >= 1 && by >= 1 && bx + 2 < mx && by + 2 < my) {
+      cellFraction[0] = x - bx;
+      cellFraction[1] = y - by;
+      sampleCubicInterior(I, mx, bx - 1 + mx * (by - 1));
+    } else sample2D(I, mx, my, true, x, y);
     values[t] = sampled[0];
     du[2 * t] = a0 * sampled[1] + a1 * sampled[2];
     du[2 * t + 1] = a3 * sampled[1] + a4 * sampled[2];
@@ -302,17 +311,13 @@ export function sampleCubic2DPass(
 }
 
 /**
- * The bicubic value and gradient (along the moving axes) into `sampled` at fractions (fx, fy) of the cell whose
+ * The bicubic value and gradient (along the moving axes) into `sampled` at the fractions (fx, fy) in cellFraction of the cell whose
  * 4×4 taps start at `corner` (= bx − 1 + mx (by − 1)), every tap inside the image: the weights in registers,
  * the rows read straight. Shared by sampleCubic2DPass and the fused field pass of warpKernel.ts.
  */
-export function sampleCubicInterior(
-  I: Float64Array,
-  mx: number,
-  fx: number,
-  fy: number,
-  corner: number,
-): void {
+export function sampleCubicInterior(I: Float64Array, mx: number, corner: number): void {
+  const fx = cellFraction[0];
+  const fy = cellFraction[1];
   const fx2 = fx * fx;
   const fx3 = fx2 * fx;
   const wx0 = (1 - 3 * fx + 3 * fx2 - fx3) / 6;
