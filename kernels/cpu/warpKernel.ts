@@ -249,6 +249,7 @@ export function warpAdjoint(
     return;
   }
   if (d === 3) adjointPass3D(plan, blocks, g, out);
+  else if (plan.degrees[0] === 3 && plan.degrees[1] === 3) adjointCubic2D(plan, blocks, g, out);
   else adjoint2D(plan, blocks, g, out);
 }
 
@@ -286,6 +287,66 @@ function adjoint2D(plan: EvaluationPlan, blocks: PixelBlocks, g: Float64Array, o
         const w = W1[o1 + j1];
         const row = P + q0 * j1 * 2;
         for (let j = 0; j < q0 * 2; j++) out[row + j] += w * R[j];
+      }
+    }
+  }
+}
+
+/**
+ * adjoint2D for a bicubic field, the row sums R in registers instead of a scratch array: the same operations in
+ * the same order, so bit-identical (the registration's 2D default; about a third of its adjoint time).
+ */
+function adjointCubic2D(plan: EvaluationPlan, blocks: PixelBlocks, g: Float64Array, out: Float64Array): void {
+  const [n0, n1] = blocks.counts;
+  const [W0, W1] = blocks.weights;
+  const B = plan.localSize;
+  const boxes = blocks.boxes;
+  for (let e = 0; e < plan.elementCount; e++) {
+    const b = e * 6;
+    const lo0 = boxes[b];
+    const hi0 = boxes[b + 1];
+    if (hi0 <= lo0) continue;
+    const l = plan.elementLevel[e];
+    const P = e * B * 2;
+    for (let i1 = boxes[b + 2]; i1 < boxes[b + 3]; i1++) {
+      const o1 = (l * n1 + i1) * 4;
+      let r00 = 0;
+      let r01 = 0;
+      let r10 = 0;
+      let r11 = 0;
+      let r20 = 0;
+      let r21 = 0;
+      let r30 = 0;
+      let r31 = 0;
+      let t = lo0 + n0 * i1;
+      for (let i0 = lo0; i0 < hi0; i0++, t++) {
+        const g0 = g[2 * t];
+        const g1 = g[2 * t + 1];
+        const o0 = (l * n0 + i0) * 4;
+        const w0 = W0[o0];
+        const w1 = W0[o0 + 1];
+        const w2 = W0[o0 + 2];
+        const w3 = W0[o0 + 3];
+        r00 += w0 * g0;
+        r01 += w0 * g1;
+        r10 += w1 * g0;
+        r11 += w1 * g1;
+        r20 += w2 * g0;
+        r21 += w2 * g1;
+        r30 += w3 * g0;
+        r31 += w3 * g1;
+      }
+      for (let j1 = 0; j1 < 4; j1++) {
+        const w = W1[o1 + j1];
+        const row = P + 8 * j1;
+        out[row] += w * r00;
+        out[row + 1] += w * r01;
+        out[row + 2] += w * r10;
+        out[row + 3] += w * r11;
+        out[row + 4] += w * r20;
+        out[row + 5] += w * r21;
+        out[row + 6] += w * r30;
+        out[row + 7] += w * r31;
       }
     }
   }
