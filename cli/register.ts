@@ -10,6 +10,7 @@
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { DisplacementTransform } from "../fields/displacementTransform.js";
 import type { Image } from "../fields/image.js";
@@ -25,6 +26,7 @@ import {
   readImageFile,
 } from "../io/node/imageFile.js";
 import { encodePngZlib } from "../io/node/pngZlib.js";
+import { startWarpThread } from "../io/node/warpThread.js";
 import { transformToJson } from "../io/transformJson.js";
 import type { Backend } from "../primitives/backend.js";
 import { choice, numberOption } from "./options.js";
@@ -50,6 +52,7 @@ export interface RegisterCommandOptions {
   fixedMask?: string;
   jacobianPenalty?: string;
   samples?: string;
+  threads?: string;
   quiet?: boolean;
 }
 
@@ -92,6 +95,9 @@ export async function runRegister(
   const initial = choice(options.initial, "initial", ["affine", "rigid", "none"] as const);
   const optimizer = choice(options.optimizer, "optimizer", ["lbfgs", "adam"] as const);
   const backendKind = choice(options.backend, "backend", ["cpu", "webgpu"] as const) ?? "cpu";
+  const threads =
+    numberOption(options.threads, "threads", (x) => x === 1 || x === 2, "1 or 2") ??
+    (availableParallelism() >= 2 ? 2 : 1);
   const gridSpacing = numberOption(
     options.grid,
     "grid",
@@ -180,6 +186,9 @@ export async function runRegister(
     backend?.dispose();
     throw error;
   }
+  // a second thread for the 2D CPU loss: it boots while the first level runs, and takes its share of the
+  // levels after that (the same numbers on one thread or two; summary.json says how many ran)
+  const helperThread = threads === 2 && d === 2 && !backend ? startWarpThread() : undefined;
   try {
     const bar = !quiet && process.stderr.isTTY ? await progressBar(levels ?? 3, iterations ?? 20) : undefined;
     const onProgress = bar
@@ -204,6 +213,7 @@ export async function runRegister(
         jacobianPenalty,
         samples,
         backend,
+        helperThread,
         onProgress,
       },
     ).finally(() => bar?.stop());
@@ -251,6 +261,7 @@ export async function runRegister(
       },
       backend: report.options.backend,
       device: backend?.description ?? "CPU (f64, TypeScript)",
+      threads: report.threads,
       options: report.options,
       denseMaps: written,
     };
@@ -268,6 +279,7 @@ export async function runRegister(
     throw error;
   } finally {
     backend?.dispose();
+    await helperThread?.dispose();
   }
 }
 

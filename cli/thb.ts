@@ -135,6 +135,10 @@ export function buildProgram(): Command {
       "where the loss runs: cpu (default, f64) or webgpu (the WGSL kernels in f32, on a GPU or SwiftShader)",
     )
     .option(
+      "--threads <n>",
+      "CPU threads for the 2D loss: 1, or 2 (default where the machine has 2 cores or more; the same result bit for bit)",
+    )
+    .option(
       "--write-displacement",
       "also write displacement.nii.gz: T(x) − x in mm, a vector image (transformix -def)",
     )

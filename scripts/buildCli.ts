@@ -35,7 +35,11 @@ export async function buildCli(outDir = join(root, "dist", "bin")): Promise<stri
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   await build({
-    entryPoints: { thb: join(root, "cli", "thb.ts") },
+    // the warp thread's body is an entry of its own: startWarpThread finds it beside the chunk it is in
+    entryPoints: {
+      thb: join(root, "cli", "thb.ts"),
+      warpThreadEntry: join(root, "io", "node", "warpThreadEntry.ts"),
+    },
     bundle: true,
     splitting: true,
     format: "esm",

@@ -12,11 +12,28 @@ import type { Interpolation } from "../../kernels/cpu/imageKernels.js";
 import { localControl } from "../../kernels/cpu/planEvaluate.js";
 import { type HistogramRanges, miMetric, nccMetric, ssdMetric } from "../../kernels/cpu/similarityMetrics.js";
 import { gatherFunctionGradientsCpu } from "../../kernels/cpu/thbKernels.js";
-import { type PixelBlocks, pixelBlocks, warpAdjoint, warpForward } from "../../kernels/cpu/warpKernel.js";
+import {
+  type PixelBlocks,
+  pixelBlocks,
+  splitsIntoElementRanges,
+  warpAdjoint,
+  warpAdjointElements,
+  warpForward,
+  warpForwardElements,
+} from "../../kernels/cpu/warpKernel.js";
 import type { SparseMatrix } from "../../linalg/sparseMatrix.js";
 import { bendingMatrix } from "./bendingEnergy.js";
 import { type JacobianPenalty, jacobianPenalty } from "./jacobianPenalty.js";
 import type { LevelData, LossParts, Metric } from "./levelLoss.js";
+import {
+  ADJOINT_PASS,
+  FORWARD_PASS,
+  joinPass,
+  releaseLevel,
+  startPass,
+  type WarpHelper,
+  warpControl,
+} from "./warpHelper.js";
 
 /** Weights of the fused loss's regularisers. */
 export interface FusedLossOptions {
@@ -45,13 +62,21 @@ export interface FusedLevelLoss {
    * variables.
    */
   curvature(control: Float64Array): Float64Array;
+  /** 2 when the warp passes are shared with a helper thread, else 1. */
+  readonly threads: number;
+  /** Ends the level on the helper thread, if one shares the passes (call once, after the last evaluation). */
+  endLevel(): void;
 }
 
-/** The fused loss of a level on a plan. */
+/**
+ * The fused loss of a level on a plan. With a `helper` thread, the warp passes of a 2D bicubic level over
+ * every pixel are shared with it (warpHelper.ts): the same numbers, bit for bit.
+ */
 export function fusedLevelLoss(
   plan: EvaluationPlan,
   level: LevelData,
   options: FusedLossOptions,
+  helper?: WarpHelper,
 ): FusedLevelLoss {
   const d = plan.dimension;
   const blocks = pixelBlocks(plan, level.gridOrigin, level.gridSpacing, level.gridCounts);
@@ -71,10 +96,65 @@ export function fusedLevelLoss(
     movingRange: rangeOf(level.moving.values),
     fixedRange: rangeOf(level.fixedValues),
   };
-  const local = new Float64Array(plan.elementCount * plan.localSize * d);
-  const elementGradients = new Float64Array(local.length);
-  const values = new Float64Array(count);
-  const du = new Float64Array(count * d);
+  // the helper's share: the elements from `split` on, about half the pixels
+  const split = helper && !pixels && splitsIntoElementRanges(plan, blocks, image) ? halfway(blocks) : -1;
+  const array = (length: number) =>
+    split >= 0 ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+  const local = array(plan.elementCount * plan.localSize * d);
+  const elementGradients = array(local.length);
+  const values = array(count);
+  const du = array(count * d);
+  const handshake = warpControl();
+  if (helper && split >= 0)
+    helper.post({
+      control: handshake,
+      plan: {
+        degrees: plan.degrees,
+        localSize: plan.localSize,
+        elementCount: plan.elementCount,
+        elementLevel: plan.elementLevel,
+      },
+      blocks: {
+        dimension: blocks.dimension,
+        counts: blocks.counts,
+        coordinates: blocks.coordinates,
+        weights: blocks.weights,
+        boxes: blocks.boxes,
+      },
+      image,
+      local,
+      values,
+      du,
+      out: elementGradients,
+      first: split,
+      end: plan.elementCount,
+    });
+  let ended = false;
+  const join = () => {
+    try {
+      joinPass(handshake);
+    } catch (error) {
+      ended = true; // the helper has left the level
+      throw error;
+    }
+  };
+  // loop-free on purpose, like evaluate: the passes, on one thread or shared at `split`
+  const forward = () => {
+    if (split < 0) warpForward(plan, blocks, local, image, values, du, pixels);
+    else {
+      startPass(handshake, FORWARD_PASS);
+      warpForwardElements(plan, blocks, local, image, values, du, 0, split);
+      join();
+    }
+  };
+  const adjoint = () => {
+    if (split < 0) warpAdjoint(plan, blocks, du, elementGradients, pixels);
+    else {
+      startPass(handshake, ADJOINT_PASS);
+      warpAdjointElements(plan, blocks, du, elementGradients, 0, split);
+      join();
+    }
+  };
   const cotangent = new Float64Array(count);
   const K: SparseMatrix | undefined = options.bending > 0 ? bendingMatrix(plan) : undefined;
   const Kc = K ? new Float64Array(plan.functionCount * d) : undefined;
@@ -90,13 +170,14 @@ export function fusedLevelLoss(
   return {
     blocks,
     parts,
+    threads: split >= 0 ? 2 : 1,
     evaluate(control, gradient) {
       // loop-free on purpose: every loop lives in a function of its own (see warpForward)
       localControl(plan, control, d, local);
-      warpForward(plan, blocks, local, image, values, du, pixels);
+      forward();
       const metric = metricOf(values);
       scaleRows(du, cotangent, count, d);
-      warpAdjoint(plan, blocks, du, elementGradients, pixels);
+      adjoint();
       gatherFunctionGradientsCpu(plan, elementGradients, d, gradient as Float64Array<ArrayBuffer>);
       let loss = metric;
       let regularizer = 0;
@@ -111,12 +192,16 @@ export function fusedLevelLoss(
     },
     curvature(control) {
       localControl(plan, control, d, local);
-      warpForward(plan, blocks, local, image, values, du, pixels);
+      forward();
       squareRows(du, count * d, d, include);
-      warpAdjoint(plan, blocks, du, elementGradients, pixels);
+      adjoint();
       const out = new Float64Array(plan.functionCount * d);
       gatherFunctionGradientsCpu(plan, elementGradients, d, out as Float64Array<ArrayBuffer>);
       return out;
+    },
+    endLevel() {
+      if (split >= 0 && !ended) releaseLevel(handshake);
+      ended = true;
     },
     residualPerElement(control) {
       localControl(plan, control, d, local);
@@ -130,6 +215,22 @@ export function fusedLevelLoss(
       return sums;
     },
   };
+}
+
+/** The first element of the second half of the pixels (elements in order), for splitting the passes. */
+function halfway(blocks: PixelBlocks): number {
+  const boxes = blocks.boxes;
+  const elements = boxes.length / 6;
+  const size = (e: number) =>
+    Math.max(0, boxes[6 * e + 1] - boxes[6 * e]) * Math.max(0, boxes[6 * e + 3] - boxes[6 * e + 2]);
+  let total = 0;
+  for (let e = 0; e < elements; e++) total += size(e);
+  let sum = 0;
+  for (let e = 0; e < elements; e++) {
+    if (2 * sum >= total) return e;
+    sum += size(e);
+  }
+  return elements;
 }
 
 /** du[s, c] = du[s, c]² for the first `length` entries, 0 on rows outside `include`. */

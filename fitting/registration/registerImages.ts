@@ -33,6 +33,7 @@ import { type InitialAlignmentReport, type InitialKind, initialAlignment } from 
 import type { LevelData, Metric } from "./levelLoss.js";
 import { dorflerMarking, elementRequests, withNeighbours } from "./marking.js";
 import { type PyramidLevel, pyramidLevel } from "./pyramid.js";
+import type { WarpHelper } from "./warpHelper.js";
 
 /** Refinement schedules between pyramid levels. */
 export type RefineSchedule = "adaptive" | "uniform" | "none";
@@ -123,6 +124,13 @@ export interface RegistrationOptions {
    * gradient with the WGSL kernels in f32 (ssd, ncc and mi). The caller owns it (and disposes it).
    */
   backend?: Backend;
+  /**
+   * A second thread for the CPU loss (`startWarpThread()` from `thbspline/node`; a Web Worker serving
+   * warpHelper.ts's serveWarpLevel in a browser): 2D levels with a bicubic field and cubic sampling share their
+   * warp passes with it, for the same result bit for bit; levels that start before it is ready run on one
+   * thread. The caller owns it (and disposes it).
+   */
+  helperThread?: WarpHelper;
   /** Called after every L-BFGS iteration. */
   onProgress?: (progress: RegistrationProgress) => void;
   /** Stops at the next iteration; the result holds the transform reached so far. */
@@ -172,7 +180,11 @@ export interface RegistrationReport {
   minJacobian: number;
   maxJacobian: number;
   optimisationSeconds: number;
-  options: Required<Omit<RegistrationOptions, "onProgress" | "signal" | "fixedMask" | "backend">> & {
+  /** 2 when some level shared its warp passes with `helperThread`, else 1. */
+  threads: number;
+  options: Required<
+    Omit<RegistrationOptions, "onProgress" | "signal" | "fixedMask" | "backend" | "helperThread">
+  > & {
     fixedMask: boolean;
     /** The backend the loss ran on. */
     backend: BackendKind;
@@ -264,10 +276,12 @@ function checkOptions(options: RegistrationOptions, size: readonly number[]): Re
   const {
     onProgress: _p,
     signal: _s,
+    helperThread: _h,
     fixedMask,
     backend,
     ...rest
-  } = o as typeof o & Pick<RegistrationOptions, "onProgress" | "signal" | "fixedMask" | "backend">;
+  } = o as typeof o &
+    Pick<RegistrationOptions, "onProgress" | "signal" | "fixedMask" | "backend" | "helperThread">;
   if (
     backend !== undefined &&
     !(backend?.name === "cpu" || (backend?.name === "webgpu" && backend.tensors !== undefined))
@@ -409,6 +423,7 @@ export async function registerImages(
     minJacobian: Number.NaN,
     maxJacobian: Number.NaN,
     optimisationSeconds: 0,
+    threads: 1,
     options: o,
   };
   let indicator: Float64Array | undefined;
@@ -419,149 +434,165 @@ export async function registerImages(
     return coefficientsOfMoving;
   };
   let finest: { blocks: ReturnType<typeof fusedLevelLoss>["blocks"]; plan: THBField["plan"] } | undefined;
-  for (let level = 0; level < levels && !options.signal?.aborted; level++) {
-    const factor = 2 ** (levels - 1 - level);
-    if (level > 0 && o.refine !== "none") field = refine(field, indicator, o.refine, o.markFraction);
-    const levelStart = performance.now();
-    // the fixed pixels compared: at full resolution every sampleStride-th one (unsmoothed); on a coarser level
-    // every factor-th one (smoothed), or every sampleStride-th when that is sparser (a multiple of the factor)
-    const stride = factor === 1 ? o.sampleStride : factor * Math.max(1, Math.floor(o.sampleStride / factor));
-    const fixedLevel =
-      factor === 1 ? strided(fixed, fixedValues, stride) : pyramidLevel(fixed, fixedValues, factor, stride);
-    const movingLevel =
-      factor === 1
-        ? { geometry: moving, values: movingValues, factor }
-        : pyramidLevel(moving, movingValues, factor);
-    const interpolation = Array.isArray(o.interpolation) ? o.interpolation[level] : o.interpolation;
-    const movingCoefficients =
-      interpolation !== "cubic"
-        ? movingLevel.values
-        : factor === 1
-          ? fullCoefficients()
-          : cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size);
-    const levelMask = mask ? maskLevel(mask, fixed.size, fixedLevel.geometry.size, stride) : undefined;
-    const data: LevelData = {
-      gridOrigin: new Array(d).fill(0),
-      gridSpacing: fixedLevel.geometry.spacing,
-      gridCounts: fixedLevel.geometry.size,
-      fixedValues: fixedLevel.values,
-      moving: {
-        size: movingLevel.geometry.size,
-        values: movingCoefficients,
-      },
-      frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry, initial.affine),
-      samples:
-        o.samples > 0
-          ? levelSamples(fixedLevel.values.length, levelMask, o.samples, o.seed + level)
-          : undefined,
-      mask: levelMask,
-    };
-    const plan = field.plan;
-    const lossOptions = {
-      metric: o.metric,
-      interpolation,
-      bending: o.bending,
-      jacobianWeight: o.jacobianPenalty,
-      jacobianThreshold: o.jacobianThreshold,
-    };
-    const objective = gpu
-      ? gpuLevelLoss(gpu, plan, data, lossOptions)
-      : fusedLevelLoss(plan, data, lossOptions);
-    const dofs = field.control.length;
-    let evaluations = 0;
-    const recent: { value: number; metric: number; regularizer: number }[] = [];
-    // after each evaluation: its parts, for the iteration log
-    const counted = (value: number) => {
-      evaluations++;
-      recent.push({ value, metric: objective.parts.metric, regularizer: objective.parts.regularizer });
-      if (recent.length > 64) recent.shift();
-      return value;
-    };
-    const partsOf = (value: number) => {
-      for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i];
-      return { metric: Number.NaN, regularizer: Number.NaN };
-    };
-    // the optimiser works on z = c ⊘ scale (see options.precondition); the scale comes from the CPU loss's
-    // curvature on both backends, so the GPU walks the same variables as the CPU
-    const scale =
-      o.precondition > 0
-        ? variableScale(
-            "release" in objective ? fusedLevelLoss(plan, data, lossOptions) : objective,
-            field.control,
-            o.precondition,
-          )
-        : undefined;
-    const control = new Float64Array(dofs);
-    const toControl = (z: Float64Array) => {
-      if (!scale) return z;
-      for (let i = 0; i < dofs; i++) control[i] = z[i] * scale[i];
-      return control;
-    };
-    const scaled = (value: number, gradient: Float64Array) => {
-      if (scale) for (let i = 0; i < dofs; i++) gradient[i] *= scale[i];
-      return counted(value);
-    };
-    const z0 = scale ? Float64Array.from(field.control, (c, i) => c / scale[i]) : field.control;
-    const settings: MinimizeOptions = {
-      maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
-      method: o.optimizer,
-      learningRate: 0.002 * Math.min(...elementSize(field)),
-      tolerance: 1e-8,
-      signal: options.signal,
-      onIteration: (entry) => {
-        const parts = partsOf(entry.value);
-        const progress: RegistrationProgress = {
-          level,
-          iteration: entry.iteration,
-          loss: entry.value,
-          metric: parts.metric,
-          regularizer: parts.regularizer,
-          gradientNorm: entry.gradientNorm,
-          dofs,
-          milliseconds: performance.now() - start,
-        };
-        report.iterations.push(progress);
-        options.onProgress?.(progress);
-      },
-    };
-    const result =
-      "release" in objective
-        ? await minimizeFunctionAsync(
-            async (z, gradient) => scaled(await objective.evaluate(toControl(z), gradient), gradient),
-            z0,
-            settings,
-          )
-        : minimizeFunction(
-            (z, gradient) => scaled(objective.evaluate(toControl(z), gradient), gradient),
-            z0,
-            settings,
+  // the level whose loss may hold the helper thread
+  let current: ReturnType<typeof fusedLevelLoss> | ReturnType<typeof gpuLevelLoss> | undefined;
+  try {
+    for (let level = 0; level < levels && !options.signal?.aborted; level++) {
+      const factor = 2 ** (levels - 1 - level);
+      if (level > 0 && o.refine !== "none") field = refine(field, indicator, o.refine, o.markFraction);
+      const levelStart = performance.now();
+      // the fixed pixels compared: at full resolution every sampleStride-th one (unsmoothed); on a coarser level
+      // every factor-th one (smoothed), or every sampleStride-th when that is sparser (a multiple of the factor)
+      const stride =
+        factor === 1 ? o.sampleStride : factor * Math.max(1, Math.floor(o.sampleStride / factor));
+      const fixedLevel =
+        factor === 1 ? strided(fixed, fixedValues, stride) : pyramidLevel(fixed, fixedValues, factor, stride);
+      const movingLevel =
+        factor === 1
+          ? { geometry: moving, values: movingValues, factor }
+          : pyramidLevel(moving, movingValues, factor);
+      const interpolation = Array.isArray(o.interpolation) ? o.interpolation[level] : o.interpolation;
+      const movingCoefficients =
+        interpolation !== "cubic"
+          ? movingLevel.values
+          : factor === 1
+            ? fullCoefficients()
+            : cubicBSplineCoefficients(movingLevel.values, movingLevel.geometry.size);
+      const levelMask = mask ? maskLevel(mask, fixed.size, fixedLevel.geometry.size, stride) : undefined;
+      const data: LevelData = {
+        gridOrigin: new Array(d).fill(0),
+        gridSpacing: fixedLevel.geometry.spacing,
+        gridCounts: fixedLevel.geometry.size,
+        fixedValues: fixedLevel.values,
+        moving: {
+          size: movingLevel.geometry.size,
+          values: movingCoefficients,
+        },
+        frameToMoving: frameToMovingIndex(fixed, movingLevel.geometry, initial.affine),
+        samples:
+          o.samples > 0
+            ? levelSamples(fixedLevel.values.length, levelMask, o.samples, o.seed + level)
+            : undefined,
+        mask: levelMask,
+      };
+      const plan = field.plan;
+      const lossOptions = {
+        metric: o.metric,
+        interpolation,
+        bending: o.bending,
+        jacobianWeight: o.jacobianPenalty,
+        jacobianThreshold: o.jacobianThreshold,
+      };
+      const objective = gpu
+        ? gpuLevelLoss(gpu, plan, data, lossOptions)
+        : fusedLevelLoss(
+            plan,
+            data,
+            lossOptions,
+            options.helperThread?.ready() ? options.helperThread : undefined,
           );
-    field = new THBField(
-      field.space,
-      scale ? Float64Array.from(result.x, (z, i) => z * scale[i]) : result.x,
-      d,
-      plan,
-    );
-    if (level < levels - 1 && o.refine === "adaptive")
-      indicator = await objective.residualPerElement(field.control);
-    else indicator = undefined;
-    // the level's device buffers back to the pool (after an error, backend.dispose() frees them with the device)
-    if ("release" in objective) objective.release();
-    if (factor === 1 && stride === 1) finest = { blocks: objective.blocks, plan };
-    report.dofsPerLevel.push(dofs);
-    report.levels.push({
-      level,
-      factor,
-      dofs,
-      elements: plan.elementCount,
-      iterations: result.iterations,
-      evaluations,
-      reason: result.reason,
-      metric: partsOf(result.value).metric,
-      seconds: (performance.now() - levelStart) / 1000,
-    });
-    if (result.reason === "aborted") report.aborted = true;
-    if (options.onProgress) await yieldToEventLoop();
+      current = objective;
+      if ("threads" in objective) report.threads = Math.max(report.threads, objective.threads);
+      const dofs = field.control.length;
+      let evaluations = 0;
+      const recent: { value: number; metric: number; regularizer: number }[] = [];
+      // after each evaluation: its parts, for the iteration log
+      const counted = (value: number) => {
+        evaluations++;
+        recent.push({ value, metric: objective.parts.metric, regularizer: objective.parts.regularizer });
+        if (recent.length > 64) recent.shift();
+        return value;
+      };
+      const partsOf = (value: number) => {
+        for (let i = recent.length - 1; i >= 0; i--) if (recent[i].value === value) return recent[i];
+        return { metric: Number.NaN, regularizer: Number.NaN };
+      };
+      // the optimiser works on z = c ⊘ scale (see options.precondition); the scale comes from the CPU loss's
+      // curvature on both backends, so the GPU walks the same variables as the CPU
+      const scale =
+        o.precondition > 0
+          ? variableScale(
+              "release" in objective ? fusedLevelLoss(plan, data, lossOptions) : objective,
+              field.control,
+              o.precondition,
+            )
+          : undefined;
+      const control = new Float64Array(dofs);
+      const toControl = (z: Float64Array) => {
+        if (!scale) return z;
+        for (let i = 0; i < dofs; i++) control[i] = z[i] * scale[i];
+        return control;
+      };
+      const scaled = (value: number, gradient: Float64Array) => {
+        if (scale) for (let i = 0; i < dofs; i++) gradient[i] *= scale[i];
+        return counted(value);
+      };
+      const z0 = scale ? Float64Array.from(field.control, (c, i) => c / scale[i]) : field.control;
+      const settings: MinimizeOptions = {
+        maxIterations: Array.isArray(o.iterations) ? o.iterations[level] : o.iterations,
+        method: o.optimizer,
+        learningRate: 0.002 * Math.min(...elementSize(field)),
+        tolerance: 1e-8,
+        signal: options.signal,
+        onIteration: (entry) => {
+          const parts = partsOf(entry.value);
+          const progress: RegistrationProgress = {
+            level,
+            iteration: entry.iteration,
+            loss: entry.value,
+            metric: parts.metric,
+            regularizer: parts.regularizer,
+            gradientNorm: entry.gradientNorm,
+            dofs,
+            milliseconds: performance.now() - start,
+          };
+          report.iterations.push(progress);
+          options.onProgress?.(progress);
+        },
+      };
+      const result =
+        "release" in objective
+          ? await minimizeFunctionAsync(
+              async (z, gradient) => scaled(await objective.evaluate(toControl(z), gradient), gradient),
+              z0,
+              settings,
+            )
+          : minimizeFunction(
+              (z, gradient) => scaled(objective.evaluate(toControl(z), gradient), gradient),
+              z0,
+              settings,
+            );
+      field = new THBField(
+        field.space,
+        scale ? Float64Array.from(result.x, (z, i) => z * scale[i]) : result.x,
+        d,
+        plan,
+      );
+      if (level < levels - 1 && o.refine === "adaptive")
+        indicator = await objective.residualPerElement(field.control);
+      else indicator = undefined;
+      // the level's device buffers back to the pool (after an error, backend.dispose() frees them with the device)
+      if ("release" in objective) objective.release();
+      else objective.endLevel();
+      if (factor === 1 && stride === 1) finest = { blocks: objective.blocks, plan };
+      report.dofsPerLevel.push(dofs);
+      report.levels.push({
+        level,
+        factor,
+        dofs,
+        elements: plan.elementCount,
+        iterations: result.iterations,
+        evaluations,
+        reason: result.reason,
+        metric: partsOf(result.value).metric,
+        seconds: (performance.now() - levelStart) / 1000,
+      });
+      if (result.reason === "aborted") report.aborted = true;
+      if (options.onProgress) await yieldToEventLoop();
+    }
+  } finally {
+    // a level left by an error: its helper thread back to waiting for the next level
+    if (current && "endLevel" in current) current.endLevel();
   }
   if (options.signal?.aborted) report.aborted = true;
   const transform = new DisplacementTransform(fixed, field, initial.affine);

@@ -63,7 +63,7 @@ export function warpForward(
     plan.degrees[0] === 3 &&
     plan.degrees[1] === 3
   )
-    fieldCubic2DPass(plan, blocks, local, image, values, du);
+    fieldCubic2DPass(plan, blocks, local, image, values, du, 0, plan.elementCount);
   else {
     if (blocks.dimension === 3) fieldPass3D(plan, blocks, local, image.frameToMoving, du);
     else fieldPass(plan, blocks, local, image.frameToMoving, du);
@@ -72,6 +72,50 @@ export function warpForward(
     else if (image.interpolation === "linear") sampleLinear2DPass(image, du, values, count);
     else sampleCubic2DPass(image, du, values, count);
   }
+}
+
+/** The parts of a plan the element-range passes read (a helper thread gets only these). */
+export type WarpPlan = Pick<EvaluationPlan, "degrees" | "localSize" | "elementCount" | "elementLevel">;
+
+/**
+ * Whether warpForwardElements / warpAdjointElements serve this warp: a 2D bicubic field over every pixel of
+ * the grid, sampling a cubic image (the registration's 2D default; other cases run whole on one thread).
+ */
+export function splitsIntoElementRanges(plan: WarpPlan, blocks: PixelBlocks, image: WarpImage): boolean {
+  return (
+    blocks.dimension === 2 && image.interpolation === "cubic" && plan.degrees[0] === 3 && plan.degrees[1] === 3
+  );
+}
+
+/**
+ * warpForward over every pixel of elements [first, end) only (see splitsIntoElementRanges): the pixels of
+ * different elements are disjoint, so two threads on two ranges write what one pass over all writes, bit for bit.
+ */
+export function warpForwardElements(
+  plan: WarpPlan,
+  blocks: PixelBlocks,
+  local: Float64Array,
+  image: WarpImage,
+  values: Float64Array,
+  du: Float64Array,
+  first: number,
+  end: number,
+): void {
+  fieldCubic2DPass(plan, blocks, local, image, values, du, first, end);
+}
+
+/** warpAdjoint for elements [first, end) only: their rows of `out` are overwritten, the others untouched. */
+export function warpAdjointElements(
+  plan: WarpPlan,
+  blocks: PixelBlocks,
+  g: Float64Array,
+  out: Float64Array,
+  first: number,
+  end: number,
+): void {
+  const block = plan.localSize * 2;
+  out.fill(0, first * block, end * block);
+  adjointCubic2D(plan, blocks, g, out, first, end);
 }
 
 /**
@@ -152,12 +196,14 @@ function fieldPass(
  * passes, about a third faster.
  */
 function fieldCubic2DPass(
-  plan: EvaluationPlan,
+  plan: WarpPlan,
   blocks: PixelBlocks,
   local: Float64Array,
   image: WarpImage,
   values: Float64Array,
   du: Float64Array,
+  first: number,
+  end: number,
 ): void {
   const [n0, n1] = blocks.counts;
   const [X0, X1] = blocks.coordinates;
@@ -171,7 +217,7 @@ function fieldCubic2DPass(
   const a4 = A[4];
   const B = plan.localSize;
   const boxes = blocks.boxes;
-  for (let e = 0; e < plan.elementCount; e++) {
+  for (let e = first; e < end; e++) {
     const b = e * 6;
     const lo0 = boxes[b];
     const hi0 = boxes[b + 1];
@@ -249,7 +295,7 @@ export function warpAdjoint(
     return;
   }
   if (d === 3) adjointPass3D(plan, blocks, g, out);
-  else if (plan.degrees[0] === 3 && plan.degrees[1] === 3) adjointCubic2D(plan, blocks, g, out);
+  else if (plan.degrees[0] === 3 && plan.degrees[1] === 3) adjointCubic2D(plan, blocks, g, out, 0, plan.elementCount);
   else adjoint2D(plan, blocks, g, out);
 }
 
@@ -296,12 +342,19 @@ function adjoint2D(plan: EvaluationPlan, blocks: PixelBlocks, g: Float64Array, o
  * adjoint2D for a bicubic field, the row sums R in registers instead of a scratch array: the same operations in
  * the same order, so bit-identical (the registration's 2D default; about a third of its adjoint time).
  */
-function adjointCubic2D(plan: EvaluationPlan, blocks: PixelBlocks, g: Float64Array, out: Float64Array): void {
+function adjointCubic2D(
+  plan: WarpPlan,
+  blocks: PixelBlocks,
+  g: Float64Array,
+  out: Float64Array,
+  first: number,
+  end: number,
+): void {
   const [n0, n1] = blocks.counts;
   const [W0, W1] = blocks.weights;
   const B = plan.localSize;
   const boxes = blocks.boxes;
-  for (let e = 0; e < plan.elementCount; e++) {
+  for (let e = first; e < end; e++) {
     const b = e * 6;
     const lo0 = boxes[b];
     const hi0 = boxes[b + 1];

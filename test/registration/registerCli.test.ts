@@ -45,6 +45,8 @@ describe("thb register", () => {
     expect(summary.seconds.optimisation).toBeGreaterThan(0);
     // the options used, defaults included (2D: the optimiser's variables scaled, precondition 0.3)
     expect(summary.options.precondition).toBe(0.3);
+    // two threads once the helper thread has booted (the levels before run on one; the same numbers)
+    expect([1, 2]).toContain(summary.threads);
     const rows = readFileSync(join(out, "iterations.tsv"), "utf8").trim().split("\n");
     expect(rows[0]).toBe("level\titeration\tmetric\tregularizer\tgradientNorm\tdofs\tmilliseconds");
     expect(rows.length).toBeGreaterThan(2);
@@ -83,6 +85,7 @@ describe("thb register", () => {
       [[fixed, moving, "--levels", "0"], /--levels 0: expected an integer from 1 to 8/, "out8"],
       [[fixed, moving, "--bending", "-1"], /--bending -1: expected a non-negative weight/, "out9"],
       [[fixed, join(dir, "fixed.jpeg")], /fixed\.jpeg: unknown image extension/, "out10"],
+      [[fixed, moving, "--threads", "3"], /--threads 3: expected 1 or 2/, "out12"],
     ];
     // in process (one spawned run below checks the exit code and the one-line message)
     const program = buildProgram().exitOverride();
