@@ -14,6 +14,7 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { DisplacementTransform } from "../fields/displacementTransform.js";
 import type { Image } from "../fields/image.js";
+import { SHARED_PASS_PIXELS } from "../fitting/registration/fusedLevelLoss.js";
 import {
   type RefineSchedule,
   type RegistrationProgress,
@@ -186,9 +187,12 @@ export async function runRegister(
     backend?.dispose();
     throw error;
   }
-  // a second thread for the 2D CPU loss: it boots while the first level runs, and takes its share of the
-  // levels after that (the same numbers on one thread or two; summary.json says how many ran)
-  const helperThread = threads === 2 && d === 2 && !backend ? startWarpThread() : undefined;
+  // a second thread for the 2D CPU loss of large images: it boots while the first level runs, and takes its
+  // share of the levels of SHARED_PASS_PIXELS or more after that (the same numbers on one thread or two;
+  // summary.json says how many ran)
+  const pixels = fixed.image.size.reduce((a, n) => a * n, 1);
+  const helperThread =
+    threads === 2 && d === 2 && !backend && pixels >= SHARED_PASS_PIXELS ? startWarpThread() : undefined;
   try {
     const bar = !quiet && process.stderr.isTTY ? await progressBar(levels ?? 3, iterations ?? 20) : undefined;
     const onProgress = bar

@@ -136,7 +136,7 @@ export function buildProgram(): Command {
     )
     .option(
       "--threads <n>",
-      "CPU threads for the 2D loss: 1, or 2 (default where the machine has 2 cores or more; the same result bit for bit)",
+      "CPU threads for the 2D loss of images of 100,000 pixels or more: 1, or 2 (default with 2+ cores; the same result bit for bit)",
     )
     .option(
       "--write-displacement",

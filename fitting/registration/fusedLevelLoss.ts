@@ -46,6 +46,14 @@ export interface FusedLossOptions {
   jacobianThreshold: number;
 }
 
+/**
+ * Levels with fewer pixels run on one thread even with a helper: on the 221×257 ITK pair (57k pixels at full
+ * resolution) the second thread made the run slower (0.89 → 1.02 s median, 8 runs each at real-time
+ * priority: its start-up and its own compilation take the core V8's background compiler uses), while on
+ * the same pair at 3× (511k pixels) the full-resolution level went from 1.83–2.09 s to 1.27–1.49 s.
+ */
+export const SHARED_PASS_PIXELS = 100_000;
+
 /** A level's loss as plain functions of the flat control array. */
 export interface FusedLevelLoss {
   readonly blocks: PixelBlocks;
@@ -97,7 +105,10 @@ export function fusedLevelLoss(
     fixedRange: rangeOf(level.fixedValues),
   };
   // the helper's share: the elements from `split` on, about half the pixels
-  const split = helper && !pixels && splitsIntoElementRanges(plan, blocks, image) ? halfway(blocks) : -1;
+  const split =
+    helper && !pixels && count >= SHARED_PASS_PIXELS && splitsIntoElementRanges(plan, blocks, image)
+      ? halfway(blocks)
+      : -1;
   const array = (length: number) =>
     split >= 0 ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
   const local = array(plan.elementCount * plan.localSize * d);

@@ -126,8 +126,8 @@ export interface RegistrationOptions {
   backend?: Backend;
   /**
    * A second thread for the CPU loss (`startWarpThread()` from `thbspline/node`; a Web Worker serving
-   * warpHelper.ts's serveWarpLevel in a browser): 2D levels with a bicubic field and cubic sampling share their
-   * warp passes with it, for the same result bit for bit; levels that start before it is ready run on one
+   * warpHelper.ts's serveWarpLevel in a browser): 2D levels of 100,000 pixels or more (SHARED_PASS_PIXELS) with
+   * a bicubic field and cubic sampling share their warp passes with it, for the same result bit for bit; levels that start before it is ready run on one
    * thread. The caller owns it (and disposes it).
    */
   helperThread?: WarpHelper;

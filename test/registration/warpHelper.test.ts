@@ -20,25 +20,31 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number | u
   return undefined;
 }
 
-function level(seed: number): {
-  data: LevelData;
-  control: Float64Array;
-  plan: ReturnType<typeof randomField>["plan"];
-} {
-  const fixed = imageOf([57, 49], blobs);
-  const moving = createImage(imageOf([60, 60], (x, y) => blobs(x + 1.5, y - 1)).data, [60, 60], {
-    spacing: [0.9, 1.1],
-    origin: [-2, 1],
-    direction: [Math.cos(0.1), Math.sin(0.1), -Math.sin(0.1), Math.cos(0.1)],
-  });
-  const field = randomField([56, 48], 1.5, seed, 5);
+function level(
+  seed: number,
+  [n0, n1]: [number, number] = [337, 301],
+): { data: LevelData; control: Float64Array; plan: ReturnType<typeof randomField>["plan"] } {
+  // 337×301 is above SHARED_PASS_PIXELS (smaller levels stay on one thread); the blobs scaled to fill it
+  const scale = n0 / 56;
+  const fixed = imageOf([n0, n1], (x, y) => blobs(x / scale, y / scale));
+  const m = Math.max(n0, n1) + 3;
+  const moving = createImage(
+    imageOf([m, m], (x, y) => blobs((x + 1.5) / scale, (y - 1) / scale)).data,
+    [m, m],
+    {
+      spacing: [0.9, 1.1],
+      origin: [-2, 1],
+      direction: [Math.cos(0.1), Math.sin(0.1), -Math.sin(0.1), Math.cos(0.1)],
+    },
+  );
+  const field = randomField([n0 - 1, n1 - 1], 1.5 * scale, seed, 5);
   return {
     plan: field.plan,
     control: Float64Array.from(field.control),
     data: {
       gridOrigin: [0, 0],
       gridSpacing: [1, 1],
-      gridCounts: [57, 49],
+      gridCounts: [n0, n1],
       fixedValues: Float64Array.from(fixed.data),
       moving: { size: moving.size, values: cubicBSplineCoefficients(moving.data, moving.size) },
       frameToMoving: frameToMovingIndex(fixed, moving),
@@ -56,6 +62,14 @@ describe("the warp passes on two threads", () => {
   });
 
   it("give the one-thread loss, gradient and curvature bit for bit, level after level (ssd, ncc, mi)", () => {
+    const small = level(3, [57, 49]);
+    const alone = fusedLevelLoss(
+      small.plan,
+      small.data,
+      { metric: "ssd", interpolation: "cubic", bending: 0, jacobianWeight: 0, jacobianThreshold: 0.1 },
+      helper,
+    );
+    expect(alone.threads, "a level below SHARED_PASS_PIXELS stays on one thread").toBe(1);
     const metrics: Metric[] = ["ssd", "ncc", "mi"];
     for (const [k, metric] of metrics.entries()) {
       const { data, control, plan } = level(11 + k);
@@ -87,10 +101,11 @@ describe("the warp passes on two threads", () => {
     }
   });
 
-  it("give the one-thread registration bit for bit (2D, adaptive, 3 levels), every level shared", async () => {
-    const fixed = imageOf([96, 88], (x, y) => blobs(x * 0.7, y * 0.7));
-    const moving = imageOf([96, 88], (x, y) => blobs(x * 0.7 + 1.2 * Math.sin(y / 15), y * 0.7 - 0.8));
-    const options = { initial: "none" as const, gridSpacing: 12, iterations: 8 };
+  it("give the one-thread registration bit for bit (2D, adaptive, 3 levels)", async () => {
+    // 352×300 pixels: the full-resolution level is shared, the two coarser ones are not
+    const fixed = imageOf([352, 300], (x, y) => blobs(x / 5.5, y / 5.5));
+    const moving = imageOf([352, 300], (x, y) => blobs(x / 5.5 + 1.2 * Math.sin(y / 80), y / 5.5 - 0.8));
+    const options = { initial: "none" as const, gridSpacing: 40, iterations: 6 };
     const one = await registerImages(fixed, moving, options);
     const two = await registerImages(fixed, moving, { ...options, helperThread: helper });
     expect(one.report.threads).toBe(1);
