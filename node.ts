@@ -14,4 +14,5 @@ export {
   readImageFile,
 } from "./io/node/imageFile.js";
 export { readPointCloud } from "./io/node/readPointCloud.js";
+export { startWarpThread } from "./io/node/warpThread.js";
 export { POINT_CLOUD_EXTENSIONS } from "./io/pointCloud.js";

@@ -21,10 +21,6 @@ import {
   warpForward,
   warpForwardElements,
 } from "../../kernels/cpu/warpKernel.js";
-import type { SparseMatrix } from "../../linalg/sparseMatrix.js";
-import { bendingMatrix } from "./bendingEnergy.js";
-import { type JacobianPenalty, jacobianPenalty } from "./jacobianPenalty.js";
-import type { LevelData, LossParts, Metric } from "./levelLoss.js";
 import {
   ADJOINT_PASS,
   FORWARD_PASS,
@@ -33,7 +29,11 @@ import {
   startPass,
   type WarpHelper,
   warpControl,
-} from "./warpHelper.js";
+} from "../../kernels/cpu/warpThreads.js";
+import type { SparseMatrix } from "../../linalg/sparseMatrix.js";
+import { bendingMatrix } from "./bendingEnergy.js";
+import { type JacobianPenalty, jacobianPenalty } from "./jacobianPenalty.js";
+import type { LevelData, LossParts, Metric } from "./levelLoss.js";
 
 /** Weights of the fused loss's regularisers. */
 export interface FusedLossOptions {
@@ -78,7 +78,7 @@ export interface FusedLevelLoss {
 
 /**
  * The fused loss of a level on a plan. With a `helper` thread, the warp passes of a 2D bicubic level over
- * every pixel are shared with it (warpHelper.ts): the same numbers, bit for bit.
+ * every pixel are shared with it (kernels/cpu/warpThreads.ts): the same numbers, bit for bit.
  */
 export function fusedLevelLoss(
   plan: EvaluationPlan,

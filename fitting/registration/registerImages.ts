@@ -24,6 +24,7 @@ import {
   warpForward,
   warpValues,
 } from "../../kernels/cpu/warpKernel.js";
+import type { WarpHelper } from "../../kernels/cpu/warpThreads.js";
 import { ArgumentError } from "../../linalg/errors.js";
 import type { Backend, BackendKind } from "../../primitives/backend.js";
 import { uniformKnotVector } from "../../splines/knotVector.js";
@@ -33,7 +34,6 @@ import { type InitialAlignmentReport, type InitialKind, initialAlignment } from 
 import type { LevelData, Metric } from "./levelLoss.js";
 import { dorflerMarking, elementRequests, withNeighbours } from "./marking.js";
 import { type PyramidLevel, pyramidLevel } from "./pyramid.js";
-import type { WarpHelper } from "./warpHelper.js";
 
 /** Refinement schedules between pyramid levels. */
 export type RefineSchedule = "adaptive" | "uniform" | "none";
@@ -126,7 +126,7 @@ export interface RegistrationOptions {
   backend?: Backend;
   /**
    * A second thread for the CPU loss (`startWarpThread()` from `thbspline/node`; a Web Worker serving
-   * warpHelper.ts's serveWarpLevel in a browser): 2D levels of 100,000 pixels or more (SHARED_PASS_PIXELS) with
+   * kernels/cpu/warpThreads.ts's serveWarpLevel in a browser): 2D levels of 100,000 pixels or more (SHARED_PASS_PIXELS) with
    * a bicubic field and cubic sampling share their warp passes with it, for the same result bit for bit; levels that start before it is ready run on one
    * thread. The caller owns it (and disposes it).
    */

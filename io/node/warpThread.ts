@@ -1,13 +1,13 @@
 /**
  * A Node worker thread that shares the 2D warp passes of registerImages (its `helperThread` option, see
- * fitting/registration/warpHelper.ts). It boots (a fresh V8 isolate and its modules) in the background: a
+ * kernels/cpu/warpThreads.ts). It boots (a fresh V8 isolate and its modules) in the background: a
  * registration hands it levels once it is ready, and runs the levels before that on one thread — the same
  * numbers either way. The thread does not keep the process alive; dispose() stops it.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { WarpHelper } from "../../fitting/registration/warpHelper.js";
+import type { WarpHelper } from "../../kernels/cpu/warpThreads.js";
 
 export function startWarpThread(): WarpHelper {
   // set by the thread once it listens (a shared flag: the main thread can look without an event-loop turn)

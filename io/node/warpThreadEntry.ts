@@ -1,6 +1,6 @@
-/** The body of startWarpThread's worker: serves one registration level after another (warpHelper.ts). */
+/** The body of startWarpThread's worker: serves one registration level after another (kernels/cpu/warpThreads.ts). */
 import { parentPort, workerData } from "node:worker_threads";
-import { serveWarpLevel, type WarpLevelMessage } from "../../fitting/registration/warpHelper.js";
+import { serveWarpLevel, type WarpLevelMessage } from "../../kernels/cpu/warpThreads.js";
 
 parentPort?.on("message", (message: WarpLevelMessage) => serveWarpLevel(message));
 // listening: the main thread may hand it levels from now on

@@ -83,7 +83,10 @@ export type WarpPlan = Pick<EvaluationPlan, "degrees" | "localSize" | "elementCo
  */
 export function splitsIntoElementRanges(plan: WarpPlan, blocks: PixelBlocks, image: WarpImage): boolean {
   return (
-    blocks.dimension === 2 && image.interpolation === "cubic" && plan.degrees[0] === 3 && plan.degrees[1] === 3
+    blocks.dimension === 2 &&
+    image.interpolation === "cubic" &&
+    plan.degrees[0] === 3 &&
+    plan.degrees[1] === 3
   );
 }
 
@@ -295,7 +298,8 @@ export function warpAdjoint(
     return;
   }
   if (d === 3) adjointPass3D(plan, blocks, g, out);
-  else if (plan.degrees[0] === 3 && plan.degrees[1] === 3) adjointCubic2D(plan, blocks, g, out, 0, plan.elementCount);
+  else if (plan.degrees[0] === 3 && plan.degrees[1] === 3)
+    adjointCubic2D(plan, blocks, g, out, 0, plan.elementCount);
   else adjoint2D(plan, blocks, g, out);
 }
 

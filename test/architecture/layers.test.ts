@@ -35,7 +35,8 @@ const BELOW: Record<string, readonly string[]> = {
   "kernels/webgpu": ["kernels/cpu", "hierarchy", "splines", "linalg"],
   fields: ["kernels/cpu", "hierarchy", "splines", "linalg"],
   primitives: ["autodiff", "kernels/cpu", "kernels/webgpu", "hierarchy", "splines", "linalg"],
-  io: ["fields", "hierarchy", "splines", "linalg"],
+  // io/node/ also starts the warp thread, whose body is a CPU kernel (kernels/cpu/warpThreads.ts)
+  io: ["fields", "kernels/cpu", "hierarchy", "splines", "linalg"],
   fitting: ["primitives", "autodiff", "fields", "kernels/cpu", "hierarchy", "splines", "linalg"],
   entry: LIBRARY,
   cli: LIBRARY,

@@ -1,5 +1,5 @@
 /**
- * A second thread for the 2D warp passes of a registration level (fusedLevelLoss.ts): the main thread and the
+ * A second thread for the 2D warp passes of a registration level (fitting/registration/fusedLevelLoss.ts): the main thread and the
  * helper each run warpForwardElements / warpAdjointElements on their own range of elements, on arrays in
  * shared memory, and meet at two points per evaluation (after the forward pass: the metric needs every pixel;
  * after the adjoint pass: the gather needs every element). Elements own disjoint pixels and disjoint gradient
@@ -17,7 +17,7 @@ import {
   type WarpPlan,
   warpAdjointElements,
   warpForwardElements,
-} from "../../kernels/cpu/warpKernel.js";
+} from "./warpKernel.js";
 
 const IDLE = 0;
 /** Passes, in control[0]. */

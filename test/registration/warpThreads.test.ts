@@ -1,5 +1,5 @@
 /**
- * The 2D warp passes shared with a helper thread (warpHelper.ts, a real Node worker from startWarpThread):
+ * The 2D warp passes shared with a helper thread (kernels/cpu/warpThreads.ts, a real Node worker from startWarpThread):
  * elements own disjoint pixels and gradient rows, so the loss, its gradient, the curvature and a whole
  * registration must equal the one-thread run bit for bit, level after level on the same thread.
  */
@@ -9,9 +9,9 @@ import { createImage } from "../../fields/image.js";
 import { fusedLevelLoss } from "../../fitting/registration/fusedLevelLoss.js";
 import type { LevelData, Metric } from "../../fitting/registration/levelLoss.js";
 import { registerImages } from "../../fitting/registration/registerImages.js";
-import type { WarpHelper } from "../../fitting/registration/warpHelper.js";
 import { startWarpThread } from "../../io/node/warpThread.js";
 import { cubicBSplineCoefficients } from "../../kernels/cpu/bsplinePrefilter.js";
+import type { WarpHelper } from "../../kernels/cpu/warpThreads.js";
 import { blobs, imageOf, randomField } from "./helpers.js";
 
 /** The first index where two arrays differ bitwise, or undefined when they are the same. */
