@@ -115,7 +115,8 @@ export function fusedLevelLoss(
   const elementGradients = array(local.length);
   const values = array(count);
   const du = array(count * d);
-  const handshake = warpControl();
+  // SharedArrayBuffer exists only where it can be used (cross-origin-isolated pages, Node): not made otherwise
+  const handshake = split >= 0 ? warpControl() : new Int32Array(2);
   if (helper && split >= 0)
     helper.post({
       control: handshake,
