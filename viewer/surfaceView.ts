@@ -12,15 +12,15 @@ import {
   InstancedBufferAttribute,
   InstancedMesh,
   LineBasicMaterial,
-  LineSegments,
   Matrix4,
   Mesh,
   MeshBasicMaterial,
   MeshStandardMaterial,
 } from "three/webgpu";
-import type { EvaluationPlan, PointCloud, THBField } from "../index.js";
+import type { PointCloud, THBField } from "../index.js";
+import { ElementMesh } from "./elementMesh.js";
 import { levelColor } from "./levelColors.js";
-import { elementEdges, gridLayout, tessellate, toPositions } from "./surfaceGeometry.js";
+import { gridLayout, tessellate, toPositions, valuesAt } from "./surfaceGeometry.js";
 
 /** What a field looks like on screen; `dispose()` frees its GPU buffers. */
 export interface SurfaceView {
@@ -118,12 +118,6 @@ export const cpuTessellator: GridTessellator = async (field, segments) => {
 };
 
 /**
- * Segments per element side of the element mesh: one count for every mesh, so that a refinement redraws
- * only the edges of the elements it made (a count that depended on the mesh size would redraw them all).
- */
-const EDGE_SAMPLES = 4;
-
-/**
  * A view of `field`: the surface tessellated by `tessellator` (named `tessellatorName` in the readout), the
  * element mesh, the control points; `size` is the scene's diagonal (sets sphere radii).
  */
@@ -155,9 +149,8 @@ export async function createSurfaceView(
     }),
   );
   group.add(surface);
-  const edgeMaterial = new LineBasicMaterial({ vertexColors: true });
-  const edges = new LineSegments(new BufferGeometry(), edgeMaterial);
-  group.add(edges);
+  const edges = new ElementMesh(new LineBasicMaterial({ vertexColors: true }));
+  group.add(edges.lines);
   // one sphere and one material for every control-point mesh, and instance buffers with room to spare: a
   // refinement writes its points into them (a new mesh and material per click cost three a new render
   // object and pipeline each time)
@@ -165,8 +158,6 @@ export async function createSurfaceView(
   const sphereMaterial = new MeshBasicMaterial({ color: 0xffffff });
   let controlPoints = instancedPoints(sphere, sphereMaterial, 0);
   group.add(controlPoints);
-  // edge samples per element, by level then cell key: kept while the surface under them does not move
-  let edgeCache: Map<number, Float32Array>[] = [];
   let shown = field;
   let tessellatedBy = tessellatorName;
   let pending = Promise.resolve();
@@ -206,66 +197,12 @@ export async function createSurfaceView(
       params[2 * k] = grid.params[2 * v];
       params[2 * k + 1] = grid.params[2 * v + 1];
     });
-    const points = toPositions(target.evaluate(params, 0), params, target.dim);
+    const points = toPositions(valuesAt(target, params), params, target.dim);
     vertices.forEach((v, k) => {
       positionArray[3 * v] = points[3 * k];
       positionArray[3 * v + 1] = points[3 * k + 1];
       positionArray[3 * v + 2] = points[3 * k + 2];
     });
-  };
-
-  const rebuildEdges = (target: THBField) => {
-    const plan = target.plan;
-    const samples = EDGE_SAMPLES;
-    const perElement = 4 * samples * 6;
-    while (edgeCache.length < plan.levelCount) edgeCache.push(new Map());
-    const keys = elementKeys(plan);
-    const missing: number[] = [];
-    for (let e = 0; e < plan.elementCount; e++) {
-      const cached = edgeCache[plan.elementLevel[e]].get(keys[e]);
-      if (!cached || cached.length !== perElement) missing.push(e);
-    }
-    if (missing.length > 0) {
-      const computed = elementEdges(target, samples, missing);
-      missing.forEach((e, i) => {
-        edgeCache[plan.elementLevel[e]].set(
-          keys[e],
-          Float32Array.from(computed.positions.subarray(i * perElement, (i + 1) * perElement)),
-        );
-      });
-    }
-    const positions = new Float32Array(plan.elementCount * perElement);
-    const colors = new Float32Array(plan.elementCount * perElement);
-    const levelRgb = new Float32Array(3 * plan.levelCount);
-    const c = new Color();
-    for (let level = 0; level < plan.levelCount; level++)
-      c.setHex(levelColor(level)).toArray(levelRgb, 3 * level);
-    const used: Map<number, Float32Array>[] = edgeCache.map(() => new Map());
-    for (let e = 0; e < plan.elementCount; e++) {
-      const level = plan.elementLevel[e];
-      const segment = edgeCache[level].get(keys[e])!;
-      used[level].set(keys[e], segment);
-      positions.set(segment, e * perElement);
-      const r = levelRgb[3 * level];
-      const g = levelRgb[3 * level + 1];
-      const b = levelRgb[3 * level + 2];
-      for (let k = e * perElement; k < (e + 1) * perElement; k += 3) {
-        colors[k] = r;
-        colors[k + 1] = g;
-        colors[k + 2] = b;
-      }
-    }
-    edgeCache = used; // forget the elements that are gone
-    const edgeGeometry = new BufferGeometry();
-    edgeGeometry.setAttribute("position", new BufferAttribute(positions, 3));
-    edgeGeometry.setAttribute("color", new BufferAttribute(colors, 3));
-    // the same object with a new geometry: three's WebGPU renderer keeps a render object (and its uniform
-    // buffers, and through it the object and its arrays) for every object it drew until that object, its
-    // material or the renderer is disposed — a new LineSegments per edit, on a shared material, leaked one
-    // render object with the old edge arrays per drawn edit (issue 15's heap growth)
-    const old = edges.geometry;
-    edges.geometry = edgeGeometry;
-    old.dispose();
   };
 
   const rebuildControlPoints = (target: THBField) => {
@@ -336,7 +273,7 @@ export async function createSurfaceView(
     }
     if (change.kind === "refined") {
       // exact carry-over: the surface did not move, only the element mesh and the control points changed
-      rebuildEdges(target);
+      edges.update(target, []);
       rebuildControlPoints(target);
     } else if (change.kind === "control") {
       const touched = target.elementsOfFunctions(change.ids);
@@ -347,15 +284,12 @@ export async function createSurfaceView(
         writePositions(await tessellator(target, SEGMENTS), target.dim);
         tessellatedBy = tessellatorName;
       }
-      const keys = elementKeys(target.plan);
-      for (const e of touched) edgeCache[target.plan.elementLevel[e]]?.delete(keys[e]);
-      rebuildEdges(target);
+      edges.update(target, touched);
       moveControlPoints(target, change.ids);
     } else {
       writePositions(await tessellator(target, SEGMENTS), target.dim);
       tessellatedBy = tessellatorName;
-      edgeCache = [];
-      rebuildEdges(target);
+      edges.update(target, "all");
       rebuildControlPoints(target);
     }
     // a refinement leaves the surface where it was: its vertices, normals and bounds stand
@@ -423,20 +357,6 @@ function instancedPoints(
   mesh.instanceColor = new InstancedBufferAttribute(new Float32Array(3 * capacity), 3);
   mesh.count = 0;
   return mesh;
-}
-
-/** The cell key of every element of a plan on its level (first direction fastest), as CellTree keys it. */
-function elementKeys(plan: EvaluationPlan): Float64Array {
-  const keys = new Float64Array(plan.elementCount);
-  const d = plan.dimension;
-  for (let e = 0; e < plan.elementCount; e++) {
-    const level = plan.elementLevel[e];
-    let key = 0;
-    for (let k = d - 1; k >= 0; k--)
-      key = key * (plan.rootCells[k] * 2 ** level) + plan.elementCell[e * d + k];
-    keys[e] = key;
-  }
-  return keys;
 }
 
 /**
