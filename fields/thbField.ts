@@ -217,10 +217,18 @@ export class THBField {
       // control points; the others are recomputed
       const local = new Float64Array(newPlan.elementCount * B * dim);
       const recompute: number[] = [];
-      for (let e = 0; e < newPlan.elementCount; e++) {
+      const block = B * dim;
+      for (let e = 0; e < newPlan.elementCount; ) {
         const o = reuse.oldElement[e];
-        if (o < 0) recompute.push(e);
-        else local.set(oldLocal.subarray(o * B * dim, (o + 1) * B * dim), e * B * dim);
+        if (o < 0) {
+          recompute.push(e++);
+          continue;
+        }
+        // one copy per run of elements whose old elements follow one another
+        let end = e + 1;
+        while (end < newPlan.elementCount && reuse.oldElement[end] === o + (end - e)) end++;
+        local.set(oldLocal.subarray(o * block, (o + end - e) * block), e * block);
+        e = end;
       }
       updateLocalControl(newPlan, control, dim, recompute, local);
       return new THBField(target, control, dim, newPlan, local);
