@@ -50,12 +50,17 @@ async function chooseTessellator(): Promise<{ name: string; tessellator: GridTes
   let uploaded: THBField["plan"] | undefined;
   return {
     name: "webgpu",
-    tessellator: (field, segments) => {
+    tessellator: (field, segments, window) => {
       // one plan on the device at a time: the one of the surface shown
       if (uploaded && uploaded !== field.plan) gpu.tensors?.forgetPlan(uploaded);
       uploaded = field.plan;
       const grid = gridLayout(field, segments);
-      return gpu.evaluateGrid(field.plan, field.control, field.dim, grid.lower, grid.spacing, grid.counts);
+      if (!window)
+        return gpu.evaluateGrid(field.plan, field.control, field.dim, grid.lower, grid.spacing, grid.counts);
+      // the window's first vertex as the grid has it (clamped onto the domain's end)
+      const v = window.first[0] + (segments + 1) * window.first[1];
+      const origin = [grid.params[2 * v], grid.params[2 * v + 1]];
+      return gpu.evaluateGrid(field.plan, field.control, field.dim, origin, grid.spacing, window.counts);
     },
   };
 }
@@ -136,7 +141,7 @@ async function show(field: THBField, change: FieldChange, frame = false): Promis
       tessellation.name,
     );
     view = created;
-    view.controlPoints.visible = showControl;
+    view.setControlPointsVisible(showControl);
     stage.scene.add(view.group);
   } else await view.show(field, change);
   setReadout("tessellation", view.tessellatedBy);
@@ -443,7 +448,7 @@ document.getElementById("undo")?.addEventListener("click", () => void step("undo
 document.getElementById("redo")?.addEventListener("click", () => void step("redo"));
 document.getElementById("show-control")?.addEventListener("change", (event) => {
   showControl = (event.target as HTMLInputElement).checked;
-  if (view) view.controlPoints.visible = showControl;
+  view?.setControlPointsVisible(showControl);
   stage.requestRender();
 });
 const fromFiles = (list: FileList | null | undefined) =>

@@ -117,9 +117,9 @@ export function elementAtParameter(
   v: number,
 ): { level: number; cell: number[] } | undefined {
   const plan = field.plan;
+  const b = plan.elementBox;
   for (let e = 0; e < plan.elementCount; e++) {
-    const b = plan.elementBox.subarray(4 * e, 4 * e + 4);
-    if (u >= b[0] && u <= b[2] && v >= b[1] && v <= b[3]) {
+    if (u >= b[4 * e] && u <= b[4 * e + 2] && v >= b[4 * e + 1] && v <= b[4 * e + 3]) {
       return { level: plan.elementLevel[e], cell: [plan.elementCell[2 * e], plan.elementCell[2 * e + 1]] };
     }
   }

@@ -61,7 +61,20 @@ export const SEGMENTS = 160;
  * first direction fastest): `#vertices by dim`. The CPU one is the grid kernel of thbOps; the page passes
  * the WebGPU backend's evaluateGrid when it has a device.
  */
-export type GridTessellator = (field: THBField, segments: number) => Promise<ArrayLike<number>>;
+export type GridTessellator = (
+  field: THBField,
+  segments: number,
+  window?: GridWindow,
+) => Promise<ArrayLike<number>>;
+
+/**
+ * A rectangle of the view's grid: `counts[0] × counts[1]` vertices from vertex (first[0], first[1]); a
+ * tessellator given one returns the values there only (`#window vertices by dim`, first direction fastest).
+ */
+export interface GridWindow {
+  first: [number, number];
+  counts: [number, number];
+}
 
 /** How the field shown next differs from the one shown now. */
 export type FieldChange =
@@ -77,8 +90,13 @@ export interface SurfaceView {
   readonly group: Group;
   /** The shaded surface (the pick target); its `uv` attribute holds the parameters (u, v). */
   readonly surface: Mesh;
-  /** The control points of the field shown (replaced when the number of functions changes). */
+  /**
+   * The control points of the field shown (replaced when the number of functions changes); while hidden
+   * they are brought up to date when shown again (setControlPointsVisible).
+   */
   readonly controlPoints: InstancedMesh;
+  /** Shows or hides the control points (updating them first when they are shown). */
+  setControlPointsVisible(visible: boolean): void;
   /** The field shown. */
   readonly field: THBField;
   /** Which grid kernel tessellated the surface last: "cpu" or "webgpu". */
@@ -111,10 +129,21 @@ function changedRows(a: THBField, b: THBField): number[] {
   return ids;
 }
 
-/** The CPU grid kernel (thbOps(plan).evaluateGrid, f64). */
-export const cpuTessellator: GridTessellator = async (field, segments) => {
-  const grid = tessellate(field, segments);
-  return grid.values;
+/** The CPU grid kernel (thbOps(plan).evaluateGrid, f64); a window is evaluated point by point. */
+export const cpuTessellator: GridTessellator = async (field, segments, window) => {
+  if (!window) return tessellate(field, segments).values;
+  const grid = gridLayout(field, segments);
+  const n = segments + 1;
+  const params = new Float64Array(2 * window.counts[0] * window.counts[1]);
+  let p = 0;
+  for (let j = 0; j < window.counts[1]; j++) {
+    for (let i = 0; i < window.counts[0]; i++) {
+      const v = window.first[0] + i + n * (window.first[1] + j);
+      params[p++] = grid.params[2 * v];
+      params[p++] = grid.params[2 * v + 1];
+    }
+  }
+  return valuesAt(field, params);
 };
 
 /**
@@ -157,7 +186,11 @@ export async function createSurfaceView(
   const sphere = new IcosahedronGeometry(size * 0.004, 1);
   const sphereMaterial = new MeshBasicMaterial({ color: 0xffffff });
   let controlPoints = instancedPoints(sphere, sphereMaterial, 0);
+  controlPoints.visible = false;
   group.add(controlPoints);
+  // whether the hidden control points lag behind the field shown (they are redone when shown: a click at
+  // 10,000 functions does not rewrite and upload 10,000 instances nobody sees)
+  let controlPointsStale = true;
   let shown = field;
   let tessellatedBy = tessellatorName;
   let pending = Promise.resolve();
@@ -168,19 +201,26 @@ export async function createSurfaceView(
     positionArray.set(points);
   };
 
-  /** Re-evaluates the grid vertices inside the given elements (a local change of the surface). */
-  const updateVertices = (target: THBField, elements: Iterable<number>) => {
+  /** The grid vertices inside the given elements (ascending), and the rectangle of the grid around them. */
+  const verticesIn = (target: THBField, elements: Iterable<number>) => {
     const plan = target.plan;
     const [lu, lv] = grid.lower;
     const [hu, hv] = grid.spacing;
     const vertices: number[] = [];
     const seen = new Uint8Array(n * n);
+    const lo = [n, n];
+    const hi = [-1, -1];
     for (const e of elements) {
-      const box = plan.elementBox.subarray(4 * e, 4 * e + 4);
-      const i0 = Math.max(0, Math.ceil((box[0] - lu) / hu - 1e-9));
-      const i1 = Math.min(n - 1, Math.floor((box[2] - lu) / hu + 1e-9));
-      const j0 = Math.max(0, Math.ceil((box[1] - lv) / hv - 1e-9));
-      const j1 = Math.min(n - 1, Math.floor((box[3] - lv) / hv + 1e-9));
+      const box = plan.elementBox;
+      const i0 = Math.max(0, Math.ceil((box[4 * e] - lu) / hu - 1e-9));
+      const i1 = Math.min(n - 1, Math.floor((box[4 * e + 2] - lu) / hu + 1e-9));
+      const j0 = Math.max(0, Math.ceil((box[4 * e + 1] - lv) / hv - 1e-9));
+      const j1 = Math.min(n - 1, Math.floor((box[4 * e + 3] - lv) / hv + 1e-9));
+      if (i0 > i1 || j0 > j1) continue;
+      lo[0] = Math.min(lo[0], i0);
+      lo[1] = Math.min(lo[1], j0);
+      hi[0] = Math.max(hi[0], i1);
+      hi[1] = Math.max(hi[1], j1);
       for (let j = j0; j <= j1; j++) {
         for (let i = i0; i <= i1; i++) {
           const v = i + n * j;
@@ -191,7 +231,44 @@ export async function createSurfaceView(
         }
       }
     }
-    if (vertices.length === 0) return;
+    const window: GridWindow | undefined =
+      vertices.length === 0
+        ? undefined
+        : { first: [lo[0], lo[1]], counts: [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1] };
+    return { vertices, window };
+  };
+
+  /**
+   * Re-evaluates the grid vertices inside the given elements (where moved control points move the surface):
+   * on the CPU those vertices, through the field's local control points; with a GPU tessellator the
+   * rectangle of the grid around them, through its grid kernel — not the whole grid.
+   */
+  const updateVertices = async (target: THBField, elements: Iterable<number>) => {
+    const { vertices, window } = verticesIn(target, elements);
+    if (!window) return;
+    if (tessellatorName !== "cpu") {
+      const values = await tessellator(target, SEGMENTS, window);
+      const [ni, nj] = window.counts;
+      const params = new Float64Array(2 * ni * nj);
+      for (let j = 0; j < nj; j++) {
+        for (let i = 0; i < ni; i++) {
+          const v = window.first[0] + i + n * (window.first[1] + j);
+          params[2 * (i + ni * j)] = grid.params[2 * v];
+          params[2 * (i + ni * j) + 1] = grid.params[2 * v + 1];
+        }
+      }
+      const points = toPositions(values, params, target.dim);
+      for (let j = 0; j < nj; j++) {
+        for (let i = 0; i < ni; i++) {
+          const v = window.first[0] + i + n * (window.first[1] + j);
+          const k = i + ni * j;
+          positionArray[3 * v] = points[3 * k];
+          positionArray[3 * v + 1] = points[3 * k + 1];
+          positionArray[3 * v + 2] = points[3 * k + 2];
+        }
+      }
+      return;
+    }
     const params = new Float64Array(2 * vertices.length);
     vertices.forEach((v, k) => {
       params[2 * k] = grid.params[2 * v];
@@ -221,7 +298,7 @@ export async function createSurfaceView(
     controlPoints.count = count;
     const matrices = controlPoints.instanceMatrix.array as Float32Array;
     const colors = controlPoints.instanceColor!.array as Float32Array;
-    const c = new Color();
+    const levelRgb = Array.from({ length: plan.levelCount }, (_, l) => new Color().setHex(levelColor(l)));
     const control = target.control;
     const dim = target.dim;
     for (let f = 0; f < count; f++) {
@@ -235,11 +312,12 @@ export async function createSurfaceView(
       matrices[m + 12] = control[dim * f];
       matrices[m + 13] = control[dim * f + 1];
       matrices[m + 14] = dim > 2 ? control[dim * f + 2] : 0;
-      c.setHex(levelColor(plan.functionLevel[f])).toArray(colors, 3 * f);
+      levelRgb[plan.functionLevel[f]].toArray(colors, 3 * f);
     }
     controlPoints.instanceMatrix.needsUpdate = true;
     controlPoints.instanceColor!.needsUpdate = true;
     controlPoints.boundingSphere = null;
+    controlPointsStale = false;
   };
 
   const moveControlPoints = (target: THBField, ids: readonly number[]) => {
@@ -274,23 +352,21 @@ export async function createSurfaceView(
     if (change.kind === "refined") {
       // exact carry-over: the surface did not move, only the element mesh and the control points changed
       edges.update(target, []);
-      rebuildControlPoints(target);
+      if (controlPoints.visible) rebuildControlPoints(target);
+      else controlPointsStale = true;
     } else if (change.kind === "control") {
       const touched = target.elementsOfFunctions(change.ids);
-      if (tessellatorName === "cpu") {
-        updateVertices(target, touched);
-        tessellatedBy = "cpu";
-      } else {
-        writePositions(await tessellator(target, SEGMENTS), target.dim);
-        tessellatedBy = tessellatorName;
-      }
+      await updateVertices(target, touched);
+      tessellatedBy = tessellatorName;
       edges.update(target, touched);
-      moveControlPoints(target, change.ids);
+      if (controlPoints.visible && !controlPointsStale) moveControlPoints(target, change.ids);
+      else controlPointsStale = true;
     } else {
       writePositions(await tessellator(target, SEGMENTS), target.dim);
       tessellatedBy = tessellatorName;
       edges.update(target, "all");
-      rebuildControlPoints(target);
+      if (controlPoints.visible) rebuildControlPoints(target);
+      else controlPointsStale = true;
     }
     // a refinement leaves the surface where it was: its vertices, normals and bounds stand
     if (change.kind !== "refined") {
@@ -308,6 +384,10 @@ export async function createSurfaceView(
     surface,
     get controlPoints() {
       return controlPoints;
+    },
+    setControlPointsVisible(visible) {
+      if (visible && controlPointsStale) rebuildControlPoints(shown);
+      controlPoints.visible = visible;
     },
     get field() {
       return shown;
@@ -356,6 +436,9 @@ function instancedPoints(
   const mesh = new InstancedMesh(sphere, material, capacity);
   mesh.instanceColor = new InstancedBufferAttribute(new Float32Array(3 * capacity), 3);
   mesh.count = 0;
+  // the points lie near the surface, which is culled already; their bounding sphere, redone over every
+  // instance after each change, cost more than drawing them
+  mesh.frustumCulled = false;
   return mesh;
 }
 
