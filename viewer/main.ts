@@ -50,17 +50,12 @@ async function chooseTessellator(): Promise<{ name: string; tessellator: GridTes
   let uploaded: THBField["plan"] | undefined;
   return {
     name: "webgpu",
-    tessellator: (field, segments, window) => {
+    tessellator: (field, segments) => {
       // one plan on the device at a time: the one of the surface shown
       if (uploaded && uploaded !== field.plan) gpu.tensors?.forgetPlan(uploaded);
       uploaded = field.plan;
       const grid = gridLayout(field, segments);
-      if (!window)
-        return gpu.evaluateGrid(field.plan, field.control, field.dim, grid.lower, grid.spacing, grid.counts);
-      // the window's first vertex as the grid has it (clamped onto the domain's end)
-      const v = window.first[0] + (segments + 1) * window.first[1];
-      const origin = [grid.params[2 * v], grid.params[2 * v + 1]];
-      return gpu.evaluateGrid(field.plan, field.control, field.dim, origin, grid.spacing, window.counts);
+      return gpu.evaluateGrid(field.plan, field.control, field.dim, grid.lower, grid.spacing, grid.counts);
     },
   };
 }

@@ -19,6 +19,7 @@ import {
 } from "three/webgpu";
 import type { PointCloud, THBField } from "../index.js";
 import { ElementMesh } from "./elementMesh.js";
+import { gridNormals } from "./gridNormals.js";
 import { levelColor } from "./levelColors.js";
 import { gridLayout, tessellate, toPositions, valuesAt } from "./surfaceGeometry.js";
 
@@ -61,20 +62,7 @@ export const SEGMENTS = 160;
  * first direction fastest): `#vertices by dim`. The CPU one is the grid kernel of thbOps; the page passes
  * the WebGPU backend's evaluateGrid when it has a device.
  */
-export type GridTessellator = (
-  field: THBField,
-  segments: number,
-  window?: GridWindow,
-) => Promise<ArrayLike<number>>;
-
-/**
- * A rectangle of the view's grid: `counts[0] × counts[1]` vertices from vertex (first[0], first[1]); a
- * tessellator given one returns the values there only (`#window vertices by dim`, first direction fastest).
- */
-export interface GridWindow {
-  first: [number, number];
-  counts: [number, number];
-}
+export type GridTessellator = (field: THBField, segments: number) => Promise<ArrayLike<number>>;
 
 /** How the field shown next differs from the one shown now. */
 export type FieldChange =
@@ -99,7 +87,7 @@ export interface SurfaceView {
   setControlPointsVisible(visible: boolean): void;
   /** The field shown. */
   readonly field: THBField;
-  /** Which grid kernel tessellated the surface last: "cpu" or "webgpu". */
+  /** Which grid kernel tessellated the whole surface last: "cpu" or "webgpu" (drag steps: see updateVertices). */
   readonly tessellatedBy: string;
   /** Shows `field`, redoing only what `change` can have changed. */
   show(field: THBField, change: FieldChange): Promise<void>;
@@ -129,21 +117,10 @@ function changedRows(a: THBField, b: THBField): number[] {
   return ids;
 }
 
-/** The CPU grid kernel (thbOps(plan).evaluateGrid, f64); a window is evaluated point by point. */
-export const cpuTessellator: GridTessellator = async (field, segments, window) => {
-  if (!window) return tessellate(field, segments).values;
-  const grid = gridLayout(field, segments);
-  const n = segments + 1;
-  const params = new Float64Array(2 * window.counts[0] * window.counts[1]);
-  let p = 0;
-  for (let j = 0; j < window.counts[1]; j++) {
-    for (let i = 0; i < window.counts[0]; i++) {
-      const v = window.first[0] + i + n * (window.first[1] + j);
-      params[p++] = grid.params[2 * v];
-      params[p++] = grid.params[2 * v + 1];
-    }
-  }
-  return valuesAt(field, params);
+/** The CPU grid kernel (thbOps(plan).evaluateGrid, f64). */
+export const cpuTessellator: GridTessellator = async (field, segments) => {
+  const grid = tessellate(field, segments);
+  return grid.values;
 };
 
 /**
@@ -163,6 +140,9 @@ export async function createSurfaceView(
   const geometry = new BufferGeometry();
   const positionAttribute = new BufferAttribute(positionArray, 3);
   geometry.setAttribute("position", positionAttribute);
+  const normalArray = new Float32Array(n * n * 3);
+  const normalAttribute = new BufferAttribute(normalArray, 3);
+  geometry.setAttribute("normal", normalAttribute);
   geometry.setAttribute("uv", new BufferAttribute(Float32Array.from(grid.params), 2));
   geometry.setIndex(new BufferAttribute(grid.indices, 1));
   const surface = new Mesh(
@@ -177,6 +157,14 @@ export async function createSurfaceView(
       polygonOffsetUnits: 1,
     }),
   );
+  // the surface fills the view; its bounds, redone over every vertex after each drag step, cost more than
+  // drawing it (they are recomputed when asked for: picking, framing)
+  surface.frustumCulled = false;
+  // whether a whole upload of the vertices and normals is asked for and not yet drawn
+  let wholePending = false;
+  surface.onAfterRender = () => {
+    wholePending = false;
+  };
   group.add(surface);
   const edges = new ElementMesh(new LineBasicMaterial({ vertexColors: true }));
   group.add(edges.lines);
@@ -201,26 +189,32 @@ export async function createSurfaceView(
     positionArray.set(points);
   };
 
-  /** The grid vertices inside the given elements (ascending), and the rectangle of the grid around them. */
-  const verticesIn = (target: THBField, elements: Iterable<number>) => {
+  /**
+   * Re-evaluates the grid vertices inside the given elements, where moved control points move the surface:
+   * a few hundred points, on the CPU through the field's local control points, whichever kernel tessellates
+   * whole surfaces (a GPU round trip per drag step, dispatch and read-back, costs more than those points).
+   */
+  const updateVertices = (
+    target: THBField,
+    elements: Iterable<number>,
+  ): { i0: number; i1: number; j0: number; j1: number } | undefined => {
     const plan = target.plan;
+    const box = plan.elementBox;
     const [lu, lv] = grid.lower;
     const [hu, hv] = grid.spacing;
     const vertices: number[] = [];
     const seen = new Uint8Array(n * n);
-    const lo = [n, n];
-    const hi = [-1, -1];
+    const window = { i0: n, i1: -1, j0: n, j1: -1 };
     for (const e of elements) {
-      const box = plan.elementBox;
       const i0 = Math.max(0, Math.ceil((box[4 * e] - lu) / hu - 1e-9));
       const i1 = Math.min(n - 1, Math.floor((box[4 * e + 2] - lu) / hu + 1e-9));
       const j0 = Math.max(0, Math.ceil((box[4 * e + 1] - lv) / hv - 1e-9));
       const j1 = Math.min(n - 1, Math.floor((box[4 * e + 3] - lv) / hv + 1e-9));
       if (i0 > i1 || j0 > j1) continue;
-      lo[0] = Math.min(lo[0], i0);
-      lo[1] = Math.min(lo[1], j0);
-      hi[0] = Math.max(hi[0], i1);
-      hi[1] = Math.max(hi[1], j1);
+      window.i0 = Math.min(window.i0, i0);
+      window.i1 = Math.max(window.i1, i1);
+      window.j0 = Math.min(window.j0, j0);
+      window.j1 = Math.max(window.j1, j1);
       for (let j = j0; j <= j1; j++) {
         for (let i = i0; i <= i1; i++) {
           const v = i + n * j;
@@ -231,44 +225,7 @@ export async function createSurfaceView(
         }
       }
     }
-    const window: GridWindow | undefined =
-      vertices.length === 0
-        ? undefined
-        : { first: [lo[0], lo[1]], counts: [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1] };
-    return { vertices, window };
-  };
-
-  /**
-   * Re-evaluates the grid vertices inside the given elements (where moved control points move the surface):
-   * on the CPU those vertices, through the field's local control points; with a GPU tessellator the
-   * rectangle of the grid around them, through its grid kernel — not the whole grid.
-   */
-  const updateVertices = async (target: THBField, elements: Iterable<number>) => {
-    const { vertices, window } = verticesIn(target, elements);
-    if (!window) return;
-    if (tessellatorName !== "cpu") {
-      const values = await tessellator(target, SEGMENTS, window);
-      const [ni, nj] = window.counts;
-      const params = new Float64Array(2 * ni * nj);
-      for (let j = 0; j < nj; j++) {
-        for (let i = 0; i < ni; i++) {
-          const v = window.first[0] + i + n * (window.first[1] + j);
-          params[2 * (i + ni * j)] = grid.params[2 * v];
-          params[2 * (i + ni * j) + 1] = grid.params[2 * v + 1];
-        }
-      }
-      const points = toPositions(values, params, target.dim);
-      for (let j = 0; j < nj; j++) {
-        for (let i = 0; i < ni; i++) {
-          const v = window.first[0] + i + n * (window.first[1] + j);
-          const k = i + ni * j;
-          positionArray[3 * v] = points[3 * k];
-          positionArray[3 * v + 1] = points[3 * k + 1];
-          positionArray[3 * v + 2] = points[3 * k + 2];
-        }
-      }
-      return;
-    }
+    if (vertices.length === 0) return undefined;
     const params = new Float64Array(2 * vertices.length);
     vertices.forEach((v, k) => {
       params[2 * k] = grid.params[2 * v];
@@ -280,6 +237,33 @@ export async function createSurfaceView(
       positionArray[3 * v + 1] = points[3 * k + 1];
       positionArray[3 * v + 2] = points[3 * k + 2];
     });
+    return window;
+  };
+
+  /**
+   * Normals (and the upload) after vertices moved: those of the moved vertices' window and its neighbours,
+   * sent as the update range of their grid rows; all of them when no window is given.
+   */
+  const updateNormals = (moved?: { i0: number; i1: number; j0: number; j1: number }) => {
+    geometry.boundingSphere = null;
+    geometry.boundingBox = null;
+    const around = moved && { i0: moved.i0 - 1, i1: moved.i1 + 1, j0: moved.j0 - 1, j1: moved.j1 + 1 };
+    gridNormals(positionArray, n, normalArray, around);
+    if (!around || wholePending) {
+      // a whole upload, asked for now or earlier and not yet drawn (ranges would replace it by themselves)
+      wholePending = true;
+      for (const attribute of [positionAttribute, normalAttribute]) {
+        attribute.clearUpdateRanges();
+        attribute.needsUpdate = true;
+      }
+      return;
+    }
+    const first = Math.max(0, around.j0) * n;
+    const end = (Math.min(n - 1, around.j1) + 1) * n;
+    for (const attribute of [positionAttribute, normalAttribute]) {
+      attribute.addUpdateRange(3 * first, 3 * (end - first));
+      attribute.needsUpdate = true;
+    }
   };
 
   const rebuildControlPoints = (target: THBField) => {
@@ -356,24 +340,20 @@ export async function createSurfaceView(
       else controlPointsStale = true;
     } else if (change.kind === "control") {
       const touched = target.elementsOfFunctions(change.ids);
-      await updateVertices(target, touched);
-      tessellatedBy = tessellatorName;
+      const moved = updateVertices(target, touched);
+      if (moved) updateNormals(moved);
       edges.update(target, touched);
       if (controlPoints.visible && !controlPointsStale) moveControlPoints(target, change.ids);
       else controlPointsStale = true;
     } else {
       writePositions(await tessellator(target, SEGMENTS), target.dim);
       tessellatedBy = tessellatorName;
+      updateNormals();
       edges.update(target, "all");
       if (controlPoints.visible) rebuildControlPoints(target);
       else controlPointsStale = true;
     }
     // a refinement leaves the surface where it was: its vertices, normals and bounds stand
-    if (change.kind !== "refined") {
-      positionAttribute.needsUpdate = true;
-      geometry.computeVertexNormals();
-      geometry.computeBoundingSphere();
-    }
     shown = target;
   };
 
