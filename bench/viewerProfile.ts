@@ -40,6 +40,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
+  positionTicks?: { line: number; ticks: number }[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -68,6 +69,7 @@ const view = await startView([file, "--port", "0"]);
 const { browser, close } = await launchHeaded();
 const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
+const lines = new Map<string, number>();
 let total = 0;
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
@@ -106,6 +108,13 @@ try {
       for (const n of profile.nodes) for (const k of n.children ?? []) parent.set(k, n.id);
       const name = (n: ProfileNode) =>
         `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").at(-1)}:${n.callFrame.lineNumber + 1}`;
+      const interval = profile.timeDeltas.reduce((a, b) => a + b, 0) / profile.samples.length / 1000;
+      for (const n of profile.nodes) {
+        for (const t of n.positionTicks ?? []) {
+          const key = `${n.callFrame.functionName} ${n.callFrame.url.split("/").at(-1)}:${t.line}`;
+          lines.set(key, (lines.get(key) ?? 0) + t.ticks * interval);
+        }
+      }
       profile.samples.forEach((id, i) => {
         const dt = (profile.timeDeltas[i] ?? 0) / 1000;
         const node = byId.get(id)!;
@@ -135,6 +144,8 @@ try {
   console.log(`profiled busy time per click: ${per(total)} ms (idle and (program) left out)`);
   console.log("\nself ms/click  function");
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${per(v)}  ${k}`);
+  console.log("\nself ms/click  line");
+  for (const [k, v] of [...lines].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${per(v)}  ${k}`);
   console.log("\ninclusive ms/click  function");
   for (const [k, v] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 45))
     console.log(`${per(v)}  ${k}`);
