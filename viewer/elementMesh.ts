@@ -39,6 +39,9 @@ export class ElementMesh {
   private written: number[] = [];
   /** Whether the geometry is new since the last upload (then uploaded whole, when first drawn). */
   private fresh = false;
+  /** The plan drawn, and the cell key of each of its elements. */
+  private plan?: EvaluationPlan;
+  private keys: Float64Array = new Float64Array(0);
 
   constructor(material: LineBasicMaterial) {
     this.lines = new LineSegments(new BufferGeometry(), material);
@@ -58,12 +61,26 @@ export class ElementMesh {
    */
   update(field: THBField, moved: Iterable<number> | "all"): void {
     const plan = field.plan;
+    if (moved !== "all" && plan === this.plan) {
+      // the same elements (a control-point move): only the moved ones are redrawn, in their slots
+      const elements: number[] = [];
+      const slots: number[] = [];
+      for (const e of moved) {
+        elements.push(e);
+        slots.push(this.slotOf[plan.elementLevel[e]].get(this.keys[e])!);
+      }
+      this.draw(field, elements, slots);
+      this.upload();
+      return;
+    }
+    this.plan = plan;
     if (moved === "all") {
       this.count = 0;
       this.slotOf = [];
     }
     while (this.slotOf.length < plan.levelCount) this.slotOf.push(new Map());
     const keys = elementKeys(plan);
+    this.keys = keys;
     const seen = new Uint8Array(this.count);
     const missing: number[] = [];
     for (let e = 0; e < plan.elementCount; e++) {
