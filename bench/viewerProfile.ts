@@ -1,9 +1,10 @@
 /**
- * `tsx bench/viewerProfile.ts [clicks] [query]`: a Chromium CPU profile (DevTools protocol, sampled every
+ * `tsx bench/viewerProfile.ts [clicks] [query] [--1k] [--drag]`: a Chromium CPU profile (DevTools protocol, sampled every
  * 100 µs) of clicks on the viewer at 9,289 functions, the profiler running only from each click to its
  * scene being updated (thbViewer.act, as bench:viewer clicks; the undo after each click is not profiled).
  * Prints the page's own click → scene updated times, then the profiled time per function: self time, and
- * inclusive time (every sample whose stack holds the function). Builds the viewer unminified so that the
+ * inclusive time (every sample whose stack holds the function). `--drag` profiles control-point drags
+ * (three steps each) instead, `--1k` the 1,081-function surface. Builds the viewer unminified so that the
  * profile names functions; run `npm run viewer:build` afterwards to restore the minified bundle.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -51,6 +52,7 @@ interface Profile {
 const clicks = Number(process.argv[2] ?? 12);
 const query = process.argv[3] ?? "?tessellation=cpu";
 const small = process.argv.includes("--1k");
+const drag = process.argv.includes("--drag");
 await buildViewer(undefined, false);
 const dir = mkdtempSync(join(tmpdir(), "thb-profile-"));
 const file = join(dir, "surface.json");
@@ -93,13 +95,18 @@ try {
     const at = [0.05 + 0.9 * rand(), 0.05 + 0.9 * rand()];
     const profiled = c >= 2; // two warm-up clicks
     if (profiled) await cdp.send("Profiler.start");
-    const ms = await page.evaluate(async (at) => {
-      const viewer = (globalThis as unknown as { thbViewer: Viewer }).thbViewer;
-      const n = viewer.actionTimes.length;
-      await viewer.act([{ kind: "click", at }]);
-      while (viewer.actionTimes.length === n) await new Promise((r) => setTimeout(r, 5));
-      return viewer.actionTimes.at(-1)!.readyMs;
-    }, at);
+    const ms = await page.evaluate(
+      async ({ at, drag }) => {
+        const viewer = (globalThis as unknown as { thbViewer: Viewer }).thbViewer;
+        const n = viewer.actionTimes.length;
+        // a drag: three steps of one control point (what bench:viewer times per step)
+        const action = drag ? { kind: "drag", which: at[0], by: [0.02, -0.02, 0.05] } : { kind: "click", at };
+        await viewer.act([action]);
+        while (viewer.actionTimes.length < n + (drag ? 3 : 1)) await new Promise((r) => setTimeout(r, 5));
+        return viewer.actionTimes.at(-1)!.readyMs;
+      },
+      { at, drag },
+    );
     if (profiled) {
       const { profile } = (await cdp.send("Profiler.stop")) as unknown as { profile: Profile };
       ready.push(ms);
