@@ -134,10 +134,13 @@ export async function benchViewer(): Promise<void> {
       ]),
     },
   ];
+  // THB_BENCH_VIEWER_CASES=10k (or 1k): one size only
+  const only = process.env.THB_BENCH_VIEWER_CASES?.split(",");
+  const selected = only ? cases.filter((c) => only.includes(c.name)) : cases;
   const { browser, close } = await launchHeaded();
   const rows: string[][] = [];
   try {
-    for (const { name, field } of cases) {
+    for (const { name, field } of selected) {
       const file = join(dir, `surface-${name}.json`);
       writeFileSync(file, fieldToJson(field));
       const view = await startView([file, "--port", "0"]);

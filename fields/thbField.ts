@@ -70,7 +70,8 @@ export class THBField {
     }
     this.space = space;
     this.dim = dim;
-    this.control = Float64Array.from(control);
+    // the constructor copies a typed array in one block; Float64Array.from walks it element by element
+    this.control = new Float64Array(control);
     this.planCache = plan;
     this.localCache = plan ? local : undefined;
   }
@@ -105,7 +106,7 @@ export class THBField {
         `rows must hold ${ids.length} functions × ${dim} numbers, got length ${rows?.length}`,
       );
     }
-    const control = Float64Array.from(this.control);
+    const control = this.control.slice();
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (!Number.isInteger(id) || id < 0 || id >= n)
@@ -118,7 +119,7 @@ export class THBField {
     }
     const plan = this.plan;
     const touched = this.elementsOfFunctions(ids);
-    const local = updateLocalControl(plan, control, dim, touched, Float64Array.from(this.localControl));
+    const local = updateLocalControl(plan, control, dim, touched, this.localControl.slice());
     return new THBField(this.space, control, dim, plan, local);
   }
 
@@ -217,10 +218,18 @@ export class THBField {
       // control points; the others are recomputed
       const local = new Float64Array(newPlan.elementCount * B * dim);
       const recompute: number[] = [];
-      for (let e = 0; e < newPlan.elementCount; e++) {
+      const block = B * dim;
+      for (let e = 0; e < newPlan.elementCount; ) {
         const o = reuse.oldElement[e];
-        if (o < 0) recompute.push(e);
-        else local.set(oldLocal.subarray(o * B * dim, (o + 1) * B * dim), e * B * dim);
+        if (o < 0) {
+          recompute.push(e++);
+          continue;
+        }
+        // one copy per run of elements whose old elements follow one another
+        let end = e + 1;
+        while (end < newPlan.elementCount && reuse.oldElement[end] === o + (end - e)) end++;
+        local.set(oldLocal.subarray(o * block, (o + end - e) * block), e * block);
+        e = end;
       }
       updateLocalControl(newPlan, control, dim, recompute, local);
       return new THBField(target, control, dim, newPlan, local);

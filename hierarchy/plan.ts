@@ -100,6 +100,45 @@ export function extractionRows(plan: EvaluationPlan): ExtractionRows {
 const POOL_SLACK = 0.5;
 
 /**
+ * The rows of `plan` in a pool with room for `room` more numbers behind its high-water mark: its own pool,
+ * or else (a plan compiled from scratch, or a full pool) a new pool holding its rows in the dense layout
+ * with room to spare, which becomes the plan's. The plans refined from one plan (a viewer refines, undoes
+ * and refines the same surface again) thus append their new rows to one pool, instead of each copying
+ * every row into a pool of its own.
+ */
+function rowsWithRoom(plan: EvaluationPlan, room: number): { pool: RowPool; rowStart: Int32Array } {
+  const pooled = pooledRows.get(plan);
+  if (pooled && pooled.pool.used * plan.localSize + room <= pooled.pool.values.length) return pooled;
+  const B = plan.localSize;
+  const rows = plan.extractionStart[plan.elementCount];
+  const values = new Float64Array(Math.ceil(rows * (1 + POOL_SLACK)) * B + room);
+  if (pooled) gatherRows(plan, pooled, values);
+  else values.set(plan.extractionCoefficients);
+  const compacted = { pool: { values, used: rows }, rowStart: plan.extractionStart };
+  pooledRows.set(plan, compacted);
+  return compacted;
+}
+
+/** Writes the rows of a pooled plan into `out` in the dense layout (row r at r·B). */
+function gatherRows(
+  plan: EvaluationPlan,
+  pooled: { pool: RowPool; rowStart: Int32Array },
+  out: Float64Array,
+): void {
+  const B = plan.localSize;
+  const start = plan.extractionStart;
+  const { values } = pooled.pool;
+  const { rowStart } = pooled;
+  for (let e = 0; e < plan.elementCount; ) {
+    // one copy per run of elements whose rows lie one after another in the pool
+    let end = e + 1;
+    while (end < plan.elementCount && rowStart[end] - rowStart[e] === start[end] - start[e]) end++;
+    out.set(values.subarray(rowStart[e] * B, (rowStart[e] + start[end] - start[e]) * B), start[e] * B);
+    e = end;
+  }
+}
+
+/**
  * Compiles a space into its evaluation plan. Given the plan of a space it was refined or coarsened from,
  * the extraction rows of the elements the change cannot reach are reused (planReuse.ts): the same plan,
  * bit for bit, for the work of the elements near the change.
@@ -236,46 +275,13 @@ export function compileReusing(
       extractionCoefficients.set(fresh[e]!.coefficients, extractionStart[e] * B);
     }
   } else {
-    // kept elements point at their rows in the previous plan's pool; fresh rows are appended to it, or, when
-    // it is full (or the previous plan is dense), the live rows go to a new pool with room for more
-    const source = extractionRows(old);
-    const sharedPool = pooledRows.get(old)?.pool;
+    // kept elements point at their rows in the previous plan's pool, fresh rows are appended to it
     let freshRows = 0;
     for (let e = 0; e < nE; e++) if (fresh[e]) freshRows += extractionStart[e + 1] - extractionStart[e];
+    const source = rowsWithRoom(old, freshRows * B);
+    const pool = source.pool;
     const rowStart = new Int32Array(nE);
-    let pool: RowPool;
-    if (sharedPool && (sharedPool.used + freshRows) * B <= sharedPool.values.length) {
-      pool = sharedPool;
-      for (let e = 0; e < nE; e++) if (!fresh[e]) rowStart[e] = source.rowStart[reuse.oldElement[e]];
-    } else {
-      pool = { values: new Float64Array(Math.ceil(nnz * (1 + POOL_SLACK)) * B), used: 0 };
-      // kept rows, one copy per run of old elements whose rows lie one after another in the old layout
-      const oldStart = old.extractionStart;
-      for (let e = 0; e < nE; ) {
-        if (fresh[e]) {
-          e++;
-          continue;
-        }
-        const first = reuse.oldElement[e];
-        let end = e + 1;
-        while (
-          end < nE &&
-          !fresh[end] &&
-          reuse.oldElement[end] === first + (end - e) &&
-          source.rowStart[first + (end - e)] ===
-            source.rowStart[first + (end - e) - 1] +
-              oldStart[first + (end - e)] -
-              oldStart[first + (end - e) - 1]
-        )
-          end++;
-        const rows = extractionStart[end] - extractionStart[e];
-        for (let k = e; k < end; k++) rowStart[k] = pool.used + extractionStart[k] - extractionStart[e];
-        const from = source.rowStart[first] * B;
-        pool.values.set(source.values.subarray(from, from + rows * B), pool.used * B);
-        pool.used += rows;
-        e = end;
-      }
-    }
+    for (let e = 0; e < nE; e++) if (!fresh[e]) rowStart[e] = source.rowStart[reuse.oldElement[e]];
     for (let e = 0; e < nE; e++) {
       const extraction = fresh[e];
       if (extraction) {
@@ -332,7 +338,7 @@ export function compileReusing(
     functionIndex,
     levelOffsets,
   };
-  const plan = new CompiledPlan(fields, pooled ? undefined : extractionCoefficients, pooled);
+  const plan = new CompiledPlan(fields, pooled ? undefined : extractionCoefficients);
   if (pooled) pooledRows.set(plan, pooled);
   return { plan, reuse };
 }
@@ -369,29 +375,17 @@ class CompiledPlan implements EvaluationPlan {
   declare readonly functionIndex: Int32Array;
   declare readonly levelOffsets: Int32Array;
   #dense: Float64Array | undefined;
-  readonly #rows: { pool: RowPool; rowStart: Int32Array } | undefined;
 
-  constructor(
-    fields: PlanFields,
-    dense: Float64Array | undefined,
-    rows: { pool: RowPool; rowStart: Int32Array } | undefined,
-  ) {
+  constructor(fields: PlanFields, dense: Float64Array | undefined) {
     Object.assign(this, fields);
     this.#dense = dense;
-    this.#rows = rows;
   }
 
   get extractionCoefficients(): Float64Array {
     if (this.#dense) return this.#dense;
-    const rows = this.#rows as { pool: RowPool; rowStart: Int32Array };
-    const B = this.localSize;
-    const start = this.extractionStart;
-    const dense = new Float64Array(start[this.elementCount] * B);
-    for (let e = 0; e < this.elementCount; e++) {
-      const from = rows.rowStart[e] * B;
-      const count = start[e + 1] - start[e];
-      dense.set(rows.pool.values.subarray(from, from + count * B), start[e] * B);
-    }
+    // a pooled plan: its rows gathered from its pool of now (a later refinement may have moved them to a new one)
+    const dense = new Float64Array(this.extractionStart[this.elementCount] * this.localSize);
+    gatherRows(this, pooledRows.get(this) as { pool: RowPool; rowStart: Int32Array }, dense);
     this.#dense = dense;
     return dense;
   }

@@ -22,8 +22,11 @@ const oneThree: Plugin = {
   },
 };
 
-/** Builds the viewer into `outDir` (default dist/viewer); returns the folder. */
-export async function buildViewer(outDir = join(root, "dist", "viewer")): Promise<string> {
+/**
+ * Builds the viewer into `outDir` (default dist/viewer); returns the folder. `minify: false` keeps the
+ * function names (for CPU profiles of the page).
+ */
+export async function buildViewer(outDir = join(root, "dist", "viewer"), minify = true): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   await build({
     entryPoints: [join(root, "viewer", "main.ts"), join(root, "viewer", "fitWorker.ts")],
@@ -32,7 +35,7 @@ export async function buildViewer(outDir = join(root, "dist", "viewer")): Promis
     platform: "browser",
     target: "es2022",
     outdir: outDir,
-    minify: true,
+    minify,
     logLevel: "warning",
     plugins: [oneThree],
   });

@@ -136,7 +136,7 @@ async function show(field: THBField, change: FieldChange, frame = false): Promis
       tessellation.name,
     );
     view = created;
-    view.controlPoints.visible = showControl;
+    view.setControlPointsVisible(showControl);
     stage.scene.add(view.group);
   } else await view.show(field, change);
   setReadout("tessellation", view.tessellatedBy);
@@ -232,15 +232,16 @@ const drag = {
     // coefficients only: the plan stays, the local control points of the elements it acts on are redone
     dragged = field.withControlRows([id], [position.x, position.y, position.z]);
     let ready = 0;
-    void show(dragged, { kind: "control", ids: [id] })
-      .then(() => {
-        ready = performance.now();
-        return stage.rendered();
-      })
+    const shown = show(dragged, { kind: "control", ids: [id] }).then(() => {
+      ready = performance.now();
+    });
+    void shown
+      .then(() => stage.rendered())
       .then((drawn) => {
         actionTimes.push({ action: "drag", ms: drawn - time, readyMs: ready - time, dofs: field.space.size });
         if (actionTimes.length > 1000) actionTimes.shift();
       });
+    return shown;
   },
   end(id: number) {
     if (!dragged) return;
@@ -389,7 +390,8 @@ const scripting = {
   /**
    * Runs actions through the handlers that clicks, drags and keys call (the page's own code paths, without
    * the pointer events and the ray cast that find their target): a click at parameters (u, v), a drag of
-   * control point `id` by `by` in three steps, an undo or a redo. For tests that need many actions.
+   * control point `id` by `by` in three steps (each after the one before is shown, as pointer moves come),
+   * an undo or a redo. For tests that need many actions.
    */
   async act(
     actions: (
@@ -412,9 +414,11 @@ const scripting = {
         // `which`: the control point, as a fraction of their count
         const id = Math.min(field.space.size - 1, Math.floor(action.which * field.space.size));
         if (field.dim !== 3 || !(id >= 0)) continue;
+        // one step after another's scene update, as pointer moves come (at most one per frame): a step's
+        // time is then its own work, not also that of the steps queued behind it
         const start = new Vector3().fromArray(field.control, 3 * id);
         for (let s = 1; s <= 3; s++)
-          drag.move(id, start.clone().addScaledVector(new Vector3(...action.by), s / 3));
+          await drag.move(id, start.clone().addScaledVector(new Vector3(...action.by), s / 3));
         drag.end(id);
       } else if (action.kind === "undoTo") {
         while (history.position > action.position) await step("undo");
@@ -443,7 +447,7 @@ document.getElementById("undo")?.addEventListener("click", () => void step("undo
 document.getElementById("redo")?.addEventListener("click", () => void step("redo"));
 document.getElementById("show-control")?.addEventListener("change", (event) => {
   showControl = (event.target as HTMLInputElement).checked;
-  if (view) view.controlPoints.visible = showControl;
+  view?.setControlPointsVisible(showControl);
   stage.requestRender();
 });
 const fromFiles = (list: FileList | null | undefined) =>

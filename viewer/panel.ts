@@ -13,9 +13,14 @@ export function setReadout(id: string, text: string): void {
   readout(id).textContent = text;
 }
 
+/** The plan whose readouts are shown (they depend on the plan only: a drag step leaves them). */
+let shownPlan: THBField["plan"] | undefined;
+
 /** Shows the field's levels, DOFs, elements per level and the legend. */
 export function showField(field: THBField): void {
   const plan = field.plan;
+  if (plan === shownPlan) return;
+  shownPlan = plan;
   const perLevel = new Array<number>(plan.levelCount).fill(0);
   for (let e = 0; e < plan.elementCount; e++) perLevel[plan.elementLevel[e]]++;
   setReadout("levels", String(plan.levelCount));

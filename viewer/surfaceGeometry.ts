@@ -64,6 +64,24 @@ export function toPositions(values: ArrayLike<number>, params: ArrayLike<number>
   return out;
 }
 
+/**
+ * The field's values at a few points `params  #points by 2`: `#points by dim`. Evaluated with first
+ * derivatives, whose path reads the elements' control points where they are; the values-only path of a
+ * surface first copies every element's control points into per-level grids, a sweep over all elements that
+ * costs more than a few hundred points (the edges of new elements, the vertices a drag moves).
+ */
+export function valuesAt(field: THBField, params: Float64Array): Float64Array {
+  const count = params.length / 2;
+  if (count === 0) return new Float64Array(0);
+  const withDerivatives = field.evaluate(params, 1);
+  const blocks = withDerivatives.length / (count * field.dim); // the value, then the derivatives
+  const dim = field.dim;
+  const values = new Float64Array(count * dim);
+  for (let i = 0; i < count; i++)
+    for (let k = 0; k < dim; k++) values[i * dim + k] = withDerivatives[i * blocks * dim + k];
+  return values;
+}
+
 /** Tessellates a surface field on `segments + 1` grid points per direction (the CPU grid kernel). */
 export function tessellate(field: THBField, segments: number): SurfaceGrid {
   const plan = field.plan;
@@ -92,55 +110,6 @@ export function tessellate(field: THBField, segments: number): SurfaceGrid {
   return { values, positions, params, indices };
 }
 
-/**
- * The edges of every active element (or of the listed ones, in that order), each sampled at `samples + 1`
- * points on the surface, as line segments: `positions  #segments·2 by 3` and the level of each segment's
- * element, `levels  #segments`.
- */
-export function elementEdges(
-  field: THBField,
-  samples: number,
-  elements?: readonly number[],
-): { positions: Float64Array; levels: Int32Array } {
-  const plan = field.plan;
-  const list = elements ?? Array.from({ length: plan.elementCount }, (_, e) => e);
-  const nE = list.length;
-  const perEdge = samples + 1;
-  const params = new Float64Array(nE * 4 * perEdge * 2);
-  let p = 0;
-  for (const e of list) {
-    const [u0, v0, u1, v1] = plan.elementBox.subarray(4 * e, 4 * e + 4);
-    const corners = [
-      [u0, v0, u1, v0],
-      [u1, v0, u1, v1],
-      [u1, v1, u0, v1],
-      [u0, v1, u0, v0],
-    ];
-    for (const [a, b, c, d] of corners) {
-      for (let s = 0; s <= samples; s++) {
-        const t = s / samples;
-        params[p++] = a + (c - a) * t;
-        params[p++] = b + (d - b) * t;
-      }
-    }
-  }
-  const points = toPositions(field.evaluate(params, 0), params, field.dim);
-  const segments = nE * 4 * samples;
-  const positions = new Float64Array(segments * 6);
-  const levels = new Int32Array(segments);
-  let s = 0;
-  for (let e = 0; e < nE; e++) {
-    for (let edge = 0; edge < 4; edge++) {
-      const first = (e * 4 + edge) * perEdge;
-      for (let k = 0; k < samples; k++, s++) {
-        positions.set(points.subarray(3 * (first + k), 3 * (first + k) + 6), 6 * s);
-        levels[s] = plan.elementLevel[list[e]];
-      }
-    }
-  }
-  return { positions, levels };
-}
-
 /** The active element containing parameter (u, v), as a refinement request, or undefined outside. */
 export function elementAtParameter(
   field: THBField,
@@ -148,9 +117,9 @@ export function elementAtParameter(
   v: number,
 ): { level: number; cell: number[] } | undefined {
   const plan = field.plan;
+  const b = plan.elementBox;
   for (let e = 0; e < plan.elementCount; e++) {
-    const b = plan.elementBox.subarray(4 * e, 4 * e + 4);
-    if (u >= b[0] && u <= b[2] && v >= b[1] && v <= b[3]) {
+    if (u >= b[4 * e] && u <= b[4 * e + 2] && v >= b[4 * e + 1] && v <= b[4 * e + 3]) {
       return { level: plan.elementLevel[e], cell: [plan.elementCell[2 * e], plan.elementCell[2 * e + 1]] };
     }
   }

@@ -12,15 +12,16 @@ import {
   InstancedBufferAttribute,
   InstancedMesh,
   LineBasicMaterial,
-  LineSegments,
   Matrix4,
   Mesh,
   MeshBasicMaterial,
   MeshStandardMaterial,
 } from "three/webgpu";
-import type { EvaluationPlan, PointCloud, THBField } from "../index.js";
+import type { PointCloud, THBField } from "../index.js";
+import { ElementMesh } from "./elementMesh.js";
+import { gridNormals } from "./gridNormals.js";
 import { levelColor } from "./levelColors.js";
-import { elementEdges, gridLayout, tessellate, toPositions } from "./surfaceGeometry.js";
+import { gridLayout, tessellate, toPositions, valuesAt } from "./surfaceGeometry.js";
 
 /** What a field looks like on screen; `dispose()` frees its GPU buffers. */
 export interface SurfaceView {
@@ -77,11 +78,16 @@ export interface SurfaceView {
   readonly group: Group;
   /** The shaded surface (the pick target); its `uv` attribute holds the parameters (u, v). */
   readonly surface: Mesh;
-  /** The control points of the field shown (replaced when the number of functions changes). */
+  /**
+   * The control points of the field shown (replaced when the number of functions changes); while hidden
+   * they are brought up to date when shown again (setControlPointsVisible).
+   */
   readonly controlPoints: InstancedMesh;
+  /** Shows or hides the control points (updating them first when they are shown). */
+  setControlPointsVisible(visible: boolean): void;
   /** The field shown. */
   readonly field: THBField;
-  /** Which grid kernel tessellated the surface last: "cpu" or "webgpu". */
+  /** Which grid kernel tessellated the whole surface last: "cpu" or "webgpu" (drag steps: see updateVertices). */
   readonly tessellatedBy: string;
   /** Shows `field`, redoing only what `change` can have changed. */
   show(field: THBField, change: FieldChange): Promise<void>;
@@ -118,12 +124,6 @@ export const cpuTessellator: GridTessellator = async (field, segments) => {
 };
 
 /**
- * Segments per element side of the element mesh: one count for every mesh, so that a refinement redraws
- * only the edges of the elements it made (a count that depended on the mesh size would redraw them all).
- */
-const EDGE_SAMPLES = 4;
-
-/**
  * A view of `field`: the surface tessellated by `tessellator` (named `tessellatorName` in the readout), the
  * element mesh, the control points; `size` is the scene's diagonal (sets sphere radii).
  */
@@ -140,6 +140,9 @@ export async function createSurfaceView(
   const geometry = new BufferGeometry();
   const positionAttribute = new BufferAttribute(positionArray, 3);
   geometry.setAttribute("position", positionAttribute);
+  const normalArray = new Float32Array(n * n * 3);
+  const normalAttribute = new BufferAttribute(normalArray, 3);
+  geometry.setAttribute("normal", normalAttribute);
   geometry.setAttribute("uv", new BufferAttribute(Float32Array.from(grid.params), 2));
   geometry.setIndex(new BufferAttribute(grid.indices, 1));
   const surface = new Mesh(
@@ -154,19 +157,28 @@ export async function createSurfaceView(
       polygonOffsetUnits: 1,
     }),
   );
+  // the surface fills the view; its bounds, redone over every vertex after each drag step, cost more than
+  // drawing it (they are recomputed when asked for: picking, framing)
+  surface.frustumCulled = false;
+  // whether a whole upload of the vertices and normals is asked for and not yet drawn
+  let wholePending = false;
+  surface.onAfterRender = () => {
+    wholePending = false;
+  };
   group.add(surface);
-  const edgeMaterial = new LineBasicMaterial({ vertexColors: true });
-  const edges = new LineSegments(new BufferGeometry(), edgeMaterial);
-  group.add(edges);
+  const edges = new ElementMesh(new LineBasicMaterial({ vertexColors: true }));
+  group.add(edges.lines);
   // one sphere and one material for every control-point mesh, and instance buffers with room to spare: a
   // refinement writes its points into them (a new mesh and material per click cost three a new render
   // object and pipeline each time)
   const sphere = new IcosahedronGeometry(size * 0.004, 1);
   const sphereMaterial = new MeshBasicMaterial({ color: 0xffffff });
   let controlPoints = instancedPoints(sphere, sphereMaterial, 0);
+  controlPoints.visible = false;
   group.add(controlPoints);
-  // edge samples per element, by level then cell key: kept while the surface under them does not move
-  let edgeCache: Map<number, Float32Array>[] = [];
+  // whether the hidden control points lag behind the field shown (they are redone when shown: a click at
+  // 10,000 functions does not rewrite and upload 10,000 instances nobody sees)
+  let controlPointsStale = true;
   let shown = field;
   let tessellatedBy = tessellatorName;
   let pending = Promise.resolve();
@@ -177,19 +189,32 @@ export async function createSurfaceView(
     positionArray.set(points);
   };
 
-  /** Re-evaluates the grid vertices inside the given elements (a local change of the surface). */
-  const updateVertices = (target: THBField, elements: Iterable<number>) => {
+  /**
+   * Re-evaluates the grid vertices inside the given elements, where moved control points move the surface:
+   * a few hundred points, on the CPU through the field's local control points, whichever kernel tessellates
+   * whole surfaces (a GPU round trip per drag step, dispatch and read-back, costs more than those points).
+   */
+  const updateVertices = (
+    target: THBField,
+    elements: Iterable<number>,
+  ): { i0: number; i1: number; j0: number; j1: number } | undefined => {
     const plan = target.plan;
+    const box = plan.elementBox;
     const [lu, lv] = grid.lower;
     const [hu, hv] = grid.spacing;
     const vertices: number[] = [];
     const seen = new Uint8Array(n * n);
+    const window = { i0: n, i1: -1, j0: n, j1: -1 };
     for (const e of elements) {
-      const box = plan.elementBox.subarray(4 * e, 4 * e + 4);
-      const i0 = Math.max(0, Math.ceil((box[0] - lu) / hu - 1e-9));
-      const i1 = Math.min(n - 1, Math.floor((box[2] - lu) / hu + 1e-9));
-      const j0 = Math.max(0, Math.ceil((box[1] - lv) / hv - 1e-9));
-      const j1 = Math.min(n - 1, Math.floor((box[3] - lv) / hv + 1e-9));
+      const i0 = Math.max(0, Math.ceil((box[4 * e] - lu) / hu - 1e-9));
+      const i1 = Math.min(n - 1, Math.floor((box[4 * e + 2] - lu) / hu + 1e-9));
+      const j0 = Math.max(0, Math.ceil((box[4 * e + 1] - lv) / hv - 1e-9));
+      const j1 = Math.min(n - 1, Math.floor((box[4 * e + 3] - lv) / hv + 1e-9));
+      if (i0 > i1 || j0 > j1) continue;
+      window.i0 = Math.min(window.i0, i0);
+      window.i1 = Math.max(window.i1, i1);
+      window.j0 = Math.min(window.j0, j0);
+      window.j1 = Math.max(window.j1, j1);
       for (let j = j0; j <= j1; j++) {
         for (let i = i0; i <= i1; i++) {
           const v = i + n * j;
@@ -200,72 +225,45 @@ export async function createSurfaceView(
         }
       }
     }
-    if (vertices.length === 0) return;
+    if (vertices.length === 0) return undefined;
     const params = new Float64Array(2 * vertices.length);
     vertices.forEach((v, k) => {
       params[2 * k] = grid.params[2 * v];
       params[2 * k + 1] = grid.params[2 * v + 1];
     });
-    const points = toPositions(target.evaluate(params, 0), params, target.dim);
+    const points = toPositions(valuesAt(target, params), params, target.dim);
     vertices.forEach((v, k) => {
       positionArray[3 * v] = points[3 * k];
       positionArray[3 * v + 1] = points[3 * k + 1];
       positionArray[3 * v + 2] = points[3 * k + 2];
     });
+    return window;
   };
 
-  const rebuildEdges = (target: THBField) => {
-    const plan = target.plan;
-    const samples = EDGE_SAMPLES;
-    const perElement = 4 * samples * 6;
-    while (edgeCache.length < plan.levelCount) edgeCache.push(new Map());
-    const keys = elementKeys(plan);
-    const missing: number[] = [];
-    for (let e = 0; e < plan.elementCount; e++) {
-      const cached = edgeCache[plan.elementLevel[e]].get(keys[e]);
-      if (!cached || cached.length !== perElement) missing.push(e);
-    }
-    if (missing.length > 0) {
-      const computed = elementEdges(target, samples, missing);
-      missing.forEach((e, i) => {
-        edgeCache[plan.elementLevel[e]].set(
-          keys[e],
-          Float32Array.from(computed.positions.subarray(i * perElement, (i + 1) * perElement)),
-        );
-      });
-    }
-    const positions = new Float32Array(plan.elementCount * perElement);
-    const colors = new Float32Array(plan.elementCount * perElement);
-    const levelRgb = new Float32Array(3 * plan.levelCount);
-    const c = new Color();
-    for (let level = 0; level < plan.levelCount; level++)
-      c.setHex(levelColor(level)).toArray(levelRgb, 3 * level);
-    const used: Map<number, Float32Array>[] = edgeCache.map(() => new Map());
-    for (let e = 0; e < plan.elementCount; e++) {
-      const level = plan.elementLevel[e];
-      const segment = edgeCache[level].get(keys[e])!;
-      used[level].set(keys[e], segment);
-      positions.set(segment, e * perElement);
-      const r = levelRgb[3 * level];
-      const g = levelRgb[3 * level + 1];
-      const b = levelRgb[3 * level + 2];
-      for (let k = e * perElement; k < (e + 1) * perElement; k += 3) {
-        colors[k] = r;
-        colors[k + 1] = g;
-        colors[k + 2] = b;
+  /**
+   * Normals (and the upload) after vertices moved: those of the moved vertices' window and its neighbours,
+   * sent as the update range of their grid rows; all of them when no window is given.
+   */
+  const updateNormals = (moved?: { i0: number; i1: number; j0: number; j1: number }) => {
+    geometry.boundingSphere = null;
+    geometry.boundingBox = null;
+    const around = moved && { i0: moved.i0 - 1, i1: moved.i1 + 1, j0: moved.j0 - 1, j1: moved.j1 + 1 };
+    gridNormals(positionArray, n, normalArray, around);
+    if (!around || wholePending) {
+      // a whole upload, asked for now or earlier and not yet drawn (ranges would replace it by themselves)
+      wholePending = true;
+      for (const attribute of [positionAttribute, normalAttribute]) {
+        attribute.clearUpdateRanges();
+        attribute.needsUpdate = true;
       }
+      return;
     }
-    edgeCache = used; // forget the elements that are gone
-    const edgeGeometry = new BufferGeometry();
-    edgeGeometry.setAttribute("position", new BufferAttribute(positions, 3));
-    edgeGeometry.setAttribute("color", new BufferAttribute(colors, 3));
-    // the same object with a new geometry: three's WebGPU renderer keeps a render object (and its uniform
-    // buffers, and through it the object and its arrays) for every object it drew until that object, its
-    // material or the renderer is disposed — a new LineSegments per edit, on a shared material, leaked one
-    // render object with the old edge arrays per drawn edit (issue 15's heap growth)
-    const old = edges.geometry;
-    edges.geometry = edgeGeometry;
-    old.dispose();
+    const first = Math.max(0, around.j0) * n;
+    const end = (Math.min(n - 1, around.j1) + 1) * n;
+    for (const attribute of [positionAttribute, normalAttribute]) {
+      attribute.addUpdateRange(3 * first, 3 * (end - first));
+      attribute.needsUpdate = true;
+    }
   };
 
   const rebuildControlPoints = (target: THBField) => {
@@ -284,7 +282,7 @@ export async function createSurfaceView(
     controlPoints.count = count;
     const matrices = controlPoints.instanceMatrix.array as Float32Array;
     const colors = controlPoints.instanceColor!.array as Float32Array;
-    const c = new Color();
+    const levelRgb = Array.from({ length: plan.levelCount }, (_, l) => new Color().setHex(levelColor(l)));
     const control = target.control;
     const dim = target.dim;
     for (let f = 0; f < count; f++) {
@@ -298,11 +296,12 @@ export async function createSurfaceView(
       matrices[m + 12] = control[dim * f];
       matrices[m + 13] = control[dim * f + 1];
       matrices[m + 14] = dim > 2 ? control[dim * f + 2] : 0;
-      c.setHex(levelColor(plan.functionLevel[f])).toArray(colors, 3 * f);
+      levelRgb[plan.functionLevel[f]].toArray(colors, 3 * f);
     }
     controlPoints.instanceMatrix.needsUpdate = true;
     controlPoints.instanceColor!.needsUpdate = true;
     controlPoints.boundingSphere = null;
+    controlPointsStale = false;
   };
 
   const moveControlPoints = (target: THBField, ids: readonly number[]) => {
@@ -336,34 +335,25 @@ export async function createSurfaceView(
     }
     if (change.kind === "refined") {
       // exact carry-over: the surface did not move, only the element mesh and the control points changed
-      rebuildEdges(target);
-      rebuildControlPoints(target);
+      edges.update(target, []);
+      if (controlPoints.visible) rebuildControlPoints(target);
+      else controlPointsStale = true;
     } else if (change.kind === "control") {
       const touched = target.elementsOfFunctions(change.ids);
-      if (tessellatorName === "cpu") {
-        updateVertices(target, touched);
-        tessellatedBy = "cpu";
-      } else {
-        writePositions(await tessellator(target, SEGMENTS), target.dim);
-        tessellatedBy = tessellatorName;
-      }
-      const keys = elementKeys(target.plan);
-      for (const e of touched) edgeCache[target.plan.elementLevel[e]]?.delete(keys[e]);
-      rebuildEdges(target);
-      moveControlPoints(target, change.ids);
+      const moved = updateVertices(target, touched);
+      if (moved) updateNormals(moved);
+      edges.update(target, touched);
+      if (controlPoints.visible && !controlPointsStale) moveControlPoints(target, change.ids);
+      else controlPointsStale = true;
     } else {
       writePositions(await tessellator(target, SEGMENTS), target.dim);
       tessellatedBy = tessellatorName;
-      edgeCache = [];
-      rebuildEdges(target);
-      rebuildControlPoints(target);
+      updateNormals();
+      edges.update(target, "all");
+      if (controlPoints.visible) rebuildControlPoints(target);
+      else controlPointsStale = true;
     }
     // a refinement leaves the surface where it was: its vertices, normals and bounds stand
-    if (change.kind !== "refined") {
-      positionAttribute.needsUpdate = true;
-      geometry.computeVertexNormals();
-      geometry.computeBoundingSphere();
-    }
     shown = target;
   };
 
@@ -374,6 +364,10 @@ export async function createSurfaceView(
     surface,
     get controlPoints() {
       return controlPoints;
+    },
+    setControlPointsVisible(visible) {
+      if (visible && controlPointsStale) rebuildControlPoints(shown);
+      controlPoints.visible = visible;
     },
     get field() {
       return shown;
@@ -422,21 +416,10 @@ function instancedPoints(
   const mesh = new InstancedMesh(sphere, material, capacity);
   mesh.instanceColor = new InstancedBufferAttribute(new Float32Array(3 * capacity), 3);
   mesh.count = 0;
+  // the points lie near the surface, which is culled already; their bounding sphere, redone over every
+  // instance after each change, cost more than drawing them
+  mesh.frustumCulled = false;
   return mesh;
-}
-
-/** The cell key of every element of a plan on its level (first direction fastest), as CellTree keys it. */
-function elementKeys(plan: EvaluationPlan): Float64Array {
-  const keys = new Float64Array(plan.elementCount);
-  const d = plan.dimension;
-  for (let e = 0; e < plan.elementCount; e++) {
-    const level = plan.elementLevel[e];
-    let key = 0;
-    for (let k = d - 1; k >= 0; k--)
-      key = key * (plan.rootCells[k] * 2 ** level) + plan.elementCell[e * d + k];
-    keys[e] = key;
-  }
-  return keys;
 }
 
 /**

@@ -157,6 +157,31 @@ describe("compile reusing the previous plan", () => {
     );
   }, 300_000);
 
+  it("plans refined again and again from one dense plan append to one pool, a new one when it is full", () => {
+    // what a viewer does: refine the loaded surface (compiled from scratch), undo, refine it elsewhere, …
+    const knots = uniformKnotVector(3, 16);
+    const space = THBSpace.create({ degrees: [3, 3], knots: [knots, knots] });
+    const plan = compile(space);
+    const dense = Float64Array.from(plan.extractionCoefficients);
+    const rand = seededRandom(5);
+    const children: { space: THBSpace; plan: EvaluationPlan }[] = [];
+    for (let k = 0; k < 40; k++) {
+      const child = refineElementRefs(space, [space.elements[Math.floor(rand() * space.elements.length)]], 2);
+      children.push({ space: child, plan: compile(child, { space, plan }) });
+    }
+    // the first two share one pool (the parent's, made once), and so do most of the others: each pool
+    // change is a full pool replaced for the parent, after several children filled it
+    const pools = new Set(children.map((c) => extractionRows(c.plan).values));
+    expect(extractionRows(children[1].plan).values).toBe(extractionRows(children[0].plan).values);
+    expect(pools.size).toBeGreaterThan(1);
+    expect(pools.size).toBeLessThan(children.length / 3);
+    // all compiled before any is checked: no child's rows were written over by a later one
+    for (const child of children)
+      expectSamePlan(child.plan, compile(child.space.withTree(child.space.tree.clone())));
+    expect(firstDifference(plan.extractionCoefficients, dense)).toBe(undefined);
+    expect(extractionRows(plan).rowStart).toEqual(plan.extractionStart);
+  });
+
   it("a local refinement of a pooled plan appends only its new rows to the shared pool", () => {
     // 16 × 16 bicubic cells: a refinement in one corner, then one in the opposite corner
     const knots = uniformKnotVector(3, 16);
