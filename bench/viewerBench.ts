@@ -9,34 +9,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { THBField } from "../fields/thbField.js";
-import { THBSpace } from "../hierarchy/thbSpace.js";
 import { fieldToJson } from "../io/serialization.js";
 import { buildViewer } from "../scripts/buildViewer.js";
-import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
 import { hasBrowser, launchHeaded } from "../test/viewer/browser.js";
 import { startView } from "../test/viewer/viewServer.js";
 import { median, printTable } from "./harness.js";
-
-/** A bicubic surface z = bump(u, v) over `cells`² level-0 cells, refined by G+Smo boxes (exactly). */
-function surface(cells: number, boxes: number[][]): THBField {
-  const U = uniformKnotVector(3, cells);
-  const space = THBSpace.create({ degrees: [3, 3], knots: [U, U] });
-  const n = cells + 3;
-  const control = new Float64Array(space.size * 3);
-  for (let j = 0; j < n; j++) {
-    for (let i = 0; i < n; i++) {
-      // Greville abscissae: x = u, y = v reproduced exactly
-      const u = (U[i + 1] + U[i + 2] + U[i + 3]) / 3;
-      const v = (U[j + 1] + U[j + 2] + U[j + 3]) / 3;
-      const z =
-        0.15 * Math.sin(3 * u) * Math.cos(4 * v) + 0.1 * Math.exp(-20 * ((u - 0.5) ** 2 + (v - 0.5) ** 2));
-      control.set([u, v, z], 3 * (i + n * j));
-    }
-  }
-  return new THBField(space, control, 3).refineBoxes(boxes);
-}
+import { largeSurface, smallSurface } from "./viewerSurfaces.js";
 
 const readout = async (page: Page, id: string) => (await page.getByTestId(id).textContent()) ?? "";
 type Times = { action: string; ms: number; readyMs: number }[];
@@ -125,14 +104,8 @@ export async function benchViewer(): Promise<void> {
   await buildViewer();
   const dir = mkdtempSync(join(tmpdir(), "thb-bench-viewer-"));
   const cases = [
-    { name: "1k", field: surface(26, [[1, 16, 16, 36, 36]]) },
-    {
-      name: "10k",
-      field: surface(40, [
-        [1, 8, 8, 72, 72],
-        [2, 40, 40, 120, 120],
-      ]),
-    },
+    { name: "1k", field: smallSurface() },
+    { name: "10k", field: largeSurface() },
   ];
   // THB_BENCH_VIEWER_CASES=10k (or 1k): one size only
   const only = process.env.THB_BENCH_VIEWER_CASES?.split(",");

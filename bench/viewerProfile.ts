@@ -10,32 +10,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { THBField } from "../fields/thbField.js";
-import { THBSpace } from "../hierarchy/thbSpace.js";
 import { fieldToJson } from "../io/serialization.js";
 import { buildViewer } from "../scripts/buildViewer.js";
-import { uniformKnotVector } from "../splines/knotVector.js";
 import { seededRandom } from "../test/helpers/random.js";
 import { launchHeaded } from "../test/viewer/browser.js";
 import { startView } from "../test/viewer/viewServer.js";
-
-/** The 10k surface of bench:viewer. */
-function surface(cells: number, boxes: number[][]): THBField {
-  const U = uniformKnotVector(3, cells);
-  const space = THBSpace.create({ degrees: [3, 3], knots: [U, U] });
-  const n = cells + 3;
-  const control = new Float64Array(space.size * 3);
-  for (let j = 0; j < n; j++) {
-    for (let i = 0; i < n; i++) {
-      const u = (U[i + 1] + U[i + 2] + U[i + 3]) / 3;
-      const v = (U[j + 1] + U[j + 2] + U[j + 3]) / 3;
-      const z =
-        0.15 * Math.sin(3 * u) * Math.cos(4 * v) + 0.1 * Math.exp(-20 * ((u - 0.5) ** 2 + (v - 0.5) ** 2));
-      control.set([u, v, z], 3 * (i + n * j));
-    }
-  }
-  return new THBField(space, control, 3).refineBoxes(boxes);
-}
+import { largeSurface, smallSurface } from "./viewerSurfaces.js";
 
 interface ProfileNode {
   id: number;
@@ -56,17 +36,7 @@ const drag = process.argv.includes("--drag");
 await buildViewer(undefined, false);
 const dir = mkdtempSync(join(tmpdir(), "thb-profile-"));
 const file = join(dir, "surface.json");
-writeFileSync(
-  file,
-  fieldToJson(
-    small
-      ? surface(26, [[1, 16, 16, 36, 36]])
-      : surface(40, [
-          [1, 8, 8, 72, 72],
-          [2, 40, 40, 120, 120],
-        ]),
-  ),
-);
+writeFileSync(file, fieldToJson(small ? smallSurface() : largeSurface()));
 const view = await startView([file, "--port", "0"]);
 const { browser, close } = await launchHeaded();
 const self = new Map<string, number>();
