@@ -77,11 +77,14 @@ export function warpForward(
 /** The parts of a plan the element-range passes read (a helper thread gets only these). */
 export type WarpPlan = Pick<EvaluationPlan, "degrees" | "localSize" | "elementCount" | "elementLevel">;
 
+/** The parts of the pixel blocks the element-range passes read (no slopes, no per-pixel element). */
+export type WarpBlocks = Pick<PixelBlocks, "dimension" | "counts" | "coordinates" | "weights" | "boxes">;
+
 /**
  * Whether warpForwardElements / warpAdjointElements serve this warp: a 2D bicubic field over every pixel of
  * the grid, sampling a cubic image (the registration's 2D default; other cases run whole on one thread).
  */
-export function splitsIntoElementRanges(plan: WarpPlan, blocks: PixelBlocks, image: WarpImage): boolean {
+export function splitsIntoElementRanges(plan: WarpPlan, blocks: WarpBlocks, image: WarpImage): boolean {
   return (
     blocks.dimension === 2 &&
     image.interpolation === "cubic" &&
@@ -96,7 +99,7 @@ export function splitsIntoElementRanges(plan: WarpPlan, blocks: PixelBlocks, ima
  */
 export function warpForwardElements(
   plan: WarpPlan,
-  blocks: PixelBlocks,
+  blocks: WarpBlocks,
   local: Float64Array,
   image: WarpImage,
   values: Float64Array,
@@ -110,7 +113,7 @@ export function warpForwardElements(
 /** warpAdjoint for elements [first, end) only: their rows of `out` are overwritten, the others untouched. */
 export function warpAdjointElements(
   plan: WarpPlan,
-  blocks: PixelBlocks,
+  blocks: WarpBlocks,
   g: Float64Array,
   out: Float64Array,
   first: number,
@@ -200,7 +203,7 @@ function fieldPass(
  */
 function fieldCubic2DPass(
   plan: WarpPlan,
-  blocks: PixelBlocks,
+  blocks: WarpBlocks,
   local: Float64Array,
   image: WarpImage,
   values: Float64Array,
@@ -348,7 +351,7 @@ function adjoint2D(plan: EvaluationPlan, blocks: PixelBlocks, g: Float64Array, o
  */
 function adjointCubic2D(
   plan: WarpPlan,
-  blocks: PixelBlocks,
+  blocks: WarpBlocks,
   g: Float64Array,
   out: Float64Array,
   first: number,

@@ -12,7 +12,7 @@
  * is io/node/warpThread.ts.
  */
 import {
-  type PixelBlocks,
+  type WarpBlocks,
   type WarpImage,
   type WarpPlan,
   warpAdjointElements,
@@ -33,7 +33,7 @@ const JOIN_TIMEOUT_MS = 60_000;
 export interface WarpLevelMessage {
   readonly control: Int32Array;
   readonly plan: WarpPlan;
-  readonly blocks: Pick<PixelBlocks, "dimension" | "counts" | "coordinates" | "weights" | "boxes">;
+  readonly blocks: WarpBlocks;
   readonly image: WarpImage;
   /** Shared: `#elements by B by 2`, written by the main thread before each forward pass. */
   readonly local: Float64Array;
@@ -98,15 +98,13 @@ export function serveWarpLevel(m: WarpLevelMessage): void {
     elementCount: m.plan.elementCount,
     elementLevel: m.plan.elementLevel,
   };
-  const blocks = {
+  const blocks: WarpBlocks = {
     dimension: m.blocks.dimension,
     counts: m.blocks.counts,
     coordinates: m.blocks.coordinates,
     weights: m.blocks.weights,
-    slopes: [],
     boxes: m.blocks.boxes,
-    element: new Int32Array(0),
-  } as PixelBlocks;
+  };
   const image: WarpImage = {
     size: m.image.size,
     values: m.image.values,
